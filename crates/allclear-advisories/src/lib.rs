@@ -1,0 +1,1 @@
+//! Advisory importers (OSV, RubySec, FriendsOfPHP, RustSec), the indexed local advisory store, and matching.

@@ -1,0 +1,381 @@
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use globset::{Glob, GlobMatcher};
+use serde::{Deserialize, Deserializer};
+
+use crate::{Finding, IgnoredFinding, Location, Report, Severity};
+
+/// The team's policy: the parsed `allclear.toml`.
+///
+/// Sections this crate does not know (`[restricted]`, `[fim]`, `[logs]`, …) are kept as TOML
+/// values in [`Policy::sections`] for the capability that owns them to read.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Policy {
+    #[serde(default)]
+    pub scan: ScanPolicy,
+    /// Per-rule settings: `"off"` or a severity that replaces the rule's own.
+    #[serde(default)]
+    pub rules: BTreeMap<String, RuleSetting>,
+    /// Accepted findings, each with a reason and optionally an expiry date.
+    #[serde(default, rename = "ignore")]
+    pub ignores: Vec<Ignore>,
+    #[serde(flatten)]
+    pub sections: BTreeMap<String, toml::Value>,
+}
+
+/// `[scan]`: how `allclear scan` decides and what it looks at.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ScanPolicy {
+    /// The least severity that fails the run (exit 1). Default: `low`, so any real finding
+    /// fails and only informational ones pass.
+    #[serde(default = "default_fail_on")]
+    pub fail_on: Severity,
+    /// How old the advisory database may be before `scan` warns, in days. Default 7.
+    #[serde(default = "default_max_db_age_days")]
+    pub max_db_age_days: u32,
+    /// Extra paths to leave out of the walk (gitignore-style globs), beyond `.gitignore`.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+fn default_fail_on() -> Severity {
+    Severity::Low
+}
+
+fn default_max_db_age_days() -> u32 {
+    7
+}
+
+impl Default for ScanPolicy {
+    fn default() -> Self {
+        ScanPolicy {
+            fail_on: default_fail_on(),
+            max_db_age_days: default_max_db_age_days(),
+            exclude: Vec::new(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Severity {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Severity::from_str(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// What `[rules]` says about one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleSetting {
+    /// The rule does not run (its findings are dropped).
+    Off,
+    /// The rule's findings take this severity.
+    Severity(Severity),
+}
+
+impl<'de> Deserialize<'de> for RuleSetting {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bool(bool),
+            Text(String),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Bool(false) => Ok(RuleSetting::Off),
+            Raw::Bool(true) => Err(serde::de::Error::custom(
+                "use a severity (info, low, medium, high, critical) or \"off\"; `true` says nothing",
+            )),
+            Raw::Text(text) if text.eq_ignore_ascii_case("off") => Ok(RuleSetting::Off),
+            Raw::Text(text) => Severity::from_str(&text)
+                .map(RuleSetting::Severity)
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "`{text}` is neither \"off\" nor a severity (info, low, medium, high, critical)"
+                    ))
+                }),
+        }
+    }
+}
+
+/// One `[[ignore]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ignore {
+    /// An advisory id (`CVE-…`, `GHSA-…`), a rule id (`deps.prerelease`) or a fingerprint.
+    pub id: String,
+    /// Why the team accepts this. Required: an ignore without a reason is an error.
+    pub reason: String,
+    /// After this date the ignore stops hiding its finding and is itself reported.
+    #[serde(default)]
+    pub expires: Option<jiff::civil::Date>,
+    /// Only findings under paths matching this glob (`vendor/**`).
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(skip)]
+    path_matcher: Option<GlobMatcher>,
+    /// The line of `allclear.toml` this entry starts on, for messages.
+    #[serde(skip)]
+    pub line: Option<u32>,
+}
+
+/// `allclear.toml` could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The file is not valid TOML or does not have the expected shape.
+    #[error("{path}:{line}: {message}")]
+    Invalid {
+        path: String,
+        line: u32,
+        message: String,
+    },
+}
+
+impl Ignore {
+    fn matches(&self, finding: &Finding) -> bool {
+        let id_matches = self.id.eq_ignore_ascii_case(&finding.rule)
+            || self.id.eq_ignore_ascii_case(&finding.fingerprint)
+            || finding
+                .advisories
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(&self.id));
+        let path_matches = match &self.path_matcher {
+            Some(matcher) => matcher.is_match(&finding.location.path),
+            None => true,
+        };
+        id_matches && path_matches
+    }
+
+    fn is_expired(&self, today: jiff::civil::Date) -> bool {
+        self.expires.is_some_and(|expires| expires < today)
+    }
+}
+
+impl Policy {
+    /// Parses the text of an `allclear.toml`; `path` is used in error messages only.
+    pub fn from_toml(text: &str, path: &str) -> Result<Policy, PolicyError> {
+        let invalid = |offset: usize, message: String| PolicyError::Invalid {
+            path: path.to_owned(),
+            line: line_of(text, offset),
+            message,
+        };
+        let mut policy: Policy = toml::from_str(text).map_err(|err| {
+            let offset = err.span().map(|span| span.start).unwrap_or(0);
+            invalid(offset, err.message().to_owned())
+        })?;
+        // Line numbers of `[[ignore]]` tables, in order, so messages can point at them.
+        let ignore_lines: Vec<u32> = text
+            .lines()
+            .enumerate()
+            .filter(|(_, line)| line.trim_start().starts_with("[[ignore]]"))
+            .map(|(index, _)| index as u32 + 1)
+            .collect();
+        for (index, ignore) in policy.ignores.iter_mut().enumerate() {
+            ignore.line = ignore_lines.get(index).copied();
+            let at = ignore.line.unwrap_or(1);
+            let err = |message: String| PolicyError::Invalid {
+                path: path.to_owned(),
+                line: at,
+                message,
+            };
+            if ignore.id.trim().is_empty() {
+                return Err(err("ignore has an empty `id`".to_owned()));
+            }
+            if ignore.reason.trim().is_empty() {
+                return Err(err(format!(
+                    "ignore of `{}` has an empty `reason`; say why the team accepts it",
+                    ignore.id
+                )));
+            }
+            if let Some(pattern) = &ignore.path {
+                let glob = Glob::new(pattern)
+                    .map_err(|e| err(format!("ignore path `{pattern}` is not a valid glob: {e}")))?;
+                ignore.path_matcher = Some(glob.compile_matcher());
+            }
+        }
+        Ok(policy)
+    }
+
+    /// Applies rule settings and ignores to `findings` and builds the report.
+    ///
+    /// An ignore whose `expires` date is before `today` no longer hides its findings, and
+    /// each such ignore is reported as a `policy.ignore-expired` finding.
+    pub fn evaluate(&self, findings: Vec<Finding>, today: jiff::civil::Date) -> Report {
+        let mut kept = Vec::with_capacity(findings.len());
+        let mut ignored = Vec::new();
+        let mut expired_used = vec![false; self.ignores.len()];
+        for mut finding in findings {
+            match self.rules.get(&finding.rule) {
+                Some(RuleSetting::Off) => continue,
+                Some(RuleSetting::Severity(severity)) => finding.severity = *severity,
+                None => {}
+            }
+            let mut hidden_by = None;
+            for (index, ignore) in self.ignores.iter().enumerate() {
+                if ignore.matches(&finding) {
+                    if ignore.is_expired(today) {
+                        expired_used[index] = true;
+                    } else {
+                        hidden_by = Some(ignore);
+                        break;
+                    }
+                }
+            }
+            match hidden_by {
+                Some(ignore) => ignored.push(IgnoredFinding {
+                    finding,
+                    reason: ignore.reason.clone(),
+                    expires: ignore.expires,
+                }),
+                None => kept.push(finding),
+            }
+        }
+        for (index, ignore) in self.ignores.iter().enumerate() {
+            if !expired_used[index] {
+                continue;
+            }
+            let expires = ignore.expires.map(|d| d.to_string()).unwrap_or_default();
+            let mut location = Location::new("allclear.toml");
+            location.line = ignore.line;
+            let rule = "policy.ignore-expired";
+            if matches!(self.rules.get(rule), Some(RuleSetting::Off)) {
+                continue;
+            }
+            let severity = match self.rules.get(rule) {
+                Some(RuleSetting::Severity(s)) => *s,
+                _ => Severity::Medium,
+            };
+            kept.push(
+                Finding::new(
+                    rule,
+                    severity,
+                    format!("ignore of {} expired on {expires}", ignore.id),
+                )
+                .with_location(location)
+                .with_key(&ignore.id)
+                .with_description(format!(
+                    "The ignore said: {}. It expired, so its findings are reported again. \
+                     Fix them, or renew the ignore with a new date and reason.",
+                    ignore.reason
+                )),
+            );
+        }
+        Report::new(kept, ignored, self.scan.fail_on)
+    }
+}
+
+/// The 1-based line that byte `offset` of `text` is on.
+fn line_of(text: &str, offset: usize) -> u32 {
+    let offset = offset.min(text.len());
+    text.as_bytes()[..offset]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u32
+        + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Location, Severity};
+    use jiff::civil::date;
+
+    fn vuln(id: &str) -> Finding {
+        Finding::new("deps.vulnerable", Severity::High, "rack 2.0.1")
+            .with_location(Location::new("Gemfile.lock").with_line(4))
+            .with_key(id)
+            .with_advisories(vec![id.to_owned(), "GHSA-aaaa-bbbb-cccc".to_owned()])
+    }
+
+    #[test]
+    fn defaults_fail_on_low() {
+        let policy = Policy::from_toml("", "allclear.toml").unwrap();
+        assert_eq!(policy.scan.fail_on, Severity::Low);
+        assert_eq!(policy.scan.max_db_age_days, 7);
+    }
+
+    #[test]
+    fn ignore_hides_until_it_expires() {
+        let text = r#"
+[scan]
+fail-on = "high"
+
+[[ignore]]
+id = "cve-2020-1"
+reason = "not reachable: we do not use rack's multipart parser"
+expires = "2026-12-01"
+"#;
+        let policy = Policy::from_toml(text, "allclear.toml").unwrap();
+        let before = policy.evaluate(vec![vuln("CVE-2020-1")], date(2026, 11, 30));
+        assert_eq!(before.findings.len(), 0);
+        assert_eq!(before.ignored.len(), 1);
+        assert!(!before.summary.failed);
+        assert_eq!(before.exit_code(), 0);
+
+        let after = policy.evaluate(vec![vuln("CVE-2020-1")], date(2026, 12, 2));
+        assert_eq!(after.findings.len(), 2, "{:#?}", after.findings);
+        let expired = after
+            .findings
+            .iter()
+            .find(|f| f.rule == "policy.ignore-expired")
+            .unwrap();
+        assert_eq!(expired.location.line, Some(5));
+        assert!(after.summary.failed);
+        assert_eq!(after.exit_code(), 1);
+    }
+
+    #[test]
+    fn ignore_by_other_alias_and_path() {
+        let text = r#"
+[[ignore]]
+id = "GHSA-aaaa-bbbb-cccc"
+reason = "accepted"
+path = "vendor/**"
+"#;
+        let policy = Policy::from_toml(text, "allclear.toml").unwrap();
+        let in_vendor = vuln("CVE-1").with_location(Location::new("vendor/Gemfile.lock"));
+        let report = policy.evaluate(vec![in_vendor, vuln("CVE-1")], date(2026, 1, 1));
+        assert_eq!(report.findings.len(), 1);
+        assert_eq!(report.findings[0].location.path, "Gemfile.lock");
+    }
+
+    #[test]
+    fn ignore_without_reason_is_an_error_with_line() {
+        let text = "[scan]\nfail-on = \"high\"\n\n[[ignore]]\nid = \"CVE-1\"\nreason = \" \"\n";
+        let err = Policy::from_toml(text, "allclear.toml").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "allclear.toml:4: ignore of `CVE-1` has an empty `reason`; say why the team accepts it"
+        );
+        let missing = Policy::from_toml("[[ignore]]\nid = \"CVE-1\"\n", "p.toml").unwrap_err();
+        assert!(missing.to_string().contains("reason"), "{missing}");
+    }
+
+    #[test]
+    fn rule_settings_turn_off_and_override() {
+        let text = "[rules]\n\"deps.prerelease\" = \"off\"\n\"deps.vulnerable\" = \"critical\"\n";
+        let policy = Policy::from_toml(text, "allclear.toml").unwrap();
+        let pre = Finding::new("deps.prerelease", Severity::Low, "x");
+        let report = policy.evaluate(vec![pre, vuln("CVE-1")], date(2026, 1, 1));
+        assert_eq!(report.findings.len(), 1);
+        assert_eq!(report.findings[0].severity, Severity::Critical);
+    }
+
+    #[test]
+    fn bad_values_name_the_line() {
+        let err = Policy::from_toml("[scan]\n\nfail-on = \"severe\"\n", "allclear.toml").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("allclear.toml:3: "), "{text}");
+        assert!(text.contains("severe"), "{text}");
+        let err = Policy::from_toml("[scan]\nfial-on = \"high\"\n", "a.toml").unwrap_err();
+        assert!(err.to_string().contains("fial-on"), "{err}");
+    }
+
+    #[test]
+    fn unknown_sections_are_kept_for_their_capability() {
+        let policy = Policy::from_toml("[fim]\npaths = [\"/etc\"]\n", "a.toml").unwrap();
+        assert!(policy.sections.contains_key("fim"));
+    }
+}

@@ -1,0 +1,1 @@
+//! Version ordering and ranges per package ecosystem, as each ecosystem defines them.
