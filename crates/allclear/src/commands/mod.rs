@@ -1,0 +1,5 @@
+//! One module per command.
+
+pub mod db;
+pub mod init;
+pub mod scan;

@@ -1,0 +1,180 @@
+//! The one walk of the tree that `allclear scan` makes. Every capability gets the files it
+//! wants from here; none walks the tree on its own.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use allclear_core::RunError;
+use allclear_lockfiles::{FileKind, Lockfile};
+use anyhow::Context;
+use ignore::{WalkBuilder, WalkState};
+
+/// Lockfiles larger than this are refused: real ones are a few MB, and reading a multi-GB
+/// file that only happens to be named `package-lock.json` would exhaust memory.
+pub const MAX_LOCKFILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Directories never worth descending into for dependency files: other packages' manifests
+/// live there, and the lockfile next to the manifest already lists them.
+const SKIPPED_DIRS: &[&str] = &[".git", "node_modules", ".hg", ".svn"];
+
+pub struct WalkOptions<'a> {
+    pub root: &'a Path,
+    pub no_ignore: bool,
+    /// gitignore-style patterns to leave out, from the policy.
+    pub exclude: &'a [String],
+}
+
+/// What the walk found.
+#[derive(Default)]
+pub struct Walked {
+    /// Parsed lockfiles, by path relative to the root (`/`-separated), sorted.
+    pub lockfiles: Vec<(String, Lockfile)>,
+    /// Manifests (Gemfile, composer.json, …) by relative path, sorted.
+    pub manifests: Vec<(String, FileKind)>,
+    /// Every dependency file seen, by relative path, to tell whether a manifest has its lockfile.
+    pub dependency_files: BTreeSet<String>,
+    /// Files that could not be read or parsed.
+    pub errors: Vec<RunError>,
+}
+
+pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
+    let root = options.root;
+    if !root.is_dir() {
+        anyhow::bail!("{} is not a directory", root.display());
+    }
+    let mut builder = WalkBuilder::new(root);
+    builder
+        .hidden(false) // .ruby-version and .tool-versions are dotfiles
+        .git_ignore(!options.no_ignore)
+        .git_global(!options.no_ignore)
+        .git_exclude(!options.no_ignore)
+        .ignore(!options.no_ignore)
+        .parents(!options.no_ignore)
+        .require_git(false)
+        .follow_links(false)
+        .filter_entry(|entry| {
+            !(entry.file_type().is_some_and(|t| t.is_dir())
+                && SKIPPED_DIRS.iter().any(|d| entry.file_name() == *d))
+        });
+    if !options.exclude.is_empty() {
+        let mut overrides = ignore::overrides::OverrideBuilder::new(root);
+        for pattern in options.exclude {
+            overrides
+                .add(&format!("!{pattern}"))
+                .with_context(|| format!("invalid exclude pattern `{pattern}` in the policy"))?;
+        }
+        builder.overrides(overrides.build()?);
+    }
+
+    let found = Mutex::new(Walked::default());
+    builder.build_parallel().run(|| {
+        let found = &found;
+        Box::new(move |entry| {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(err) => {
+                    lock(found).errors.push(RunError {
+                        path: err_path(&err, root),
+                        line: None,
+                        message: err.to_string(),
+                    });
+                    return WalkState::Continue;
+                }
+            };
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                return WalkState::Continue;
+            }
+            let Some(kind) = entry
+                .file_name()
+                .to_str()
+                .and_then(allclear_lockfiles::detect)
+            else {
+                return WalkState::Continue;
+            };
+            let rel = relative(entry.path(), root);
+            if kind.is_manifest() {
+                let mut found = lock(found);
+                found.dependency_files.insert(rel.clone());
+                found.manifests.push((rel, kind));
+                return WalkState::Continue;
+            }
+            let parsed = read_limited(entry.path(), MAX_LOCKFILE_BYTES)
+                .map_err(|message| RunError {
+                    path: rel.clone(),
+                    line: None,
+                    message,
+                })
+                .and_then(|bytes| {
+                    allclear_lockfiles::parse(kind, &rel, &bytes).map_err(|err| RunError {
+                        path: rel.clone(),
+                        line: err.line,
+                        message: err.message,
+                    })
+                });
+            let mut found = lock(found);
+            found.dependency_files.insert(rel.clone());
+            match parsed {
+                Ok(lockfile) => found.lockfiles.push((rel, lockfile)),
+                Err(error) => found.errors.push(error),
+            }
+            WalkState::Continue
+        })
+    });
+    let mut found = found.into_inner().unwrap_or_else(|poison| poison.into_inner());
+    found.lockfiles.sort_by(|a, b| a.0.cmp(&b.0));
+    found.manifests.sort();
+    found.errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+    Ok(found)
+}
+
+fn lock(found: &Mutex<Walked>) -> std::sync::MutexGuard<'_, Walked> {
+    // A panic in another walker thread must not hide this thread's results.
+    found.lock().unwrap_or_else(|poison| poison.into_inner())
+}
+
+/// Reads a file, refusing anything larger than `limit` without reading it all.
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("could not open: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("could not read: {e}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "larger than {} MiB: too large to be a lockfile; exclude it in allclear.toml if it is not one",
+            limit / (1024 * 1024)
+        ));
+    }
+    Ok(bytes)
+}
+
+/// `path` relative to `root`, `/`-separated, for reports.
+pub fn relative(path: &Path, root: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let mut out = String::new();
+    for (index, part) in rel.components().enumerate() {
+        if index > 0 {
+            out.push('/');
+        }
+        out.push_str(&part.as_os_str().to_string_lossy());
+    }
+    out
+}
+
+fn err_path(err: &ignore::Error, root: &Path) -> String {
+    fn find(err: &ignore::Error) -> Option<PathBuf> {
+        match err {
+            ignore::Error::WithPath { path, .. } => Some(path.clone()),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                find(err)
+            }
+            ignore::Error::Loop { child, .. } => Some(child.clone()),
+            _ => None,
+        }
+    }
+    find(err)
+        .map(|p| relative(&p, root))
+        .unwrap_or_else(|| ".".to_owned())
+}
