@@ -190,8 +190,9 @@ impl Policy {
                 )));
             }
             if let Some(pattern) = &ignore.path {
-                let glob = Glob::new(pattern)
-                    .map_err(|e| err(format!("ignore path `{pattern}` is not a valid glob: {e}")))?;
+                let glob = Glob::new(pattern).map_err(|e| {
+                    err(format!("ignore path `{pattern}` is not a valid glob: {e}"))
+                })?;
                 ignore.path_matcher = Some(glob.compile_matcher());
             }
         }
@@ -365,7 +366,8 @@ path = "vendor/**"
 
     #[test]
     fn bad_values_name_the_line() {
-        let err = Policy::from_toml("[scan]\n\nfail-on = \"severe\"\n", "allclear.toml").unwrap_err();
+        let err =
+            Policy::from_toml("[scan]\n\nfail-on = \"severe\"\n", "allclear.toml").unwrap_err();
         let text = err.to_string();
         assert!(text.starts_with("allclear.toml:3: "), "{text}");
         assert!(text.contains("severe"), "{text}");

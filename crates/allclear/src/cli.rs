@@ -8,7 +8,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// allclear: make a security policy real. One binary, one policy file (allclear.toml),
 /// one report that says check by check whether every promise holds.
 #[derive(Debug, Parser)]
-#[command(name = "allclear", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "allclear",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -138,7 +143,8 @@ pub struct InitArgs {
 }
 
 fn parse_severity(text: &str) -> Result<Severity, String> {
-    text.parse().map_err(|e: allclear_core::UnknownSeverity| e.to_string())
+    text.parse()
+        .map_err(|e: allclear_core::UnknownSeverity| e.to_string())
 }
 
 fn parse_ecosystem(text: &str) -> Result<Ecosystem, String> {

@@ -15,6 +15,9 @@ use ignore::{WalkBuilder, WalkState};
 /// file that only happens to be named `package-lock.json` would exhaust memory.
 pub const MAX_LOCKFILE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// Lockfiles allclear does not parse but whose presence means a manifest is locked.
+const UNREAD_LOCKFILES: &[&str] = &["bun.lock", "bun.lockb", "pdm.lock", "pylock.toml"];
+
 /// Directories never worth descending into for dependency files: other packages' manifests
 /// live there, and the lockfile next to the manifest already lists them.
 const SKIPPED_DIRS: &[&str] = &[".git", "node_modules", ".hg", ".svn"];
@@ -86,12 +89,31 @@ pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
             if !entry.file_type().is_some_and(|t| t.is_file()) {
                 return WalkState::Continue;
             }
-            let Some(kind) = entry
-                .file_name()
-                .to_str()
-                .and_then(allclear_lockfiles::detect)
-            else {
+            let Some(name) = entry.file_name().to_str() else {
                 return WalkState::Continue;
+            };
+            let kind = match allclear_lockfiles::detect(name) {
+                Some(kind) => kind,
+                // `requirements/prod.txt`: the directory name makes it a requirements file.
+                None if name.ends_with(".txt") => {
+                    let parent = entry.path().parent().and_then(|p| p.file_name());
+                    match parent.and_then(|p| p.to_str()) {
+                        Some(dir) => match allclear_lockfiles::detect(&format!("{dir}/{name}")) {
+                            Some(kind) => kind,
+                            None => return WalkState::Continue,
+                        },
+                        None => return WalkState::Continue,
+                    }
+                }
+                None => {
+                    // Lockfiles we do not read still lock their manifest (bun.lockb, pdm.lock).
+                    if UNREAD_LOCKFILES.contains(&name) {
+                        lock(found)
+                            .dependency_files
+                            .insert(relative(entry.path(), root));
+                    }
+                    return WalkState::Continue;
+                }
             };
             let rel = relative(entry.path(), root);
             if kind.is_manifest() {
@@ -122,10 +144,14 @@ pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
             WalkState::Continue
         })
     });
-    let mut found = found.into_inner().unwrap_or_else(|poison| poison.into_inner());
+    let mut found = found
+        .into_inner()
+        .unwrap_or_else(|poison| poison.into_inner());
     found.lockfiles.sort_by(|a, b| a.0.cmp(&b.0));
     found.manifests.sort();
-    found.errors.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+    found
+        .errors
+        .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     Ok(found)
 }
 

@@ -3,3 +3,15 @@
 pub mod db;
 pub mod init;
 pub mod scan;
+
+use crate::cli::OutputFormat;
+
+/// The renderer for a `--format` value.
+pub fn render_format(format: OutputFormat) -> allclear_report::Format {
+    match format {
+        OutputFormat::Human => allclear_report::Format::Human,
+        OutputFormat::Json => allclear_report::Format::Json,
+        OutputFormat::Sarif => allclear_report::Format::Sarif,
+        OutputFormat::Markdown => allclear_report::Format::Markdown,
+    }
+}

@@ -1,0 +1,764 @@
+//! Matching installed packages against the store: which advisories affect a version,
+//! merged into one vulnerability per problem, and the smallest version that fixes them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use allclear_core::{Ecosystem, Severity};
+use allclear_versions::{Requirement, Version};
+use serde::{Deserialize, Serialize};
+
+use crate::dedup::{group_advisories, merge};
+use crate::model::{Advisory, Affected, AffectedVersions, CvssScore, Event, Informational};
+use crate::names::normalize_name;
+use crate::store::{Store, StoreError};
+
+/// Why matching failed (only the store can fail; bad versions are not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum MatchError {
+    /// Reading advisories from the store failed.
+    #[error("cannot read advisories")]
+    Store(#[from] StoreError),
+}
+
+/// One installed package to check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PackageQuery<'a> {
+    pub ecosystem: Ecosystem,
+    pub name: &'a str,
+    pub version: &'a str,
+}
+
+/// One problem affecting a package, merged over every advisory that names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Vulnerability {
+    /// Every id and alias (GHSA, RUSTSEC, PYSEC, CVE, …), the one to show first first.
+    pub ids: Vec<String>,
+    pub summary: Option<String>,
+    pub details: Option<String>,
+    /// The highest severity any source gives; `None` when no source rates it (see
+    /// [`Vulnerability::severity_or_default`]).
+    pub severity: Option<Severity>,
+    /// The highest CVSS base score any source gives.
+    pub cvss: Option<CvssScore>,
+    pub url: Option<String>,
+    /// Set when this is not a vulnerability but an informational notice (unmaintained,
+    /// unsound): an "unsupported dependency" finding.
+    pub informational: Option<Informational>,
+    /// The smallest version above the installed one that none of these advisories
+    /// affects, among the versions the advisories name as fixes.
+    pub fixed_in: Option<String>,
+    /// Importers the advisories came from (`osv`, `rubysec`, …).
+    pub sources: Vec<String>,
+    pub published: Option<String>,
+}
+
+impl Vulnerability {
+    /// The id to show first.
+    pub fn id(&self) -> &str {
+        self.ids.first().map(String::as_str).unwrap_or("")
+    }
+
+    /// The severity to report when no source rates the problem: `medium` for a
+    /// vulnerability (unknown is not harmless), `low` for an informational notice.
+    pub fn severity_or_default(&self) -> Severity {
+        self.severity.unwrap_or(if self.informational.is_some() {
+            Severity::Low
+        } else {
+            Severity::Medium
+        })
+    }
+}
+
+/// What matching one package found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PackageMatch {
+    pub vulnerabilities: Vec<Vulnerability>,
+    /// The smallest version, above the installed one, that fixes every matched
+    /// vulnerability (informational notices without any fix are left out, so an
+    /// unmaintained crate does not hide the fix of a real vulnerability). `None` when no
+    /// version named by the advisories fixes them all.
+    pub fix: Option<String>,
+    /// The installed version does not parse in its ecosystem: only advisories listing it
+    /// verbatim, or affecting every version, could be matched (and no fix is computed).
+    pub unparsable_version: bool,
+}
+
+/// The affected entries of an advisory that are about this package.
+pub fn entries_for<'a>(
+    advisory: &'a Advisory,
+    eco: Ecosystem,
+    name: &str,
+) -> impl Iterator<Item = &'a Affected> {
+    let key = normalize_name(eco, name);
+    advisory
+        .affected
+        .iter()
+        .filter(move |a| a.ecosystem == eco && normalize_name(eco, &a.package) == key)
+}
+
+/// Checks one package (see [`check_packages`] for many).
+pub fn check_package(
+    store: &Store,
+    eco: Ecosystem,
+    name: &str,
+    version: &str,
+) -> Result<PackageMatch, MatchError> {
+    let mut out = check_packages(
+        store,
+        &[PackageQuery {
+            ecosystem: eco,
+            name,
+            version,
+        }],
+    )?;
+    Ok(out.pop().unwrap_or_default())
+}
+
+/// Checks many packages; the result has one entry per query, in order. Advisories of a
+/// package are read and prepared once per batch however many versions of it are asked.
+pub fn check_packages(
+    store: &Store,
+    queries: &[PackageQuery<'_>],
+) -> Result<Vec<PackageMatch>, MatchError> {
+    let mut cache: HashMap<(Ecosystem, String), Arc<Vec<Compiled>>> = HashMap::new();
+    let mut out = Vec::with_capacity(queries.len());
+    for q in queries {
+        let key = (q.ecosystem, normalize_name(q.ecosystem, q.name));
+        let compiled = match cache.get(&key) {
+            Some(c) => Arc::clone(c),
+            None => {
+                let advisories = store.advisories_for(q.ecosystem, q.name)?;
+                let c = Arc::new(compile_all(q.ecosystem, q.name, advisories));
+                cache.insert(key, Arc::clone(&c));
+                c
+            }
+        };
+        out.push(evaluate(q.ecosystem, q.version, &compiled));
+    }
+    Ok(out)
+}
+
+/// Matches a version against advisories already in hand (no store): what
+/// [`check_packages`] does per package.
+pub fn match_advisories(
+    eco: Ecosystem,
+    name: &str,
+    version: &str,
+    advisories: Vec<Advisory>,
+) -> PackageMatch {
+    evaluate(eco, version, &compile_all(eco, name, advisories))
+}
+
+/// An advisory with its versions and requirements parsed once.
+struct Compiled {
+    advisory: Advisory,
+    entries: Vec<How>,
+    /// Versions the advisory names as fixes, parsed.
+    candidates: Vec<Version>,
+}
+
+enum How {
+    Ranges(Vec<CRange>),
+    Versions(Vec<(String, Option<Version>)>),
+    /// An unparsable requirement is `None` and never matches (so the version counts as
+    /// affected: the conservative reading).
+    Requirements {
+        patched: Vec<Option<Requirement>>,
+        unaffected: Vec<Option<Requirement>>,
+    },
+    /// An unparsable constraint is `None` and always matches (conservative again).
+    Branches(Vec<Vec<Option<Requirement>>>),
+    All,
+}
+
+enum Kind {
+    Introduced,
+    Fixed,
+    LastAffected,
+}
+
+struct CRange {
+    /// Sorted by version; `None` is `introduced: "0"` (or an unparsable introduced
+    /// version, read as "from the start").
+    events: Vec<(Option<Version>, Kind)>,
+    limits: Vec<Version>,
+}
+
+fn compile_all(eco: Ecosystem, name: &str, advisories: Vec<Advisory>) -> Vec<Compiled> {
+    advisories
+        .into_iter()
+        .filter(|a| a.withdrawn.is_none())
+        .map(|a| compile(eco, name, a))
+        .filter(|c| !c.entries.is_empty())
+        .collect()
+}
+
+fn compile(eco: Ecosystem, name: &str, advisory: Advisory) -> Compiled {
+    let parse = |s: &str| Version::parse(eco, s).ok();
+    let req = |s: &str| Requirement::parse(eco, s).ok();
+    let mut entries = Vec::new();
+    let mut candidates = Vec::new();
+    for entry in entries_for(&advisory, eco, name) {
+        let how = match &entry.how {
+            AffectedVersions::Ranges { ranges } => How::Ranges(
+                ranges
+                    .iter()
+                    .map(|r| {
+                        let mut events = Vec::new();
+                        let mut limits = Vec::new();
+                        for e in &r.events {
+                            match e {
+                                Event::Introduced(v) => {
+                                    let v = if v == "0" { None } else { parse(v) };
+                                    events.push((v, Kind::Introduced));
+                                }
+                                Event::Fixed(v) => {
+                                    if let Some(v) = parse(v) {
+                                        candidates.push(v.clone());
+                                        events.push((Some(v), Kind::Fixed));
+                                    }
+                                }
+                                Event::LastAffected(v) => {
+                                    if let Some(v) = parse(v) {
+                                        events.push((Some(v), Kind::LastAffected));
+                                    }
+                                }
+                                Event::Limit(v) => {
+                                    if let Some(v) = parse(v).filter(|_| v != "*") {
+                                        limits.push(v);
+                                    }
+                                }
+                            }
+                        }
+                        // Stable sort: `None` (from the start) first; ties keep source order.
+                        events.sort_by(|a, b| a.0.cmp(&b.0));
+                        CRange { events, limits }
+                    })
+                    .collect(),
+            ),
+            AffectedVersions::Versions { versions } => How::Versions(
+                versions
+                    .iter()
+                    .map(|v| (v.clone(), parse(v)))
+                    .collect(),
+            ),
+            AffectedVersions::Requirements {
+                patched,
+                unaffected,
+            } => {
+                for p in patched {
+                    candidates.extend(versions_in_requirement(p).filter_map(|v| parse(v)));
+                }
+                How::Requirements {
+                    patched: patched.iter().map(|s| req(s)).collect(),
+                    unaffected: unaffected.iter().map(|s| req(s)).collect(),
+                }
+            }
+            AffectedVersions::Branches { branches } => {
+                for c in branches.iter().flatten() {
+                    let c = c.trim();
+                    if let Some(v) = c.strip_prefix('<').filter(|v| !v.starts_with('=')) {
+                        candidates.extend(parse(v.trim()));
+                    }
+                }
+                How::Branches(
+                    branches
+                        .iter()
+                        .map(|b| b.iter().map(|c| req(c)).collect())
+                        .collect(),
+                )
+            }
+            AffectedVersions::All => How::All,
+        };
+        entries.push(how);
+    }
+    Compiled {
+        advisory,
+        entries,
+        candidates,
+    }
+}
+
+/// The version numbers written in a requirement (`~> 1.1.3, >= 1.1.3.2` gives `1.1.3` and
+/// `1.1.3.2`): the versions a patched requirement names as fixes.
+fn versions_in_requirement(req: &str) -> impl Iterator<Item = &str> {
+    req.split([',', '|', ' '])
+        .map(|t| t.trim_start_matches(['>', '<', '=', '~', '^', '!']).trim())
+        .filter(|t| t.starts_with(|c: char| c.is_ascii_digit()) || t.starts_with('v'))
+}
+
+impl CRange {
+    fn affects(&self, v: &Version) -> bool {
+        let mut affected = false;
+        for (at, kind) in &self.events {
+            match (kind, at) {
+                (Kind::Introduced, None) => affected = true,
+                (Kind::Introduced, Some(at)) if v >= at => affected = true,
+                (Kind::Fixed, Some(at)) if v >= at => affected = false,
+                (Kind::LastAffected, Some(at)) if v > at => affected = false,
+                _ => {}
+            }
+        }
+        affected && (self.limits.is_empty() || self.limits.iter().any(|l| v < l))
+    }
+
+    /// Whether the range is "every version" (introduced 0 and nothing else).
+    fn is_everything(&self) -> bool {
+        self.limits.is_empty()
+            && self.events.iter().any(|(at, k)| at.is_none() && matches!(k, Kind::Introduced))
+            && self.events.iter().all(|(_, k)| matches!(k, Kind::Introduced))
+    }
+}
+
+impl How {
+    fn affects(&self, v: &Version) -> bool {
+        match self {
+            How::Ranges(ranges) => ranges.iter().any(|r| r.affects(v)),
+            How::Versions(list) => list.iter().any(|(text, parsed)| match parsed {
+                Some(p) => p == v,
+                None => text == v.as_str(),
+            }),
+            How::Requirements {
+                patched,
+                unaffected,
+            } => !patched
+                .iter()
+                .chain(unaffected)
+                .any(|r| r.as_ref().is_some_and(|r| r.matches(v))),
+            How::Branches(branches) => branches
+                .iter()
+                .any(|b| b.iter().all(|c| c.as_ref().is_none_or(|c| c.matches(v)))),
+            How::All => true,
+        }
+    }
+
+    /// For a version that does not parse: only what needs no ordering can match.
+    fn affects_unparsed(&self, text: &str) -> bool {
+        match self {
+            How::Versions(list) => list.iter().any(|(t, _)| t == text),
+            How::Requirements {
+                patched,
+                unaffected,
+            } => patched.is_empty() && unaffected.is_empty(),
+            How::Ranges(ranges) => ranges.iter().any(CRange::is_everything),
+            How::All => true,
+            How::Branches(_) => false,
+        }
+    }
+}
+
+impl Compiled {
+    fn affects(&self, v: &Version) -> bool {
+        self.entries.iter().any(|e| e.affects(v))
+    }
+}
+
+fn evaluate(eco: Ecosystem, version: &str, compiled: &[Compiled]) -> PackageMatch {
+    let installed = Version::parse(eco, version.trim()).ok();
+    let matched: Vec<&Compiled> = compiled
+        .iter()
+        .filter(|c| match &installed {
+            Some(v) => c.affects(v),
+            None => c.entries.iter().any(|e| e.affects_unparsed(version.trim())),
+        })
+        .collect();
+    if matched.is_empty() {
+        return PackageMatch {
+            unparsable_version: installed.is_none(),
+            ..PackageMatch::default()
+        };
+    }
+    let advisories: Vec<&Advisory> = matched.iter().map(|c| &c.advisory).collect();
+    let mut vulnerabilities = Vec::new();
+    for group in group_advisories(&advisories) {
+        let members: Vec<&Compiled> = group.iter().filter_map(|&i| matched.get(i).copied()).collect();
+        let refs: Vec<&Advisory> = members.iter().map(|c| &c.advisory).collect();
+        let m = merge(&refs);
+        let fixed_in = installed
+            .as_ref()
+            .and_then(|v| smallest_fix(v, &members))
+            .map(|v| v.as_str().to_owned());
+        vulnerabilities.push(Vulnerability {
+            ids: m.ids,
+            summary: m.summary,
+            details: m.details,
+            severity: m.severity,
+            cvss: m.cvss,
+            url: m.url,
+            informational: m.informational,
+            fixed_in,
+            sources: m.sources,
+            published: m.published,
+        });
+    }
+    // Most severe first, then by id, so output is stable.
+    vulnerabilities.sort_by(|a, b| {
+        b.severity_or_default()
+            .cmp(&a.severity_or_default())
+            .then_with(|| a.id().cmp(b.id()))
+    });
+    let fix = installed.as_ref().and_then(|v| {
+        let relevant: Vec<&Compiled> = matched
+            .iter()
+            .copied()
+            .filter(|c| c.advisory.informational.is_none() || !c.candidates.is_empty())
+            .collect();
+        if relevant.is_empty() {
+            None
+        } else {
+            smallest_fix(v, &relevant)
+        }
+    });
+    PackageMatch {
+        vulnerabilities,
+        fix: fix.map(|v| v.as_str().to_owned()),
+        unparsable_version: installed.is_none(),
+    }
+}
+
+/// The smallest candidate above `installed` that none of `advisories` affects. Stable
+/// releases are preferred when the installed version is stable: a pre-release is offered
+/// only when no stable release fixes everything.
+fn smallest_fix<'a>(installed: &Version, advisories: &[&'a Compiled]) -> Option<&'a Version> {
+    let mut candidates: Vec<&Version> = advisories
+        .iter()
+        .flat_map(|c| c.candidates.iter())
+        .filter(|v| *v > installed)
+        .collect();
+    candidates.sort();
+    candidates.dedup_by(|a, b| a == b);
+    let fixes = |v: &Version| !advisories.iter().any(|c| c.affects(v));
+    if !installed.is_prerelease()
+        && let Some(v) = candidates
+            .iter()
+            .find(|v| !v.is_prerelease() && fixes(v))
+    {
+        return Some(v);
+    }
+    candidates.into_iter().find(|v| fixes(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Range;
+
+    fn adv(id: &str, eco: Ecosystem, pkg: &str, how: Vec<AffectedVersions>) -> Advisory {
+        Advisory {
+            id: id.into(),
+            aliases: vec![],
+            summary: Some(format!("summary of {id}")),
+            details: None,
+            published: None,
+            modified: None,
+            withdrawn: None,
+            severity: None,
+            cvss: None,
+            url: None,
+            references: vec![],
+            source: "test".into(),
+            informational: None,
+            affected: how
+                .into_iter()
+                .map(|how| Affected {
+                    ecosystem: eco,
+                    package: pkg.into(),
+                    how,
+                })
+                .collect(),
+        }
+    }
+
+    fn ranges(events: &[&[(&str, &str)]]) -> AffectedVersions {
+        AffectedVersions::Ranges {
+            ranges: events
+                .iter()
+                .map(|evs| Range {
+                    semver: false,
+                    events: evs
+                        .iter()
+                        .map(|(k, v)| match *k {
+                            "introduced" => Event::Introduced((*v).into()),
+                            "fixed" => Event::Fixed((*v).into()),
+                            "last_affected" => Event::LastAffected((*v).into()),
+                            _ => Event::Limit((*v).into()),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    fn hits(a: &Advisory, eco: Ecosystem, v: &str) -> bool {
+        !match_advisories(eco, &a.affected[0].package, v, vec![a.clone()])
+            .vulnerabilities
+            .is_empty()
+    }
+
+    #[test]
+    fn several_introduced_fixed_pairs() {
+        let a = adv(
+            "A",
+            Ecosystem::PyPI,
+            "x",
+            vec![ranges(&[&[
+                ("introduced", "1.0"),
+                ("fixed", "1.2"),
+                ("introduced", "2.0"),
+                ("fixed", "2.3.1"),
+            ]])],
+        );
+        for (v, want) in [
+            ("0.9", false),
+            ("1.0", true),
+            ("1.1.9", true),
+            ("1.2", false),
+            ("1.9", false),
+            ("2.0", true),
+            ("2.3.0", true),
+            ("2.3.1", false),
+            ("3.0", false),
+        ] {
+            assert_eq!(hits(&a, Ecosystem::PyPI, v), want, "{v}");
+        }
+        let m = match_advisories(Ecosystem::PyPI, "x", "1.1", vec![a.clone()]);
+        assert_eq!(m.fix.as_deref(), Some("1.2"));
+        let m = match_advisories(Ecosystem::PyPI, "x", "2.1", vec![a]);
+        assert_eq!(m.fix.as_deref(), Some("2.3.1"));
+    }
+
+    #[test]
+    fn events_out_of_order_are_sorted() {
+        let a = adv(
+            "A",
+            Ecosystem::Npm,
+            "x",
+            vec![ranges(&[&[("fixed", "2.0.0"), ("introduced", "0")]])],
+        );
+        assert!(hits(&a, Ecosystem::Npm, "1.5.0"));
+        assert!(!hits(&a, Ecosystem::Npm, "2.0.0"));
+    }
+
+    #[test]
+    fn last_affected_and_limit() {
+        let a = adv(
+            "A",
+            Ecosystem::CratesIo,
+            "x",
+            vec![ranges(&[&[("introduced", "0"), ("last_affected", "1.4.0")]])],
+        );
+        assert!(hits(&a, Ecosystem::CratesIo, "1.4.0"));
+        assert!(!hits(&a, Ecosystem::CratesIo, "1.4.1"));
+        let m = match_advisories(Ecosystem::CratesIo, "x", "1.0.0", vec![a]);
+        assert_eq!(m.fix, None, "last_affected names no fix");
+
+        let b = adv(
+            "B",
+            Ecosystem::Go,
+            "example.com/m",
+            vec![ranges(&[&[("introduced", "1.0.0"), ("limit", "1.5.0")]])],
+        );
+        assert!(hits(&b, Ecosystem::Go, "1.2.0"));
+        assert!(!hits(&b, Ecosystem::Go, "1.5.0"));
+        assert!(!hits(&b, Ecosystem::Go, "0.9.0"));
+        let c = adv(
+            "C",
+            Ecosystem::Go,
+            "m",
+            vec![ranges(&[&[("introduced", "0"), ("limit", "*")]])],
+        );
+        assert!(hits(&c, Ecosystem::Go, "99.0.0"));
+    }
+
+    #[test]
+    fn explicit_versions_list() {
+        let a = adv(
+            "A",
+            Ecosystem::PyPI,
+            "x",
+            vec![AffectedVersions::Versions {
+                versions: vec!["1.0".into(), "1.1".into()],
+            }],
+        );
+        assert!(hits(&a, Ecosystem::PyPI, "1.1"));
+        assert!(hits(&a, Ecosystem::PyPI, "1.1.0"), "PEP 440 equality");
+        assert!(!hits(&a, Ecosystem::PyPI, "1.2"));
+    }
+
+    #[test]
+    fn rubysec_requirements() {
+        let a = adv(
+            "A",
+            Ecosystem::RubyGems,
+            "rack",
+            vec![AffectedVersions::Requirements {
+                patched: vec!["~> 1.1.3".into(), ">= 1.4.0".into()],
+                unaffected: vec!["< 1.0".into()],
+            }],
+        );
+        assert!(!hits(&a, Ecosystem::RubyGems, "0.9"), "unaffected");
+        assert!(hits(&a, Ecosystem::RubyGems, "1.1.2"));
+        assert!(!hits(&a, Ecosystem::RubyGems, "1.1.5"), "patched");
+        assert!(hits(&a, Ecosystem::RubyGems, "1.3.0"));
+        let m = match_advisories(Ecosystem::RubyGems, "rack", "1.1.2", vec![a.clone()]);
+        assert_eq!(m.fix.as_deref(), Some("1.1.3"));
+        let m = match_advisories(Ecosystem::RubyGems, "rack", "1.3.0", vec![a]);
+        assert_eq!(m.fix.as_deref(), Some("1.4.0"));
+    }
+
+    #[test]
+    fn friendsofphp_branches() {
+        let a = adv(
+            "A",
+            Ecosystem::Packagist,
+            "drupal/core",
+            vec![AffectedVersions::Branches {
+                branches: vec![
+                    vec![">=8.5.0".into(), "<8.5.8".into()],
+                    vec![">=8.6.0".into(), "<8.6.2".into()],
+                ],
+            }],
+        );
+        assert!(hits(&a, Ecosystem::Packagist, "8.5.7"));
+        assert!(!hits(&a, Ecosystem::Packagist, "8.5.8"));
+        assert!(hits(&a, Ecosystem::Packagist, "8.6.1"));
+        assert!(!hits(&a, Ecosystem::Packagist, "8.7.0"));
+        let m = match_advisories(Ecosystem::Packagist, "Drupal/Core", "8.5.1", vec![a]);
+        assert_eq!(m.fix.as_deref(), Some("8.5.8"));
+    }
+
+    #[test]
+    fn withdrawn_never_matches() {
+        let mut a = adv("A", Ecosystem::Npm, "x", vec![AffectedVersions::All]);
+        assert!(hits(&a, Ecosystem::Npm, "1.0.0"));
+        a.withdrawn = Some("2024-01-01".into());
+        assert!(!hits(&a, Ecosystem::Npm, "1.0.0"));
+    }
+
+    #[test]
+    fn fix_covers_every_advisory_and_merges_aliases() {
+        let mut a = adv(
+            "GHSA-1",
+            Ecosystem::Npm,
+            "x",
+            vec![ranges(&[&[("introduced", "0"), ("fixed", "1.2.0")]])],
+        );
+        a.aliases = vec!["CVE-1".into()];
+        a.severity = Some(Severity::Low);
+        let mut b = adv(
+            "CVE-1",
+            Ecosystem::Npm,
+            "x",
+            vec![ranges(&[&[("introduced", "0"), ("fixed", "1.3.0")]])],
+        );
+        b.severity = Some(Severity::High);
+        let c = adv(
+            "GHSA-2",
+            Ecosystem::Npm,
+            "x",
+            vec![ranges(&[&[("introduced", "1.0.0"), ("fixed", "1.2.5")]])],
+        );
+        let m = match_advisories(Ecosystem::Npm, "x", "1.1.0", vec![a, b, c]);
+        assert_eq!(m.vulnerabilities.len(), 2);
+        let merged = &m.vulnerabilities[0];
+        assert_eq!(merged.ids, vec!["GHSA-1", "CVE-1"]);
+        assert_eq!(merged.severity, Some(Severity::High));
+        assert_eq!(merged.fixed_in.as_deref(), Some("1.3.0"));
+        assert_eq!(m.vulnerabilities[1].fixed_in.as_deref(), Some("1.2.5"));
+        assert_eq!(m.fix.as_deref(), Some("1.3.0"));
+    }
+
+    #[test]
+    fn stable_fix_preferred_over_prerelease() {
+        let a = adv(
+            "A",
+            Ecosystem::Npm,
+            "x",
+            vec![ranges(&[
+                &[("introduced", "0"), ("fixed", "2.0.0-beta.1")],
+                &[("introduced", "2.0.0-beta.2"), ("fixed", "2.0.0")],
+            ])],
+        );
+        let b = adv(
+            "B",
+            Ecosystem::Npm,
+            "x",
+            vec![ranges(&[&[("introduced", "0"), ("fixed", "1.9.0")]])],
+        );
+        let m = match_advisories(Ecosystem::Npm, "x", "1.0.0", vec![a, b]);
+        assert_eq!(m.fix.as_deref(), Some("2.0.0"));
+    }
+
+    #[test]
+    fn unparsable_installed_version_is_conservative() {
+        let ranged = adv(
+            "R",
+            Ecosystem::Npm,
+            "x",
+            vec![ranges(&[&[("introduced", "0"), ("fixed", "2.0.0")]])],
+        );
+        let listed = adv(
+            "L",
+            Ecosystem::Npm,
+            "x",
+            vec![AffectedVersions::Versions {
+                versions: vec!["not a version".into()],
+            }],
+        );
+        let m = match_advisories(Ecosystem::Npm, "x", "not a version", vec![ranged, listed]);
+        assert!(m.unparsable_version);
+        assert_eq!(m.vulnerabilities.len(), 1);
+        assert_eq!(m.vulnerabilities[0].ids, vec!["L"]);
+        assert_eq!(m.fix, None);
+    }
+
+    #[test]
+    fn unmaintained_does_not_hide_the_fix() {
+        let mut u = adv(
+            "RUSTSEC-U",
+            Ecosystem::CratesIo,
+            "x",
+            vec![AffectedVersions::Requirements {
+                patched: vec![],
+                unaffected: vec![],
+            }],
+        );
+        u.informational = Some(Informational::Unmaintained);
+        let v = adv(
+            "RUSTSEC-V",
+            Ecosystem::CratesIo,
+            "x",
+            vec![AffectedVersions::Requirements {
+                patched: vec![">= 0.9.1".into()],
+                unaffected: vec![],
+            }],
+        );
+        let m = match_advisories(Ecosystem::CratesIo, "x", "0.9.0", vec![u, v]);
+        assert_eq!(m.vulnerabilities.len(), 2);
+        assert_eq!(m.fix.as_deref(), Some("0.9.1"));
+        let unmaintained = m
+            .vulnerabilities
+            .iter()
+            .find(|v| v.informational.is_some())
+            .unwrap();
+        assert_eq!(unmaintained.fixed_in, None);
+        assert_eq!(unmaintained.severity_or_default(), Severity::Low);
+    }
+
+    #[test]
+    fn other_packages_entries_are_ignored() {
+        let mut a = adv("A", Ecosystem::Npm, "x", vec![AffectedVersions::All]);
+        a.affected.push(Affected {
+            ecosystem: Ecosystem::Npm,
+            package: "y".into(),
+            how: AffectedVersions::Versions {
+                versions: vec!["9.9.9".into()],
+            },
+        });
+        let m = match_advisories(Ecosystem::Npm, "y", "1.0.0", vec![a.clone()]);
+        assert!(m.vulnerabilities.is_empty());
+        let m = match_advisories(Ecosystem::PyPI, "x", "1.0.0", vec![a]);
+        assert!(m.vulnerabilities.is_empty());
+    }
+}

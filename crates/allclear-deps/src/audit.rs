@@ -1,0 +1,214 @@
+//! Packages against the advisory store: `deps.vulnerable`, `deps.unsupported` and
+//! `deps.ruby-interpreter`, plus the rules of [`crate::policy_rules`].
+
+use std::collections::{BTreeMap, HashMap};
+
+use allclear_advisories::{
+    Informational, PackageMatch, PackageQuery, Store, Vulnerability, check_packages,
+};
+use allclear_core::{Ecosystem, Finding, Fix, Location, PackageRef};
+use allclear_lockfiles::{Lockfile, Package};
+
+use crate::policy_rules::{DependencyFile, missing_lockfiles, package_rules};
+
+/// What the walk found that the audit reads.
+pub struct AuditInput<'a> {
+    /// Parsed lockfiles by path relative to the scan root.
+    pub lockfiles: &'a [(String, Lockfile)],
+    /// Every dependency file seen (manifests and lockfiles), for `deps.missing-lockfile`.
+    pub files: &'a [DependencyFile],
+}
+
+/// The audit could not read the advisory database.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// Looking packages up in the store failed.
+    #[error("advisory lookup failed")]
+    Match(#[from] allclear_advisories::MatchError),
+}
+
+/// Runs every dependency rule. Without a store only the rules that need no advisories run
+/// (the caller decides whether a missing store is an error).
+pub fn audit(input: &AuditInput<'_>, store: Option<&Store>) -> Result<Vec<Finding>, AuditError> {
+    let mut findings = missing_lockfiles(input.files);
+    for (path, lockfile) in input.lockfiles {
+        findings.extend(package_rules(path, lockfile));
+    }
+    if let Some(store) = store {
+        findings.extend(advisory_findings(input.lockfiles, store)?);
+    }
+    Ok(dedupe(findings))
+}
+
+/// Every distinct (ecosystem, name, version) is matched once, however many lockfiles list it.
+fn advisory_findings(
+    lockfiles: &[(String, Lockfile)],
+    store: &Store,
+) -> Result<Vec<Finding>, AuditError> {
+    let mut index: HashMap<(Ecosystem, &str, &str), usize> = HashMap::new();
+    let mut queries: Vec<PackageQuery<'_>> = Vec::new();
+    for (_, lockfile) in lockfiles {
+        for package in lockfile.packages.iter().chain(&lockfile.interpreters) {
+            let key = (
+                package.ecosystem,
+                package.name.as_str(),
+                package.version.as_str(),
+            );
+            index.entry(key).or_insert_with(|| {
+                queries.push(PackageQuery {
+                    ecosystem: package.ecosystem,
+                    name: &package.name,
+                    version: &package.version,
+                });
+                queries.len() - 1
+            });
+        }
+    }
+    // Sorting by name lets the store read each package's advisories once, in index order.
+    let mut order: Vec<usize> = (0..queries.len()).collect();
+    order.sort_by_key(|&i| (queries[i].ecosystem, queries[i].name));
+    let sorted: Vec<PackageQuery<'_>> = order.iter().map(|&i| queries[i]).collect();
+    let sorted_matches = check_packages(store, &sorted)?;
+    let mut matches: Vec<Option<PackageMatch>> = vec![None; queries.len()];
+    for (position, found) in order.into_iter().zip(sorted_matches) {
+        matches[position] = Some(found);
+    }
+
+    let mut findings = Vec::new();
+    for (path, lockfile) in lockfiles {
+        for package in lockfile.packages.iter().chain(&lockfile.interpreters) {
+            let key = (
+                package.ecosystem,
+                package.name.as_str(),
+                package.version.as_str(),
+            );
+            let Some(found) = index.get(&key).and_then(|&i| matches[i].as_ref()) else {
+                continue;
+            };
+            for vulnerability in &found.vulnerabilities {
+                findings.push(finding(path, package, vulnerability, found));
+            }
+        }
+    }
+    Ok(findings)
+}
+
+fn finding(
+    path: &str,
+    package: &Package,
+    vulnerability: &Vulnerability,
+    found: &PackageMatch,
+) -> Finding {
+    let rule = if package.ecosystem == Ecosystem::Ruby {
+        "deps.ruby-interpreter"
+    } else if vulnerability.informational == Some(Informational::Unmaintained) {
+        "deps.unsupported"
+    } else {
+        "deps.vulnerable"
+    };
+    let what = vulnerability
+        .summary
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| vulnerability.id());
+    let title = match vulnerability.informational {
+        Some(kind) => format!(
+            "{} {}: {} ({})",
+            package.name,
+            package.version,
+            what,
+            kind.as_str()
+        ),
+        None => format!("{} {}: {}", package.name, package.version, what),
+    };
+    let mut finding = Finding::new(rule, vulnerability.severity_or_default(), title)
+        .with_location(Location::new(path).with_line(package.line))
+        .with_key(format!(
+            "{}/{}@{}/{}",
+            package.ecosystem,
+            package.name,
+            package.version,
+            vulnerability.id()
+        ))
+        .with_package(PackageRef {
+            ecosystem: package.ecosystem,
+            name: package.name.clone(),
+            version: package.version.clone(),
+        })
+        .with_advisories(vulnerability.ids.clone());
+    if let Some(details) = &vulnerability.details {
+        finding = finding.with_description(details.trim());
+    }
+    if let Some(url) = &vulnerability.url {
+        finding = finding.with_url(url);
+    }
+    finding.cvss = vulnerability.cvss.as_ref().map(|c| c.score);
+    if let Some(vector) = vulnerability.cvss.as_ref().and_then(|c| c.vector.clone()) {
+        finding = finding.with_detail("cvss_vector", vector);
+    }
+    let fix = match &found.fix {
+        Some(version) => Fix {
+            version: Some(version.clone()),
+            ..Fix::default()
+        },
+        None if found.unparsable_version => Fix {
+            advice: Some(format!(
+                "`{}` is not a version this ecosystem orders; check the advisory by hand",
+                package.version
+            )),
+            ..Fix::default()
+        },
+        None if vulnerability.informational.is_some() => Fix {
+            advice: Some("replace it with a maintained alternative".to_owned()),
+            ..Fix::default()
+        },
+        None => Fix {
+            advice: Some("no fixed version is known yet; see the advisory".to_owned()),
+            ..Fix::default()
+        },
+    };
+    finding = finding.with_fix(fix);
+    if let Some(direct) = package.direct {
+        finding = finding.with_detail("direct", direct);
+    }
+    if let Some(dev) = package.dev {
+        finding = finding.with_detail("dev", dev);
+    }
+    if !vulnerability.sources.is_empty() {
+        finding = finding.with_detail("sources", vulnerability.sources.clone());
+    }
+    finding
+}
+
+/// The same package at the same version listed twice in one lockfile (npm nests copies)
+/// is one finding, at its first line, with the number of places it occurs.
+fn dedupe(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut by_fingerprint: BTreeMap<String, (Finding, usize)> = BTreeMap::new();
+    let mut order = Vec::new();
+    for finding in findings {
+        match by_fingerprint.get_mut(&finding.fingerprint) {
+            Some((kept, count)) => {
+                *count += 1;
+                if finding.location.line < kept.location.line {
+                    kept.location.line = finding.location.line;
+                }
+            }
+            None => {
+                order.push(finding.fingerprint.clone());
+                by_fingerprint.insert(finding.fingerprint.clone(), (finding, 1));
+            }
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|fingerprint| by_fingerprint.remove(&fingerprint))
+        .map(|(finding, count)| {
+            if count > 1 {
+                finding.with_detail("occurrences", count)
+            } else {
+                finding
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,1081 @@
+//! Finding the timestamp in a log line, as fail2ban's `DateDetector` does.
+//!
+//! fail2ban tries a list of date templates (its 17 defaults, first in a variant anchored at the
+//! start of the line, or the filter's `datepattern`), takes the one that matches (preferring
+//! the one that matched last time, and the match closest to the start of the line), removes
+//! the date text from the line, and runs the failure regexes on the rest. Templates are
+//! strptime-like patterns (`%b %d %H:%M:%S`, with fail2ban's `%Ex…` exact fields), epoch
+//! seconds or TAI64N. A date without a year gets the current year, or the previous one when
+//! that would put it more than a day in the future.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use jiff::civil::{DateTime, date};
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
+
+use crate::pyre::{PyRegex, RegexError, Slots};
+
+const LINE_BEGIN: u8 = 8;
+const LINE_END: u8 = 4;
+const WORD_BEGIN: u8 = 2;
+const WORD_END: u8 = 1;
+
+/// A date pattern could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DateError {
+    /// A `%` is not followed by a known field (write `%%` for a literal percent sign).
+    #[error("date pattern {pattern:?}: unknown field or unescaped % at offset {offset}")]
+    Field { pattern: String, offset: usize },
+    /// The pattern's regular expression does not compile.
+    #[error("date pattern {pattern:?}: {source}")]
+    Regex {
+        pattern: String,
+        #[source]
+        source: RegexError,
+    },
+    /// The same template was added twice.
+    #[error("date pattern {name:?} is given twice")]
+    Duplicate { name: String },
+}
+
+/// "Now" and the local time zone: what year-less dates are completed with and how local
+/// times become instants (fail2ban's `MyTime` and the process time zone).
+#[derive(Debug, Clone)]
+pub struct Clock {
+    pub now: Timestamp,
+    pub tz: TimeZone,
+}
+
+impl Clock {
+    pub fn new(now: Timestamp, tz: TimeZone) -> Clock {
+        Clock { now, tz }
+    }
+
+    fn now_local(&self) -> DateTime {
+        self.tz.to_datetime(self.now)
+    }
+
+    /// `time.mktime`: a local wall-clock time as seconds since the epoch (a time skipped by a
+    /// DST change counts as after it, a repeated one as its first occurrence).
+    pub fn mktime(&self, dt: DateTime) -> Option<f64> {
+        let ts = self.tz.to_ambiguous_timestamp(dt).compatible().ok()?;
+        Some(ts.as_second() as f64 + f64::from(ts.subsec_nanosecond()) / 1e9)
+    }
+}
+
+/// Python's `TimeRE` with fail2ban's overrides: strptime field → regex (Python syntax).
+fn time_re(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "%" => "%",
+        "a" => "(?P<a>mon|tue|wed|thu|fri|sat|sun)",
+        "A" => "(?P<A>wednesday|thursday|saturday|tuesday|monday|friday|sunday)",
+        "b" => "(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)",
+        "B" => "(?P<B>september|february|november|december|january|october|august|april|march|june|july|may)",
+        "p" => "(?P<p>am|pm)",
+        "f" => r"(?P<f>[0-9]{1,6})",
+        "I" => r"(?P<I>1[0-2]|0[1-9]|[1-9])",
+        "G" => r"(?P<G>\d\d\d\d)",
+        "j" => r"(?P<j>36[0-6]|3[0-5]\d|[1-2]\d\d|0[1-9]\d|00[1-9]|[1-9]\d|0[1-9]|[1-9])",
+        "U" => r"(?P<U>5[0-3]|[0-4]\d|\d)",
+        "W" => r"(?P<W>5[0-3]|[0-4]\d|\d)",
+        "w" => r"(?P<w>[0-6])",
+        "u" => r"(?P<u>[1-7])",
+        "V" => r"(?P<V>5[0-3]|0[1-9]|[1-4]\d|\d)",
+        "y" => r"(?P<y>\d\d)",
+        // fail2ban's overrides (strptime.py):
+        "k" => r" ?(?P<H>[0-2]?\d)",
+        "l" => r" ?(?P<I>1?\d)",
+        "Z" => r"(?P<Z>Z|[A-Z]{3,5})",
+        "z" => r"(?P<z>Z|UTC|GMT|[+-][01]\d(?::?\d{2})?)",
+        "ExZ" => r"(?P<Z>[A-Z](?:[A-Z]{2,4})?)",
+        "Exz" => r"(?P<z>(?:[A-Z](?:[A-Z]{2,4})?)?[+-][01]\d(?::?\d{2})?|[A-Z](?:[A-Z]{2,4})?)",
+        "d" => r"(?P<d>[1-2]\d|[0 ]?[1-9]|3[0-1])",
+        "m" => r"(?P<m>0?[1-9]|1[0-2])",
+        "Y" => r"(?P<Y>\d{4})",
+        "H" => r"(?P<H>[0-1]?\d|2[0-3])",
+        "M" => r"(?P<M>[0-5]?\d)",
+        "S" => r"(?P<S>[0-5]?\d|6[0-1])",
+        "Exd" => r"(?P<d>[1-2]\d|0[1-9]|3[0-1])",
+        "Exm" => r"(?P<m>0[1-9]|1[0-2])",
+        "ExH" => r"(?P<H>[0-1]\d|2[0-3])",
+        "Exk" => r" ?(?P<H>[0-1]?\d|2[0-3])",
+        "Exl" => r" ?(?P<I>1[0-2]|\d)",
+        "ExM" => r"(?P<M>[0-5]\d)",
+        "ExS" => r"(?P<S>[0-5]\d|6[0-1])",
+        // fail2ban builds this from the years around "now" (20[0-2]\d in 2026); any year of
+        // this century is accepted here so results do not depend on the build date.
+        "ExY" => r"(?P<Y>20\d\d)",
+        "Exy" => r"(?P<y>\d{2})",
+        // The C locale's %c, %x and %X.
+        "c" => r"(?P<a>mon|tue|wed|thu|fri|sat|sun)\s+(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\s+(?P<d>3[0-1]|[1-2]\d|0[1-9]|[1-9]| [1-9])\s+(?P<H>2[0-3]|[0-1]\d|\d):(?P<M>[0-5]\d|\d):(?P<S>6[0-1]|[0-5]\d|\d)\s+(?P<Y>\d\d\d\d)",
+        "x" => r"(?P<m>1[0-2]|0[1-9]|[1-9])/(?P<d>3[0-1]|[1-2]\d|0[1-9]|[1-9]| [1-9])/(?P<y>\d\d)",
+        "X" => r"(?P<H>2[0-3]|[0-1]\d|\d):(?P<M>[0-5]\d|\d):(?P<S>6[0-1]|[0-5]\d|\d)",
+        _ => return None,
+    })
+}
+
+const MULTI_KEYS: [&str; 11] = [
+    "ExZ", "Exz", "Exd", "Exm", "ExH", "Exk", "Exl", "ExM", "ExS", "ExY", "Exy",
+];
+
+/// Replaces strptime fields with their regexes; `None` at the offset of a bad `%`.
+fn expand_fields(pattern: &str) -> Result<String, usize> {
+    let mut out = String::with_capacity(pattern.len() * 4);
+    let mut rest = pattern;
+    let mut offset = 0;
+    while let Some(p) = rest.find('%') {
+        out.push_str(&rest[..p]);
+        let after = &rest[p + 1..];
+        let key = MULTI_KEYS
+            .iter()
+            .find(|k| after.starts_with(**k))
+            .map(|k| k.to_string())
+            .or_else(|| after.chars().next().filter(|c| time_re(&c.to_string()).is_some()).map(String::from));
+        let Some(key) = key else {
+            return Err(offset + p);
+        };
+        out.push_str(time_re(&key).unwrap_or_default());
+        rest = &after[key.len()..];
+        offset += p + 1 + key.len();
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Setup-time helpers: Python patterns fail2ban applies to date regex *text*.
+fn fancy(re: &'static OnceLock<fancy_regex::Regex>, pattern: &str) -> &'static fancy_regex::Regex {
+    re.get_or_init(|| fancy_regex::Regex::new(pattern).unwrap_or_else(|_| unreachable!()))
+}
+
+fn search(re: &fancy_regex::Regex, text: &str) -> bool {
+    re.is_match(text).unwrap_or(false)
+}
+
+static RE_GROUPED: OnceLock<fancy_regex::Regex> = OnceLock::new();
+static RE_GROUP: OnceLock<fancy_regex::Regex> = OnceLock::new();
+static RE_GLOBALFLAGS: OnceLock<fancy_regex::Regex> = OnceLock::new();
+static RE_NO_WRD_BOUND_BEG: OnceLock<fancy_regex::Regex> = OnceLock::new();
+static RE_NO_WRD_BOUND_END: OnceLock<fancy_regex::Regex> = OnceLock::new();
+static RE_DEL_WRD_BOUNDS: OnceLock<fancy_regex::Regex> = OnceLock::new();
+static RE_LINE_BOUND_BEG: OnceLock<fancy_regex::Regex> = OnceLock::new();
+static RE_LINE_BOUND_END: OnceLock<fancy_regex::Regex> = OnceLock::new();
+static RE_ALPHA_PATTERN: OnceLock<fancy_regex::Regex> = OnceLock::new();
+static RE_EPOCH_PATTERN: OnceLock<fancy_regex::Regex> = OnceLock::new();
+static RE_EXSANC_BOUND_BEG: OnceLock<fancy_regex::Regex> = OnceLock::new();
+static RE_EXEANC_BOUND_BEG: OnceLock<fancy_regex::Regex> = OnceLock::new();
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Begin {
+    No,
+    Word,
+    Start,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Pattern,
+    Epoch { long: bool, group: usize },
+    Tai64n,
+}
+
+/// One date template.
+#[derive(Debug)]
+pub struct DateTemplate {
+    pub name: String,
+    /// The pattern as written (`None` for epoch/TAI64N templates built from a keyword).
+    pattern: Option<String>,
+    /// The regex text (Python syntax), as fail2ban builds it.
+    regex: String,
+    compiled: PyRegex,
+    kind: Kind,
+    flags: u8,
+    /// strptime field → group index.
+    fields: Vec<(&'static str, usize)>,
+}
+
+const FIELD_NAMES: [&str; 23] = [
+    "y", "Y", "m", "B", "b", "d", "H", "I", "p", "M", "S", "f", "A", "a", "w", "j", "U", "W", "z",
+    "Z", "G", "u", "V",
+];
+
+impl DateTemplate {
+    /// fail2ban's `DateTemplate.setRegex` then compile.
+    fn build(
+        name: String,
+        pattern: Option<String>,
+        regex: &str,
+        begin: Begin,
+        word_end: bool,
+        kind: Kind,
+    ) -> Result<DateTemplate, DateError> {
+        let mut name = name;
+        let mut regex = regex.trim().to_owned();
+        let gf = RE_GLOBALFLAGS_get().find(&regex).ok().flatten().map(|m| (m.start(), m.end()));
+        let global = gf.map(|(s, e)| {
+            let g = regex[s..e].to_owned();
+            regex.replace_range(s..e, "");
+            g
+        });
+        let bound_begin = begin != Begin::No && !search(fancy(&RE_NO_WRD_BOUND_BEG, r"^\(*(?:\(\?\w+\))?(?:\^|\(*\*\*|\((?:\?:)?\^)"), &regex);
+        let bound_end = word_end && !search(fancy(&RE_NO_WRD_BOUND_END, r"(?<!\\)(?:\$\)?|\\b|\\s|\*\*\)*)$"), &regex);
+        if !search(fancy(&RE_GROUPED, r"(?<!(?:\(\?))(?<!\\)\((?!\?)"), &regex) {
+            let re = fancy(&RE_GROUP, r"^((?:\(\?\w+\))?\^?(?:\(\?\w+\))?)(.*?)(\$?)$");
+            if let Ok(Some(c)) = re.captures(&regex) {
+                let g = |i| c.get(i).map_or("", |m| m.as_str());
+                regex = format!("{}({}){}", g(1), g(2), g(3));
+            }
+        }
+        let mut flags = 0;
+        if bound_begin {
+            if begin == Begin::Start {
+                flags |= LINE_BEGIN;
+                regex = format!(r"^(?:\W{{0,2}})?{regex}");
+                if !name.starts_with("{^LN-BEG}") {
+                    name = format!("{{^LN-BEG}}{name}");
+                }
+            } else {
+                flags |= WORD_BEGIN;
+                regex = format!(r"(?=^|\b|\W){regex}");
+            }
+        }
+        if bound_end {
+            flags |= WORD_END;
+            regex.push_str(r"(?=\b|\W|$)");
+        }
+        if flags & LINE_BEGIN == 0
+            && search(fancy(&RE_LINE_BOUND_BEG, r"^(?:\(\?\w+\))?(?:\^|\((?:\?:)?\^(?!\|))"), &regex)
+        {
+            flags |= LINE_BEGIN;
+        }
+        if flags & LINE_END == 0 && search(fancy(&RE_LINE_BOUND_END, r"(?<![\\|])(?:\$\)?)$"), &regex) {
+            flags |= LINE_END;
+        }
+        let del = fancy(&RE_DEL_WRD_BOUNDS, r"^\(*(?:\(\?\w+\))?\(*\*\*|(?<!\\)\*\*\)*$");
+        regex = del.replace_all(&regex, |c: &fancy_regex::Captures<str>| c[0].replace("**", "")).into_owned();
+        if let Some(g) = global {
+            regex = format!("{g}{regex}");
+        }
+        let compiled = PyRegex::new(&regex, false).map_err(|source| DateError::Regex {
+            pattern: pattern.clone().unwrap_or_else(|| name.clone()),
+            source,
+        })?;
+        let fields = FIELD_NAMES
+            .iter()
+            .filter_map(|f| compiled.group_index(f).map(|i| (*f, i)))
+            .collect();
+        Ok(DateTemplate {
+            name,
+            pattern,
+            regex,
+            compiled,
+            kind,
+            flags,
+            fields,
+        })
+    }
+
+    /// fail2ban's `DatePatternRegex(pattern)`.
+    fn from_pattern(pattern: &str) -> Result<DateTemplate, DateError> {
+        let mut p = pattern.to_owned();
+        let (mut begin, mut end) = (Begin::Word, true);
+        if let Some(r) = p.strip_prefix("{UNB}") {
+            p = r.to_owned();
+            begin = Begin::No;
+            end = false;
+        }
+        if begin == Begin::Word
+            && let Some(r) = p.strip_prefix("{^LN-BEG}")
+        {
+            p = r.to_owned();
+            begin = Begin::Start;
+        }
+        let mut regex = expand_fields(&p).map_err(|offset| DateError::Field {
+            pattern: pattern.to_owned(),
+            offset,
+        })?;
+        if search(fancy(&RE_ALPHA_PATTERN, r"(?<!\%)\%[aAbBpc]"), &p) {
+            regex = format!("(?iu){regex}");
+        }
+        DateTemplate::build(p, Some(pattern.to_owned()), &regex, begin, end, Kind::Pattern)
+    }
+
+    /// fail2ban's `DateEpoch`.
+    fn epoch(line_begin_only: bool, pattern: Option<&str>, long: bool) -> Result<DateTemplate, DateError> {
+        let epoch_re = if long {
+            r"\d{10,11}(?:\d{3}(?:\.\d{1,6}|\d{3})?)?"
+        } else {
+            r"\d{10,11}\b(?:\.\d{3,6})?"
+        };
+        let base = if long { "LongEpoch" } else { "Epoch" };
+        if let Some(pattern) = pattern {
+            let re = fancy(&RE_EPOCH_PATTERN, r"(?i)(?<!\\)\{L?EPOCH\}");
+            let mut regex = re.replace_all(pattern, format!("({epoch_re})").as_str()).into_owned();
+            if !search(fancy(&RE_GROUPED, r"(?<!(?:\(\?))(?<!\\)\((?!\?)"), pattern) {
+                regex = format!("({regex})");
+            }
+            return DateTemplate::build(
+                pattern.to_owned(),
+                Some(pattern.to_owned()),
+                &regex,
+                Begin::Word,
+                true,
+                Kind::Epoch { long, group: 2 },
+            );
+        }
+        // fail2ban writes these with lookbehinds and conditionals that never change whether or
+        // where a date matches; the equivalent below stays on the linear engine.
+        let (regex, begin) = if line_begin_only {
+            (format!("({epoch_re})"), Begin::Start)
+        } else {
+            (format!(r"(?:^|^\[|\baudit\()({epoch_re})"), Begin::No)
+        };
+        DateTemplate::build(base.to_owned(), None, &regex, begin, true, Kind::Epoch { long, group: 1 })
+    }
+
+    fn tai64n(start: bool) -> Result<DateTemplate, DateError> {
+        let begin = if start { Begin::Start } else { Begin::No };
+        DateTemplate::build("TAI64N".into(), None, "@[0-9a-f]{24}", begin, true, Kind::Tai64n)
+    }
+
+    fn is_anchored(&self) -> bool {
+        self.flags & (LINE_BEGIN | LINE_END) != 0
+    }
+
+    /// The regex text fail2ban would use (for diagnostics).
+    pub fn regex(&self) -> &str {
+        &self.regex
+    }
+}
+
+#[allow(non_snake_case)]
+fn RE_GLOBALFLAGS_get() -> &'static fancy_regex::Regex {
+    fancy(&RE_GLOBALFLAGS, r"((?:^|(?!<\\))\(\?[a-z]+\))")
+}
+
+/// fail2ban's `_getPatternTemplate`: a template for a pattern or keyword.
+fn pattern_template(pattern: &str, key: &str) -> Result<Arc<DateTemplate>, DateError> {
+    if let Some(t) = cache_get(key) {
+        return Ok(t);
+    }
+    let mut template = None;
+    if key.contains("EPOCH") {
+        if search(fancy(&RE_EPOCH_PATTERN, r"(?i)(?<!\\)\{L?EPOCH\}"), pattern) {
+            template = Some(DateTemplate::epoch(false, Some(pattern), key.contains("LEPOCH"))?);
+        } else if ["EPOCH", "{^LN-BEG}EPOCH", "^EPOCH"].contains(&key) {
+            template = Some(DateTemplate::epoch(key != "EPOCH", None, false)?);
+        } else if ["LEPOCH", "{^LN-BEG}LEPOCH", "^LEPOCH"].contains(&key) {
+            template = Some(DateTemplate::epoch(key != "LEPOCH", None, true)?);
+        }
+    }
+    let template = match template {
+        Some(t) => t,
+        None if ["TAI64N", "{^LN-BEG}TAI64N", "^TAI64N"].contains(&key) => DateTemplate::tai64n(key != "TAI64N")?,
+        None => DateTemplate::from_pattern(pattern)?,
+    };
+    let template = Arc::new(template);
+    cache_set(key, &template);
+    Ok(template)
+}
+
+/// Templates are immutable once built; sharing them across filters saves compile time.
+fn template_cache() -> &'static Mutex<std::collections::HashMap<String, Arc<DateTemplate>>> {
+    static CACHE: OnceLock<Mutex<std::collections::HashMap<String, Arc<DateTemplate>>>> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+fn cache_get(key: &str) -> Option<Arc<DateTemplate>> {
+    template_cache().lock().ok()?.get(key).cloned()
+}
+
+fn cache_set(key: &str, t: &Arc<DateTemplate>) {
+    if let Ok(mut c) = template_cache().lock()
+        && c.len() < 4096
+    {
+        c.insert(key.to_owned(), t.clone());
+    }
+}
+
+fn key_of(pattern: &str) -> String {
+    if pattern.contains('%') {
+        pattern.to_owned()
+    } else {
+        pattern.to_uppercase()
+    }
+}
+
+/// fail2ban's `DateTemplate.unboundPattern`.
+fn unbound(pattern: &str) -> String {
+    let p = pattern.strip_prefix("{UNB}").unwrap_or(pattern);
+    let p = p.strip_prefix("{^LN-BEG}").unwrap_or(p);
+    let s = fancy(&RE_EXSANC_BOUND_BEG, r"^\((?:\?:)?\^\|\\b\|\\W\)").replace(p, "").into_owned();
+    fancy(&RE_EXEANC_BOUND_BEG, r"\(\?=\\b\|\\W\|\$\)$").replace(&s, "").into_owned()
+}
+
+const DEFAULT_TEMPLATES: [&str; 17] = [
+    r"%ExY(?P<_sep>[-/.])%m(?P=_sep)%d(?:T|  ?)%H:%M:%S(?:[.,]%f)?(?:\s*%z)?",
+    r"(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?",
+    r"(?:%a )?%b %d %ExY %k:%M:%S(?:\.%f)?",
+    r"%d(?P<_sep>[-/])%m(?P=_sep)(?:%ExY|%Exy) %k:%M:%S",
+    r"%d(?P<_sep>[-/])%b(?P=_sep)%ExY[ :]?%H:%M:%S(?:\.%f)?(?: %z)?",
+    r"%m/%d/%ExY:%H:%M:%S",
+    r"%m-%d-%ExY %k:%M:%S(?:\.%f)?",
+    "EPOCH",
+    r"{^LN-BEG}%H:%M:%S",
+    r"^<%m/%d/%Exy@%H:%M:%S>",
+    r"%Exy%Exm%Exd  ?%H:%M:%S",
+    r"%b %d, %ExY %I:%M:%S %p",
+    r"^%b-%d-%Exy %k:%M:%S",
+    r"%ExY%Exm%Exd(?:T|  ?)%ExH%ExM%ExS(?:[.,]%f)?(?:\s*%z)?",
+    r"(?:%Z )?(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?",
+    r"(?:%z )?(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?",
+    "TAI64N",
+];
+
+fn default_templates() -> Result<Vec<Arc<DateTemplate>>, DateError> {
+    DEFAULT_TEMPLATES
+        .iter()
+        .map(|p| pattern_template(p, &key_of(p)))
+        .collect()
+}
+
+/// `_getAnchoredTemplate` with a name/pattern wrapper.
+fn wrapped_template(template: &Arc<DateTemplate>, wrap: &dyn Fn(&str) -> String) -> Result<Arc<DateTemplate>, DateError> {
+    let name = wrap(&template.name);
+    if let Some(t) = cache_get(&name) {
+        return Ok(t);
+    }
+    match &template.pattern {
+        Some(p) => {
+            let regex = wrap(p);
+            pattern_template(&regex, &key_of(&regex))
+        }
+        None => pattern_template(&name, &key_of(&name)),
+    }
+}
+
+/// The default templates with their line-anchored copies first (fail2ban's cache order), with
+/// their weights (anchored copies weigh 100 so they bubble up first).
+fn default_template_list() -> Result<Vec<(Arc<DateTemplate>, f64)>, DateError> {
+    let mut anchored = Vec::new();
+    let mut plain = Vec::new();
+    for t in default_templates()? {
+        if !t.name.starts_with("{^LN-BEG}") && !t.name.starts_with('^') {
+            let a = wrapped_template(&t, &|s| format!("{{^LN-BEG}}{s}"))?;
+            if a.name != t.name {
+                anchored.push((a, 100.0));
+            }
+        }
+        plain.push((t, 1.0));
+    }
+    anchored.extend(plain);
+    Ok(anchored)
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    template: Arc<DateTemplate>,
+    /// Anchored copies of the defaults weigh 100 (they should bubble up first).
+    weight: f64,
+    hits: u64,
+    distance: usize,
+}
+
+impl Entry {
+    fn score(&self) -> f64 {
+        self.hits as f64 * self.weight / self.distance.max(1) as f64
+    }
+}
+
+/// The date found in a line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FoundDate {
+    /// Byte range of the date text in the line.
+    pub start: usize,
+    pub end: usize,
+    /// Seconds since the epoch, or `None` when the text is not a valid date (30 February).
+    pub time: Option<f64>,
+}
+
+/// fail2ban's `DateDetector`: an ordered, self-reordering list of templates.
+#[derive(Debug, Clone)]
+pub struct DateDetector {
+    entries: Vec<Entry>,
+    known: HashSet<String>,
+    last_pos: (usize, Option<char>),
+    last_end: (usize, Option<char>),
+    last_idx: usize,
+    first_unused: usize,
+    /// `logtimezone`: minutes east of UTC for dates without a zone.
+    pub default_tz: Option<i32>,
+    slots: Vec<Option<Slots>>,
+}
+
+impl Default for DateDetector {
+    fn default() -> Self {
+        DateDetector {
+            entries: Vec::new(),
+            known: HashSet::new(),
+            last_pos: (1, None),
+            last_end: (usize::MAX, None),
+            last_idx: usize::MAX,
+            first_unused: 0,
+            default_tz: None,
+            slots: Vec::new(),
+        }
+    }
+}
+
+impl DateDetector {
+    /// A detector with fail2ban's default templates.
+    pub fn with_defaults() -> Result<DateDetector, DateError> {
+        let mut d = DateDetector::default();
+        d.add_defaults(None, None)?;
+        Ok(d)
+    }
+
+    /// A detector for a filter's `datepattern` (one pattern a line).
+    pub fn from_datepattern(datepattern: &str) -> Result<DateDetector, DateError> {
+        let mut d = DateDetector::default();
+        for p in datepattern.split('\n').map(str::trim).filter(|p| !p.is_empty()) {
+            d.append(p)?;
+        }
+        Ok(d)
+    }
+
+    fn push(&mut self, template: Arc<DateTemplate>, weight: f64, ignore_dup: bool) -> Result<(), DateError> {
+        if !self.known.insert(template.name.clone()) {
+            if ignore_dup {
+                return Ok(());
+            }
+            return Err(DateError::Duplicate {
+                name: template.name.clone(),
+            });
+        }
+        self.entries.push(Entry {
+            template,
+            weight,
+            hits: 0,
+            distance: usize::MAX,
+        });
+        self.slots.push(None);
+        Ok(())
+    }
+
+    /// fail2ban's `appendTemplate(str)`.
+    fn append(&mut self, pattern: &str) -> Result<(), DateError> {
+        let key = key_of(pattern);
+        match key.as_str() {
+            "{^LN-BEG}" => return self.add_defaults(Some(LINE_BEGIN), None),
+            "{DEFAULT}" => return self.add_defaults(None, None),
+            _ => {}
+        }
+        if key.contains("{DATE}") {
+            return self.add_defaults(None, Some(pattern));
+        }
+        let template = if key == "{NONE}" {
+            pattern_template("{UNB}^", &key)?
+        } else {
+            pattern_template(pattern, &key)?
+        };
+        self.push(template, 1.0, false)
+    }
+
+    fn add_defaults(&mut self, only_flags: Option<u8>, pre_match: Option<&str>) -> Result<(), DateError> {
+        let ignore_dup = !self.entries.is_empty();
+        let list = match pre_match {
+            Some(_) => default_templates()?.into_iter().map(|t| (t, 1.0)).collect(),
+            None => default_template_list()?,
+        };
+        for (t, weight) in list {
+            if only_flags.is_some_and(|f| t.flags & f == 0) {
+                continue;
+            }
+            let t = match pre_match {
+                Some(pm) => {
+                    let wrap = |s: &str| -> String {
+                        let u = unbound(s);
+                        replace_date_placeholder(pm, &u)
+                    };
+                    wrapped_template(&t, &wrap)?
+                }
+                None => t,
+            };
+            self.push(t, weight, ignore_dup)?;
+        }
+        Ok(())
+    }
+
+    /// Number of templates.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no templates.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn search(&mut self, i: usize, line: &str, start: usize, end: usize) -> Option<(usize, usize)> {
+        let entry = self.entries.get(i)?;
+        let slots = self.slots.get_mut(i)?;
+        let slots = slots.get_or_insert_with(|| entry.template.compiled.slots());
+        let hay = line.get(..end)?;
+        match entry.template.compiled.captures_at(hay, start, slots) {
+            Ok(true) => slots.get(0),
+            _ => None,
+        }
+    }
+
+    /// Finds the date in `line` (fail2ban's `matchTime` then `getTime`).
+    pub fn find(&mut self, line: &str, clock: &Clock) -> Option<FoundDate> {
+        if self.entries.is_empty() {
+            self.add_defaults(None, None).ok()?;
+        }
+        let n = self.entries.len();
+        let mut winner: Option<(usize, usize, usize)> = None;
+        let mut ignore = usize::MAX;
+        let i = self.last_idx;
+        if i < n {
+            if self.entries[i].template.is_anchored() {
+                ignore = i;
+                if let Some((s, e)) = self.search(i, line, 0, line.len()) {
+                    winner = Some((i, s, e));
+                }
+            } else {
+                let (d, e) = (self.last_pos.0, self.last_end.0);
+                if d <= line.len()
+                    && e <= line.len()
+                    && d <= e
+                    && char_before(line, d) == self.last_pos.1
+                    && char_at(line, e) == self.last_end.1
+                    && let Some((s, en)) = self.search(i, line, d, e)
+                    && s == self.last_pos.0
+                    && en == self.last_end.0
+                {
+                    winner = Some((i, s, en));
+                }
+            }
+        }
+        if winner.is_none() {
+            let mut found: Option<(usize, usize, usize)> = None;
+            for j in 0..n {
+                if j == ignore {
+                    continue;
+                }
+                let Some((s, e)) = self.search(j, line, 0, line.len()) else {
+                    continue;
+                };
+                let entry = &self.entries[j];
+                if j + 1 >= n || entry.template.is_anchored() {
+                    winner = Some((j, s, e));
+                    break;
+                }
+                if s == 0 && entry.hits > 0 && self.entries[j + 1].hits == 0 {
+                    winner = Some((j, s, e));
+                    break;
+                }
+                if s > entry.distance || s > self.last_pos.0 {
+                    if found.is_none_or(|f| s < f.1) {
+                        found = Some((j, s, e));
+                    }
+                    continue;
+                }
+                winner = Some((j, s, e));
+                break;
+            }
+            if winner.is_none() {
+                winner = found;
+            }
+        }
+        let (mut idx, start, end) = winner?;
+        // The date text is group 1 (2 for `{EPOCH}` patterns); the match may be wider.
+        let template = self.entries[idx].template.clone();
+        let group = match template.kind {
+            Kind::Epoch { group, .. } => group,
+            _ => 1,
+        };
+        // Re-run to read the groups of the winning match (the cached slots hold them).
+        let slots = self.slots[idx].clone();
+        {
+            let entry = &mut self.entries[idx];
+            entry.hits += 1;
+            entry.distance = start;
+        }
+        if self.first_unused == idx {
+            self.first_unused += 1;
+        }
+        self.last_pos = (start, char_before(line, start));
+        self.last_end = (end, char_at(line, end));
+        if idx != 0 && idx != self.last_idx {
+            idx = self.reorder(idx);
+        }
+        self.last_idx = idx;
+        let slots = slots?;
+        let (ds, de) = slots.get(group)?;
+        let time = template_time(&template, line, &slots, self.default_tz, clock);
+        Some(FoundDate {
+            start: ds,
+            end: de,
+            time,
+        })
+    }
+
+    /// fail2ban's `_reorderTemplate` (templates unused so far always count as movable;
+    /// fail2ban's "unused for five minutes" is the same thing within one run).
+    fn reorder(&mut self, num: usize) -> usize {
+        let weight = self.entries[num].score();
+        let mut pos = if self.first_unused < num { self.first_unused } else { num / 2 };
+        let movable = |entries: &[Entry], pos: usize| weight > entries[pos].score() || entries[pos].hits == 0;
+        if !movable(&self.entries, pos) {
+            if pos + 1 == num {
+                return num;
+            }
+            pos = num - 1;
+            if !movable(&self.entries, pos) {
+                return num;
+            }
+        }
+        let e = self.entries.remove(num);
+        self.entries.insert(pos, e);
+        let s = self.slots.remove(num);
+        self.slots.insert(pos, s);
+        while self.first_unused < self.entries.len() && self.entries[self.first_unused].hits > 0 {
+            self.first_unused += 1;
+        }
+        pos
+    }
+}
+
+fn replace_date_placeholder(pre_match: &str, replacement: &str) -> String {
+    // RE_DATE_PREMATCH: `(?<!\\)\{DATE\}`, case-insensitive.
+    let mut out = String::new();
+    let lower = pre_match.to_ascii_lowercase();
+    let mut i = 0;
+    while let Some(p) = lower[i..].find("{date}") {
+        let at = i + p;
+        if at > 0 && pre_match.as_bytes()[at - 1] == b'\\' {
+            out.push_str(&pre_match[i..at + 6]);
+        } else {
+            out.push_str(&pre_match[i..at]);
+            out.push_str(replacement);
+        }
+        i = at + 6;
+    }
+    out.push_str(&pre_match[i..]);
+    out
+}
+
+fn char_before(line: &str, pos: usize) -> Option<char> {
+    line.get(..pos)?.chars().next_back()
+}
+
+fn char_at(line: &str, pos: usize) -> Option<char> {
+    line.get(pos..)?.chars().next()
+}
+
+fn template_time(t: &DateTemplate, line: &str, slots: &Slots, default_tz: Option<i32>, clock: &Clock) -> Option<f64> {
+    let text = |i: usize| slots.get(i).map(|(s, e)| &line[s..e]);
+    match t.kind {
+        Kind::Epoch { long, group } => {
+            let v = text(group)?;
+            let mut x: f64 = v.parse().ok()?;
+            if long && v.len() >= 13 {
+                x /= if v.len() >= 16 && !v.contains('.') { 1e6 } else { 1e3 };
+            }
+            Some(x)
+        }
+        Kind::Tai64n => {
+            let v = text(1)?;
+            i64::from_str_radix(v.get(2..17)?, 16).ok().map(|s| s as f64)
+        }
+        Kind::Pattern => {
+            let fields: Vec<(&str, &str)> = t
+                .fields
+                .iter()
+                .filter_map(|&(k, i)| text(i).map(|v| (k, v)))
+                .collect();
+            strptime(&fields, default_tz, clock)
+        }
+    }
+}
+
+const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+const FULL_MONTHS: [&str; 12] = [
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+    "november", "december",
+];
+const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+const FULL_DAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+
+/// fail2ban's `reGroupDictStrptime` (sub-second fields are ignored, as fail2ban does).
+pub(crate) fn strptime(fields: &[(&str, &str)], default_tz: Option<i32>, clock: &Clock) -> Option<f64> {
+    let mut year: Option<i64> = None;
+    let (mut month, mut day): (Option<i64>, Option<i64>) = (None, None);
+    let (mut hour, mut minute, mut second) = (0i64, 0i64, 0i64);
+    let mut tzoffset: Option<i64> = None;
+    let mut weekday: Option<i64> = None;
+    let mut julian: Option<i64> = None;
+    let mut week: Option<(i64, bool)> = None;
+    let ampm = fields.iter().find(|(k, _)| *k == "p").map(|(_, v)| v.to_lowercase());
+    for &(key, val) in fields {
+        let int = || val.trim().parse::<i64>().ok();
+        match key {
+            "y" => {
+                let y = int()?;
+                year = Some(if y <= 2000 { y + 2000 } else { y });
+            }
+            "Y" => year = Some(int()?),
+            "m" => month = Some(int()?),
+            "B" => month = Some(FULL_MONTHS.iter().position(|m| *m == val.to_lowercase())? as i64 + 1),
+            "b" => month = Some(MONTHS.iter().position(|m| *m == val.to_lowercase())? as i64 + 1),
+            "d" => day = Some(int()?),
+            "H" => hour = int()?,
+            "I" => {
+                hour = int()?;
+                match ampm.as_deref() {
+                    None | Some("") | Some("am") => {
+                        if hour == 12 {
+                            hour = 0;
+                        }
+                    }
+                    Some("pm") => {
+                        if hour != 12 {
+                            hour += 12;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            "M" => minute = int()?,
+            "S" => second = int()?,
+            "A" => weekday = Some(FULL_DAYS.iter().position(|d| *d == val.to_lowercase())? as i64),
+            "a" => weekday = Some(DAYS.iter().position(|d| *d == val.to_lowercase())? as i64),
+            "w" => {
+                let w = int()? - 1;
+                weekday = Some(if w < 0 { 6 } else { w });
+            }
+            "j" => julian = Some(int()?),
+            "U" | "W" => week = Some((int()?, key == "W")),
+            "z" | "Z" => {
+                tzoffset = Some(if matches!(val, "Z" | "UTC" | "GMT") { 0 } else { zone_offset(val)? });
+            }
+            _ => {}
+        }
+    }
+    let now = clock.now_local();
+    let assume_year = year.is_none();
+    let year = year.unwrap_or(i64::from(now.year()));
+    let (mut month, mut day) = (month, day);
+    let mut year = year;
+    if month.is_none() || day.is_none() {
+        if julian.is_none()
+            && let (Some((w, monday_first)), Some(wd)) = (week, weekday)
+        {
+            julian = julian_from_week(year, w, wd, monday_first);
+        }
+        if let Some(j) = julian {
+            let first = date(i16::try_from(year).ok()?, 1, 1);
+            let d = first.checked_add((j - 1).days()).ok()?;
+            year = i64::from(d.year());
+            month = Some(i64::from(d.month()));
+            day = Some(i64::from(d.day()));
+        }
+    }
+    let assume_today = month.is_none() && day.is_none();
+    let month = month.unwrap_or(i64::from(now.month()));
+    let day = day.unwrap_or(i64::from(now.day()));
+    let mk = |y: i64| -> Option<DateTime> {
+        DateTime::new(
+            i16::try_from(y).ok()?,
+            i8::try_from(month).ok()?,
+            i8::try_from(day).ok()?,
+            i8::try_from(hour).ok()?,
+            i8::try_from(minute).ok()?,
+            i8::try_from(second).ok()?,
+            0,
+        )
+        .ok()
+    };
+    let mut result = mk(year)?;
+    let tzoffset = tzoffset.or(default_tz.map(i64::from));
+    if let Some(off) = tzoffset {
+        result = result.checked_sub(off.minutes()).ok()?;
+    }
+    if assume_today && result > now {
+        result = result.checked_sub(1.day()).ok()?;
+    }
+    if assume_year && result > now.checked_add(1.day()).ok()? {
+        // `replace(year=year-1)` keeps the shifted clock time.
+        result = DateTime::new(
+            i16::try_from(year - 1).ok()?,
+            i8::try_from(month).ok()?,
+            i8::try_from(day).ok()?,
+            result.hour(),
+            result.minute(),
+            result.second(),
+            0,
+        )
+        .ok()?;
+    }
+    match tzoffset {
+        Some(_) => {
+            let ts = result.to_zoned(TimeZone::UTC).ok()?.timestamp();
+            Some(ts.as_second() as f64)
+        }
+        None => clock.mktime(result),
+    }
+}
+
+fn julian_from_week(year: i64, week: i64, weekday: i64, monday_first: bool) -> Option<i64> {
+    // Python's _calc_julian_from_U_or_W.
+    let first = date(i16::try_from(year).ok()?, 1, 1);
+    let first_weekday = i64::from(first.weekday().to_monday_zero_offset());
+    let (first_weekday, weekday) = if monday_first {
+        (first_weekday, weekday)
+    } else {
+        ((first_weekday + 1) % 7, (weekday + 1) % 7)
+    };
+    let week_0_length = (7 - first_weekday) % 7;
+    Some(if week == 0 {
+        1 + weekday - first_weekday
+    } else {
+        let days_to_week = week_0_length + 7 * (week - 1);
+        1 + days_to_week + weekday
+    })
+}
+
+/// Minutes east of UTC for `+0100`, `-03:30`, `CET`, `CET+0100` (fail2ban's `zone2offset`).
+fn zone_offset(text: &str) -> Option<i64> {
+    let abbr_len = text.chars().take_while(char::is_ascii_uppercase).count();
+    let (abbr, offset) = text.split_at(abbr_len);
+    let base = if abbr.is_empty() { 0 } else { tz_abbreviation(abbr)? };
+    if offset.is_empty() {
+        return Some(base);
+    }
+    let sign = match offset.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let digits = &offset[1..];
+    let minutes = if digits.len() <= 2 {
+        digits.parse::<i64>().ok()? * 60
+    } else if digits.as_bytes().get(2) == Some(&b':') {
+        digits.get(..2)?.parse::<i64>().ok()? * 60 + digits.get(3..5)?.parse::<i64>().ok()?
+    } else {
+        digits.get(..2)?.parse::<i64>().ok()? * 60 + digits.get(2..4)?.parse::<i64>().ok()?
+    };
+    Some(base + sign * minutes)
+}
+
+/// fail2ban's `TZ_STR` table of zone abbreviations (fixed offsets, hours east of UTC).
+fn tz_abbreviation(abbr: &str) -> Option<i64> {
+    const TABLE: &[(f64, &str)] = &[
+        (-12.0, "Y"),
+        (-11.0, "X NUT SST"),
+        (-10.0, "W CKT HAST HST TAHT TKT"),
+        (-9.0, "V AKST GAMT GIT HADT HNY"),
+        (-8.0, "U AKDT CIST HAY HNP PST PT"),
+        (-7.0, "T HAP HNR MST PDT"),
+        (-6.0, "S CST EAST GALT HAR HNC MDT"),
+        (-5.0, "R CDT COT EASST ECT EST ET HAC HNE PET"),
+        (-4.0, "Q AST BOT CLT COST EDT FKT GYT HAE HNA PYT"),
+        (-3.0, "P ADT ART BRT CLST FKST GFT HAA PMST PYST SRT UYT WGT"),
+        (-2.0, "O BRST FNT PMDT UYST WGST"),
+        (-1.0, "N AZOT CVT EGT"),
+        (0.0, "Z EGST GMT UTC WET WT"),
+        (1.0, "A CET DFT WAT WEDT WEST"),
+        (2.0, "B CAT CEDT CEST EET SAST WAST"),
+        (3.0, "C EAT EEDT EEST IDT MSK"),
+        (4.0, "D AMT AZT GET GST KUYT MSD MUT RET SAMT SCT"),
+        (5.0, "E AMST AQTT AZST HMT MAWT MVT PKT TFT TJT TMT UZT YEKT"),
+        (6.0, "F ALMT BIOT BTT IOT KGT NOVT OMST YEKST"),
+        (7.0, "G CXT DAVT HOVT ICT KRAT NOVST OMSST THA WIB"),
+        (8.0, "H ACT AWST BDT BNT CAST HKT IRKT KRAST MYT PHT SGT ULAT WITA WST"),
+        (9.0, "I AWDT IRKST JST KST PWT TLT WDT WIT YAKT"),
+        (10.0, "K AEST ChST PGT VLAT YAKST YAPT"),
+        (11.0, "L AEDT LHDT MAGT NCT PONT SBT VLAST VUT"),
+        (12.0, "M ANAST ANAT FJT GILT MAGST MHT NZST PETST PETT TVT WFT"),
+        (13.0, "FJST NZDT"),
+        (11.5, "NFT"),
+        (10.5, "ACDT LHST"),
+        (9.5, "ACST"),
+        (6.5, "CCT MMT"),
+        (5.75, "NPT"),
+        (5.5, "SLT"),
+        (4.5, "AFT IRDT"),
+        (3.5, "IRST"),
+        (-2.5, "HAT NDT"),
+        (-3.5, "HNT NST NT"),
+        (-4.5, "HLV VET"),
+        (-9.5, "MART MIT"),
+    ];
+    TABLE
+        .iter()
+        .find(|(_, names)| names.split(' ').any(|n| n == abbr))
+        .map(|(h, _)| (h * 60.0) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clock() -> Clock {
+        Clock::new(
+            Timestamp::from_second(1_124_013_600).unwrap(),
+            TimeZone::posix("CET-01CEST-02,M3.5.0,M10.5.0").unwrap(),
+        )
+    }
+
+    fn local(s: &str) -> f64 {
+        let dt: DateTime = s.parse().unwrap();
+        clock().mktime(dt).unwrap()
+    }
+
+    fn find(d: &mut DateDetector, line: &str) -> Option<(String, Option<f64>)> {
+        d.find(line, &clock()).map(|f| (line[f.start..f.end].to_owned(), f.time))
+    }
+
+    #[test]
+    fn syslog_dates_get_a_year() {
+        let mut d = DateDetector::with_defaults().unwrap();
+        let (text, t) = find(&mut d, "Jun 21 16:47:48 host sshd[1]: x").unwrap();
+        assert_eq!(text, "Jun 21 16:47:48");
+        assert_eq!(t, Some(local("2005-06-21T16:47:48")));
+        // More than a day after "now" (2005-08-14): last year.
+        let (_, t) = find(&mut d, "Nov 11 23:33:27 host x").unwrap();
+        assert_eq!(t, Some(local("2004-11-11T23:33:27")));
+    }
+
+    #[test]
+    fn iso_epoch_and_zones() {
+        let mut d = DateDetector::with_defaults().unwrap();
+        let (text, t) = find(&mut d, "2005-01-23T21:59:59+0100 x").unwrap();
+        assert_eq!(text, "2005-01-23T21:59:59+0100");
+        assert_eq!(t, Some(1_106_513_999.0));
+        let mut d = DateDetector::from_datepattern("{^LN-BEG}Epoch").unwrap();
+        let (text, t) = find(&mut d, "1124013600.123 something").unwrap();
+        assert_eq!(text, "1124013600.123");
+        assert_eq!(t, Some(1_124_013_600.123));
+        let mut d = DateDetector::from_datepattern("^%%m/%%d/%%Y".replace("%%", "%").as_str()).unwrap();
+        let (_, t) = find(&mut d, "08/14/2005 rest").unwrap();
+        assert_eq!(t, Some(local("2005-08-14T00:00:00")));
+    }
+
+    #[test]
+    fn datepattern_errors() {
+        assert!(matches!(DateDetector::from_datepattern("%Q"), Err(DateError::Field { .. })));
+        assert!(DateDetector::from_datepattern("{^LN-BEG}\n{^LN-BEG}").is_ok(), "defaults twice are ignored duplicates");
+    }
+
+    #[test]
+    fn zones_and_weeks() {
+        assert_eq!(zone_offset("+0130"), Some(90));
+        assert_eq!(zone_offset("-03:30"), Some(-210));
+        assert_eq!(zone_offset("CEST"), Some(120));
+        assert_eq!(zone_offset("CET+01"), Some(120));
+        assert_eq!(zone_offset("XYZ"), None);
+    }
+}

@@ -1,0 +1,1117 @@
+//! A compiled fail2ban filter and the per-log state it needs (fail2ban's `Filter`).
+//!
+//! For each line: find and remove the date; keep the last `maxlines` lines; if a `prefregex`
+//! is set it must match, and its `<F-CONTENT>` replaces the text the failure regexes see;
+//! each `failregex` that matches (and no `ignoreregex` vetoes) yields a failure for the address
+//! (`<HOST>`, `<ADDR>` …) or failure id (`<F-ID>`) it captured. Lines of one connection are
+//! tied together by `<F-MLFID>` so that, for example, a later "Accepted" (`<F-MLFGAINED>`)
+//! can cancel a pending `<F-NOFAIL>` and "Disconnected" (`<F-MLFFORGET>`) ends the
+//! connection.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::{Arc, OnceLock};
+
+use crate::config::FilterDefinition;
+use crate::date::{Clock, DateDetector, DateError};
+use crate::pyre::{PyRegex, RegexError, Slots};
+
+/// Failures remembered per connection id (fail2ban: 100 entries, 5 minutes).
+const MLFID_CACHE_MAX: usize = 100;
+const MLFID_CACHE_SECONDS: f64 = 300.0;
+
+/// A filter could not be compiled.
+#[derive(Debug, thiserror::Error)]
+pub enum FilterError {
+    /// A `failregex`, `ignoreregex` or `prefregex` is invalid (the text shows the pattern as
+    /// written in the filter, with tags like `<HOST>` unexpanded).
+    #[error("filter `{filter}`: {option} #{index} {pattern:?}: {source}")]
+    Regex {
+        filter: String,
+        option: &'static str,
+        index: usize,
+        pattern: String,
+        #[source]
+        source: RegexError,
+    },
+    /// A failure regex captures neither an address nor a failure id.
+    #[error("filter `{filter}`: failregex #{index} {pattern:?} has no <HOST>, <ADDR>, <F-ID> or similar group")]
+    NoFailureId {
+        filter: String,
+        index: usize,
+        pattern: String,
+    },
+    /// The `datepattern` is invalid.
+    #[error("filter `{filter}`: {source}")]
+    Date {
+        filter: String,
+        #[source]
+        source: DateError,
+    },
+    /// The filter has no `failregex`.
+    #[error("filter `{filter}` has no failregex")]
+    Empty { filter: String },
+}
+
+/// How `<HOST>` is expanded (fail2ban's `usedns`: `no` leaves out host names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UseDns {
+    #[default]
+    Warn,
+    Yes,
+    No,
+    Raw,
+}
+
+impl UseDns {
+    pub fn parse(text: &str) -> UseDns {
+        match text.trim().to_lowercase().as_str() {
+            "yes" | "true" => UseDns::Yes,
+            "warn" => UseDns::Warn,
+            "raw" => UseDns::Raw,
+            _ => UseDns::No,
+        }
+    }
+}
+
+/// Options that change how a filter runs.
+#[derive(Debug, Clone)]
+pub struct FilterOptions {
+    /// Try every failure regex on a line (fail2ban's test mode) instead of stopping at the
+    /// first that yields a failure.
+    pub check_all_regex: bool,
+    /// Overrides the filter's `usedns`.
+    pub use_dns: Option<UseDns>,
+    /// Lines longer than this many bytes are cut (at a character boundary) before matching.
+    pub max_line_len: usize,
+    /// Minutes east of UTC for dates without a zone (`logtimezone`).
+    pub log_timezone: Option<i32>,
+}
+
+impl Default for FilterOptions {
+    fn default() -> Self {
+        FilterOptions {
+            check_all_regex: false,
+            use_dns: None,
+            max_line_len: 64 * 1024,
+            log_timezone: None,
+        }
+    }
+}
+
+// fail2ban's host expressions (failregex.py), written without the lookbehind fail2ban's IPv6
+// expression ends with (`(?<=:):` always holds there: every repetition before it ends in `:`).
+const R_IPV4: &str = r"(?:::f{4,6}:)?(?P<ip4>(?:\d{1,3}\.){3}\d{1,3})";
+const R_IPV6: &str = r"(?P<ip6>(?:[0-9a-fA-F]{1,4}::?|:){1,7}(?:[0-9a-fA-F]{1,4}|:))";
+const R_DNS: &str = r"(?P<dns>[\w\-.^_]*\w)";
+const R_CIDR: &str = r"(?P<cidr>\d+)";
+
+fn r_addr() -> String {
+    format!(r"\[?(?:{R_IPV4}|{R_IPV6})\]?")
+}
+
+/// Expands fail2ban's tags (`<HOST>`, `<F-USER>…</F-USER>`, `<SKIPLINES>` …) to regex groups
+/// (fail2ban's `Regex._resolveHostTag`). Unknown tags stay as text.
+pub fn resolve_tags(regex: &str, use_dns: UseDns) -> String {
+    static FTAG: OnceLock<regex::Regex> = OnceLock::new();
+    let ftag = FTAG.get_or_init(|| regex::Regex::new(r"</?[\w\-]+/?>").unwrap_or_else(|_| unreachable!()));
+    let mut open: Vec<String> = Vec::new();
+    let mut skiplines = 0;
+    let mut out = String::with_capacity(regex.len() + 64);
+    let mut last = 0;
+    for m in ftag.find_iter(regex) {
+        out.push_str(&regex[last..m.start()]);
+        last = m.end();
+        let tag = m.as_str();
+        let tn = &tag[1..tag.len() - 1];
+        let repl: Option<String> = match tn {
+            "HOST" => Some(if use_dns == UseDns::No {
+                r_addr()
+            } else {
+                format!("(?:{}|{R_DNS})", r_addr())
+            }),
+            "SKIPLINES" => {
+                let r = format!(r"\n(?P<skiplines{skiplines}>(?:(?:.*\n)*?))");
+                skiplines += 1;
+                Some(r)
+            }
+            "IP4" | "F-IP4/" => Some(R_IPV4.to_owned()),
+            "IP6" | "F-IP6/" => Some(R_IPV6.to_owned()),
+            "ADDR" | "F-ADDR/" => Some(r_addr()),
+            "CIDR" | "F-CIDR/" => Some(R_CIDR.to_owned()),
+            "SUBNET" | "F-SUBNET/" => Some(format!(r"\[?(?:{R_IPV4}|{R_IPV6})(?:/{R_CIDR})?\]?")),
+            "DNS" | "F-DNS/" => Some(R_DNS.to_owned()),
+            "F-ID/" => Some(r"(?P<fid>\S+)".to_owned()),
+            "F-PORT/" => Some(r"(?P<fport>\w+)".to_owned()),
+            _ => {
+                let (close, name) = match tn.strip_prefix('/') {
+                    Some(n) => (true, n),
+                    None => (false, tn),
+                };
+                match name.strip_prefix("F-") {
+                    Some(custom)
+                        if !custom.is_empty()
+                            && custom
+                                .chars()
+                                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '-') =>
+                    {
+                        if close {
+                            open.iter().any(|o| o == custom).then(|| ")".to_owned())
+                        } else {
+                            open.push(custom.to_owned());
+                            let group = match custom {
+                                "ID" => "fid".to_owned(),
+                                "PORT" => "fport".to_owned(),
+                                other => other.to_lowercase(),
+                            };
+                            Some(format!("(?P<{group}>"))
+                        }
+                    }
+                    _ => None,
+                }
+            }
+        };
+        match repl {
+            Some(r) => out.push_str(&r),
+            None => out.push_str(tag),
+        }
+    }
+    out.push_str(&regex[last..]);
+    out
+}
+
+/// A compiled pattern with its named groups.
+#[derive(Debug, Clone)]
+struct Compiled {
+    re: PyRegex,
+    /// (group name, index), sorted by name.
+    groups: Vec<(Arc<str>, usize)>,
+    /// `alt_NAME[_N]` groups: (group, target name), sorted.
+    alts: Vec<(Arc<str>, Arc<str>)>,
+    skiplines: Vec<usize>,
+    /// When anchored at the start: literals one of which the text must start with.
+    prefixes: Option<Vec<Vec<u8>>>,
+}
+
+impl Compiled {
+    fn new(pattern: &str, use_dns: UseDns, multiline: bool) -> Result<Compiled, RegexError> {
+        let expanded = resolve_tags(pattern, use_dns);
+        if expanded.trim().is_empty() {
+            return Err(RegexError::Syntax {
+                offset: 0,
+                message: "empty regex".into(),
+            });
+        }
+        let re = PyRegex::new(&expanded, multiline)?;
+        let mut groups: Vec<(Arc<str>, usize)> = re.group_names().map(|(n, i)| (Arc::from(n), i)).collect();
+        groups.sort();
+        let mut alts = Vec::new();
+        for (name, _) in &groups {
+            if let Some(rest) = name.strip_prefix("alt_") {
+                let target = match strip_index_suffix(rest) {
+                    "id" => "fid",
+                    "port" => "fport",
+                    b => b,
+                };
+                alts.push((name.clone(), Arc::from(target)));
+            }
+        }
+        let mut skiplines: Vec<(usize, usize)> = groups
+            .iter()
+            .filter_map(|(n, i)| n.strip_prefix("skiplines").and_then(|k| k.parse::<usize>().ok()).map(|k| (k, *i)))
+            .collect();
+        skiplines.sort();
+        let prefixes = if multiline { None } else { re.anchored_prefixes() };
+        Ok(Compiled {
+            re,
+            groups,
+            alts,
+            skiplines: skiplines.into_iter().map(|(_, i)| i).collect(),
+            prefixes,
+        })
+    }
+
+    fn has_group(&self, name: &str) -> bool {
+        self.groups.iter().any(|(n, _)| &**n == name)
+    }
+
+    /// Whether the text can match at all (the anchored-prefix test).
+    fn may_match(&self, text: &str) -> bool {
+        self.prefixes
+            .as_ref()
+            .is_none_or(|ps| ps.iter().any(|p| text.as_bytes().starts_with(p)))
+    }
+
+    /// Python's `groupdict()` (groups that took part) plus fail2ban's `alt_` merging.
+    fn groupdict(&self, hay: &str, slots: &Slots, skip: Option<&str>) -> Groups {
+        let mut g: Groups = self
+            .groups
+            .iter()
+            .filter(|(n, _)| skip != Some(&**n))
+            .filter_map(|(n, i)| slots.get(*i).map(|(s, e)| (n.clone(), hay[s..e].to_owned())))
+            .collect();
+        for (alt, target) in &self.alts {
+            if let Some(v) = g.get(alt).filter(|v| !v.is_empty()).cloned()
+                && g.get(target).is_none_or(|x| x.is_empty())
+            {
+                g.insert(target.clone(), v);
+            }
+        }
+        g
+    }
+}
+
+fn strip_index_suffix(name: &str) -> &str {
+    match name.rfind('_') {
+        Some(p) if p + 1 < name.len() && name[p + 1..].bytes().all(|b| b.is_ascii_digit()) => &name[..p],
+        _ => name,
+    }
+}
+
+/// Named groups of a match that took part in it (Python's `groupdict()` without the `None`s).
+pub type Groups = BTreeMap<Arc<str>, String>;
+
+fn truthy(g: &Groups, key: &str) -> bool {
+    g.get(key).is_some_and(|v| !v.is_empty())
+}
+
+/// What fail2ban knows about a failure (its `fail` dict).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FailData {
+    /// Named groups captured by the prefregex and failregex.
+    pub groups: Groups,
+    /// Sequence numbers of the lines that make up the failure.
+    pub matches: Option<Vec<u64>>,
+    nofail_matches: Option<Vec<u64>>,
+    /// Every user seen on the connection (when the regex captures users).
+    pub users: Option<BTreeSet<String>>,
+    mlfpending: bool,
+}
+
+impl FailData {
+    /// A captured group.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.groups.get(key).map(String::as_str)
+    }
+
+    /// The user the failure is about (`<F-USER>`).
+    pub fn user(&self) -> Option<&str> {
+        self.get("user")
+    }
+
+    /// Whether this is a helper match that is not a failure (`<F-NOFAIL>`).
+    pub fn is_nofail(&self) -> bool {
+        truthy(&self.groups, "nofail")
+    }
+
+    /// How many lines make up the failure (fail2ban's `attempts` in its tests).
+    pub fn attempts(&self) -> usize {
+        self.matches.as_ref().map_or(0, Vec::len)
+    }
+}
+
+/// One result of a line: a failure regex matched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawFailure {
+    /// Which `failregex` (0-based).
+    pub regex: usize,
+    /// The address or failure id, as fail2ban would ban it; `None` while a multi-line failure
+    /// is waiting for its address.
+    pub id: Option<String>,
+    /// When (seconds since the epoch).
+    pub time: f64,
+    pub data: FailData,
+}
+
+impl RawFailure {
+    /// Whether fail2ban would count this towards a ban (an id, and not `<F-NOFAIL>`).
+    pub fn counts(&self) -> bool {
+        self.id.is_some() && !self.data.is_nofail()
+    }
+}
+
+/// A buffered line (multi-line filters): its sequence number and text without the date.
+#[derive(Debug, Clone)]
+struct TupleLine {
+    seq: u64,
+    text: String,
+}
+
+/// Failures per connection id (`<F-MLFID>`), oldest evicted first when full.
+#[derive(Debug, Clone, Default)]
+struct MlfidCache {
+    /// key → (data, expiry, generation).
+    map: HashMap<String, (FailData, f64, u64)>,
+    /// Insertion order; entries whose generation no longer matches were removed.
+    order: VecDeque<(String, u64)>,
+    generation: u64,
+}
+
+impl MlfidCache {
+    fn get_mut(&mut self, key: &str, now: f64) -> Option<&mut FailData> {
+        if self.map.get(key).is_some_and(|e| e.1 <= now) {
+            self.map.remove(key);
+            return None;
+        }
+        self.map.get_mut(key).map(|e| &mut e.0)
+    }
+
+    fn remove(&mut self, key: &str) {
+        self.map.remove(key);
+    }
+
+    fn insert(&mut self, key: &str, value: FailData, now: f64) {
+        while self.map.len() >= MLFID_CACHE_MAX {
+            let Some((old, generation)) = self.order.pop_front() else {
+                break;
+            };
+            if self.map.get(&old).is_some_and(|e| e.2 == generation) {
+                self.map.remove(&old);
+            }
+        }
+        self.generation += 1;
+        self.order.push_back((key.to_owned(), self.generation));
+        if self.order.len() > 8 * MLFID_CACHE_MAX {
+            let map = &self.map;
+            self.order.retain(|(k, g)| map.get(k).is_some_and(|e| e.2 == *g));
+        }
+        self.map.insert(key.to_owned(), (value, now + MLFID_CACHE_SECONDS, self.generation));
+    }
+}
+
+/// The immutable, compiled part of a filter (shareable between logs).
+#[derive(Debug)]
+pub struct CompiledFilter {
+    pub name: String,
+    prefregex: Option<Compiled>,
+    failregex: Vec<Compiled>,
+    ignoreregex: Vec<Compiled>,
+    maxlines: usize,
+    dates: DateDetector,
+    options: FilterOptions,
+    /// Failure regexes that can match a text starting with byte `b` (by their anchored
+    /// prefixes; regexes without known prefixes are in every list).
+    by_first_byte: Vec<Vec<usize>>,
+    /// Failure regexes that can match an empty text.
+    for_empty: Vec<usize>,
+    /// Failure regexes as written in the filter (for reports).
+    pub failregex_source: Vec<String>,
+}
+
+impl CompiledFilter {
+    /// Compiles a filter definition.
+    pub fn new(def: &FilterDefinition, options: FilterOptions) -> Result<CompiledFilter, FilterError> {
+        let use_dns = options
+            .use_dns
+            .or_else(|| def.usedns.as_deref().map(UseDns::parse))
+            .unwrap_or_default();
+        let maxlines = def.maxlines.unwrap_or(1).max(1);
+        let multiline = maxlines > 1;
+        let err = |option: &'static str, index: usize, pattern: &str| {
+            let filter = def.name.clone();
+            let pattern = pattern.to_owned();
+            move |source| FilterError::Regex {
+                filter,
+                option,
+                index,
+                pattern,
+                source,
+            }
+        };
+        let prefregex = match &def.prefregex {
+            Some(p) => Some(Compiled::new(p, use_dns, false).map_err(err("prefregex", 0, p))?),
+            None => None,
+        };
+        if def.failregex.is_empty() {
+            return Err(FilterError::Empty {
+                filter: def.name.clone(),
+            });
+        }
+        let mut failregex = Vec::new();
+        for (i, p) in def.failregex.iter().enumerate() {
+            let c = Compiled::new(p, use_dns, multiline).map_err(err("failregex", i, p))?;
+            let id_group = |c: &Compiled| ["fid", "ip4", "ip6", "dns", "mlfid"].iter().any(|g| c.has_group(g));
+            if !id_group(&c) && !prefregex.as_ref().is_some_and(id_group) {
+                return Err(FilterError::NoFailureId {
+                    filter: def.name.clone(),
+                    index: i,
+                    pattern: p.clone(),
+                });
+            }
+            failregex.push(c);
+        }
+        let mut ignoreregex = Vec::new();
+        for (i, p) in def.ignoreregex.iter().enumerate() {
+            ignoreregex.push(Compiled::new(p, use_dns, false).map_err(err("ignoreregex", i, p))?);
+        }
+        let mut dates = match &def.datepattern {
+            Some(p) => DateDetector::from_datepattern(p),
+            None => DateDetector::with_defaults(),
+        }
+        .map_err(|source| FilterError::Date {
+            filter: def.name.clone(),
+            source,
+        })?;
+        dates.default_tz = options.log_timezone;
+        let mut by_first_byte: Vec<Vec<usize>> = vec![Vec::new(); 256];
+        let mut for_empty = Vec::new();
+        for (i, c) in failregex.iter().enumerate() {
+            match &c.prefixes {
+                Some(ps) => {
+                    let mut seen = [false; 256];
+                    for p in ps {
+                        if let Some(&b) = p.first() {
+                            seen[usize::from(b)] = true;
+                        }
+                    }
+                    for (b, list) in by_first_byte.iter_mut().enumerate() {
+                        if seen[b] {
+                            list.push(i);
+                        }
+                    }
+                }
+                None => {
+                    for list in by_first_byte.iter_mut() {
+                        list.push(i);
+                    }
+                    for_empty.push(i);
+                }
+            }
+        }
+        Ok(CompiledFilter {
+            name: def.name.clone(),
+            prefregex,
+            failregex,
+            ignoreregex,
+            maxlines,
+            dates,
+            options,
+            by_first_byte,
+            for_empty,
+            failregex_source: def.failregex.clone(),
+        })
+    }
+
+    /// Number of failure regexes.
+    pub fn failregex_count(&self) -> usize {
+        self.failregex.len()
+    }
+
+    /// Lines longer than this are cut before matching.
+    pub fn max_line_len(&self) -> usize {
+        self.options.max_line_len
+    }
+
+    /// How many failure regexes need the backtracking engine.
+    pub fn backtracking_count(&self) -> usize {
+        self.failregex.iter().filter(|c| c.re.is_backtracking()).count()
+    }
+}
+
+/// A filter running over one log: the compiled filter plus what it remembers between lines.
+#[derive(Debug)]
+pub struct Filter {
+    compiled: Arc<CompiledFilter>,
+    dates: DateDetector,
+    buffer: Vec<TupleLine>,
+    last_date: Option<f64>,
+    mlfid: MlfidCache,
+    seq: u64,
+    pref_slots: Option<Slots>,
+    fail_slots: Vec<Slots>,
+    ignore_slots: Vec<Slots>,
+    scratch: String,
+    /// Searches the backtracking engine gave up on (each counted as "no match").
+    pub backtrack_limit_hits: u64,
+}
+
+/// What to do after a failure regex matched.
+enum Step {
+    Push(RawFailure),
+    /// This regex yields nothing (no address and no id: fail2ban logs an error).
+    Skip,
+    /// Stop processing the line (fail2ban returns early).
+    Stop,
+}
+
+impl Filter {
+    /// A filter ready to read a log.
+    pub fn new(compiled: Arc<CompiledFilter>) -> Filter {
+        let pref_slots = compiled.prefregex.as_ref().map(|c| c.re.slots());
+        let fail_slots = compiled.failregex.iter().map(|c| c.re.slots()).collect();
+        let ignore_slots = compiled.ignoreregex.iter().map(|c| c.re.slots()).collect();
+        Filter {
+            dates: compiled.dates.clone(),
+            compiled,
+            buffer: Vec::new(),
+            last_date: None,
+            mlfid: MlfidCache::default(),
+            seq: 0,
+            pref_slots,
+            fail_slots,
+            ignore_slots,
+            scratch: String::new(),
+            backtrack_limit_hits: 0,
+        }
+    }
+
+    /// Compiles `def` and starts a filter on it.
+    pub fn from_definition(def: &FilterDefinition, options: FilterOptions) -> Result<Filter, FilterError> {
+        Ok(Filter::new(Arc::new(CompiledFilter::new(def, options)?)))
+    }
+
+    /// The compiled filter.
+    pub fn compiled(&self) -> &Arc<CompiledFilter> {
+        &self.compiled
+    }
+
+    /// The sequence number the next line will get (lines are numbered from 1).
+    pub fn next_seq(&self) -> u64 {
+        self.seq + 1
+    }
+
+    fn bound<'a>(&self, line: &'a str) -> &'a str {
+        let line = line.trim_end_matches(['\r', '\n']);
+        let max = self.compiled.options.max_line_len;
+        if line.len() <= max {
+            return line;
+        }
+        let mut end = max;
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        &line[..end]
+    }
+
+    /// Processes one log line: finds its date and returns the failures it yields (fail2ban's
+    /// `processLine`).
+    pub fn process_line(&mut self, line: &str, clock: &Clock) -> Vec<RawFailure> {
+        let line = self.bound(line);
+        self.seq += 1;
+        let now = clock.now.as_second() as f64;
+        let mut date: Option<f64> = None;
+        let (mut pre, mut post): (&str, &str) = ("", line);
+        match self.dates.find(line, clock) {
+            Some(found) if found.end > found.start => {
+                pre = &line[..found.start];
+                post = &line[found.end..];
+                if let Some(t) = found.time {
+                    date = Some(t);
+                    self.last_date = Some(t);
+                }
+            }
+            Some(_) => {
+                // An empty date match (`{NONE}`): the last date if recent, else now.
+                date = Some(match self.last_date {
+                    Some(d) if d > now - 60.0 => d,
+                    _ => now,
+                });
+            }
+            None => {}
+        }
+        if date.is_none()
+            && let Some(d) = self.last_date
+            && d > now - 60.0
+        {
+            // No usable date: fail2ban reuses a recent one and keeps the whole line.
+            pre = "";
+            post = line;
+            date = Some(d);
+        }
+        self.find_failure(pre, post, date, now)
+    }
+
+    /// Processes a line whose time is already known (journal entries): no date detection.
+    pub fn process_line_at(&mut self, line: &str, time: f64, now: f64) -> Vec<RawFailure> {
+        let line = self.bound(line);
+        self.seq += 1;
+        self.last_date = Some(time);
+        self.find_failure("", line, Some(time), now)
+    }
+
+    fn search(re: &Compiled, slots: &mut Slots, text: &str, hits: &mut u64) -> bool {
+        match re.re.captures(text, slots) {
+            Ok(m) => m,
+            Err(_) => {
+                *hits += 1;
+                false
+            }
+        }
+    }
+
+    fn ignored(&mut self, text: &str) -> bool {
+        let compiled = Arc::clone(&self.compiled);
+        for (i, ig) in compiled.ignoreregex.iter().enumerate() {
+            if Self::search(ig, &mut self.ignore_slots[i], text, &mut self.backtrack_limit_hits) {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn find_failure(&mut self, pre: &str, post: &str, date: Option<f64>, now: f64) -> Vec<RawFailure> {
+        if self.compiled.maxlines > 1 {
+            self.find_failure_multi(pre, post, date, now)
+        } else {
+            let mut scratch = std::mem::take(&mut self.scratch);
+            let text = if pre.is_empty() {
+                post
+            } else {
+                scratch.clear();
+                scratch.push_str(pre);
+                scratch.push_str(post);
+                scratch.as_str()
+            };
+            let out = self.find_failure_single(text, date, now);
+            self.scratch = scratch;
+            out
+        }
+    }
+
+    /// The single-line case (`maxlines = 1`), on borrowed text.
+    fn find_failure_single(&mut self, line: &str, date: Option<f64>, now: f64) -> Vec<RawFailure> {
+        let compiled = Arc::clone(&self.compiled);
+        let check_all = compiled.options.check_all_regex;
+        let seq = self.seq;
+        let mut failures = Vec::new();
+        // ignoreregex before anything else when there are few of them (fail2ban's shortcut).
+        if !compiled.ignoreregex.is_empty()
+            && compiled.ignoreregex.len() + 2 < compiled.failregex.len()
+            && self.ignored(line)
+        {
+            return failures;
+        }
+        let mut text = line;
+        let mut pre_matched = false;
+        if let Some(pref) = &compiled.prefregex {
+            let Some(slots) = self.pref_slots.as_mut() else {
+                return failures;
+            };
+            if !Self::search(pref, slots, line, &mut self.backtrack_limit_hits) {
+                return failures;
+            }
+            pre_matched = true;
+            if let Some(i) = pref.re.group_index("content")
+                && let Some((s, e)) = slots.get(i)
+                && e > s
+            {
+                text = &line[s..e];
+            }
+        }
+        let mut pre_groups: Option<Groups> = None;
+        let candidates = match text.as_bytes().first() {
+            Some(&b) => &compiled.by_first_byte[usize::from(b)],
+            None => &compiled.for_empty,
+        };
+        for &idx in candidates {
+            let Some(fr) = compiled.failregex.get(idx) else { continue };
+            if !fr.may_match(text) {
+                continue;
+            }
+            let slots = &mut self.fail_slots[idx];
+            if !Self::search(fr, slots, text, &mut self.backtrack_limit_hits) {
+                continue;
+            }
+            let fail_groups = fr.groupdict(text, slots, None);
+            if !compiled.ignoreregex.is_empty() && self.ignored(text) {
+                if !check_all {
+                    break;
+                }
+                continue;
+            }
+            let Some(time) = date else {
+                // fail2ban: "Found a match … but no valid date/time found".
+                continue;
+            };
+            if pre_matched && pre_groups.is_none() {
+                pre_groups = match (&compiled.prefregex, &self.pref_slots) {
+                    (Some(p), Some(s)) => Some(p.groupdict(line, s, Some("content"))),
+                    _ => None,
+                };
+            }
+            match self.make_failure(idx, pre_groups.as_ref(), fail_groups, &[seq], time, now, check_all) {
+                Step::Push(f) => failures.push(f),
+                Step::Skip => continue,
+                Step::Stop => return failures,
+            }
+            if !check_all {
+                break;
+            }
+        }
+        failures
+    }
+
+    /// Turns a failure regex match into a failure: ties it to its connection (`<F-MLFID>`)
+    /// and finds the address or id (fail2ban's `findFailure`, after the match).
+    #[allow(clippy::too_many_arguments)]
+    fn make_failure(
+        &mut self,
+        idx: usize,
+        pre_groups: Option<&Groups>,
+        mut groups: Groups,
+        matched: &[u64],
+        time: f64,
+        now: f64,
+        check_all: bool,
+    ) -> Step {
+        if let Some(pg) = pre_groups {
+            // Values the failregex did not capture keep the prefregex's (fail2ban 1.1:
+            // dovecot 2.4 logs have the address only in the prefix).
+            for (k, v) in pg {
+                groups.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        let mlfid = groups.get("mlfid").cloned();
+        let mut fail = FailData {
+            groups,
+            ..FailData::default()
+        };
+        let mut cached = false;
+        if let Some(id) = &mlfid {
+            let (merged, in_cache) = self.merge_failure(id, fail, matched, now);
+            fail = merged;
+            cached = in_cache;
+            if fail.is_nofail() && !check_all {
+                return Step::Stop;
+            }
+        } else {
+            fail.matches = Some(matched.to_vec());
+        }
+        let fid = fail.get("fid").map(str::to_owned);
+        let host: Option<String> = if let Some(ip4) = fail.get("ip4") {
+            Some(normalize_ip(ip4, fail.get("cidr"), false))
+        } else if let Some(ip6) = fail.get("ip6") {
+            Some(normalize_ip(ip6, fail.get("cidr"), true))
+        } else if let Some(dns) = fail.get("dns") {
+            Some(dns.to_owned())
+        } else if fid.is_none() && mlfid.is_none() {
+            return Step::Skip;
+        } else {
+            fid.clone()
+        };
+        let id = match host {
+            None => {
+                // A failure waiting for its address: remembered on the connection, so a later
+                // "nofail" line of the same connection cannot cancel it.
+                if cached
+                    && let Some(key) = &mlfid
+                    && let Some(entry) = self.mlfid.get_mut(key, now)
+                {
+                    entry.mlfpending = true;
+                }
+                if !check_all {
+                    return Step::Stop;
+                }
+                None
+            }
+            Some(h) => match fid {
+                Some(f) if f != h => Some(f),
+                _ => Some(h),
+            },
+        };
+        Step::Push(RawFailure {
+            regex: idx,
+            id,
+            time,
+            data: fail,
+        })
+    }
+
+    /// Joins the buffer as fail2ban does: lines (without their date) joined and ended by `\n`.
+    fn buffer_text(lines: &[TupleLine]) -> String {
+        let mut s = String::new();
+        for l in lines {
+            s.push_str(&l.text);
+            s.push('\n');
+        }
+        s
+    }
+
+    /// Lines (of `lines`) a match spans, minus `<SKIPLINES>` lines; and the rest.
+    fn split_lines(text: &str, span: (usize, usize), skipped: &[&str], lines: &[TupleLine]) -> (Vec<TupleLine>, Vec<TupleLine>) {
+        if lines.len() <= 1 {
+            return (lines.to_vec(), Vec::new());
+        }
+        let (start, end) = span;
+        let line_start = text[..(start + 1).min(text.len())].rfind('\n').map_or(0, |p| p + 1);
+        let line_end = text
+            .get(end.saturating_sub(1)..)
+            .and_then(|t| t.find('\n'))
+            .map_or(text.len(), |p| end.saturating_sub(1) + p + 1);
+        let c1 = text[..line_start].matches('\n').count().min(lines.len());
+        let c2 = text[..line_end.min(text.len())].matches('\n').count().clamp(c1, lines.len());
+        let mut matched: Vec<TupleLine> = lines[c1..c2].to_vec();
+        let mut unmatched: Vec<TupleLine> = lines[..c1].to_vec();
+        let mut n = 0;
+        for skip in skipped {
+            if let Some(m) = matched.iter().skip(n).position(|l| l.text == *skip) {
+                unmatched.push(matched.remove(n + m));
+                n += m;
+            }
+        }
+        unmatched.extend_from_slice(&lines[c2..]);
+        (matched, unmatched)
+    }
+
+    /// The multi-line case (`maxlines > 1`): a buffer of the last lines, from which matched
+    /// lines are removed.
+    fn find_failure_multi(&mut self, pre: &str, post: &str, date: Option<f64>, now: f64) -> Vec<RawFailure> {
+        let compiled = Arc::clone(&self.compiled);
+        let check_all = compiled.options.check_all_regex;
+        let seq = self.seq;
+        self.buffer.push(TupleLine {
+            seq,
+            text: format!("{pre}{post}"),
+        });
+        if self.buffer.len() > compiled.maxlines {
+            let excess = self.buffer.len() - compiled.maxlines;
+            self.buffer.drain(..excess);
+        }
+        let org: Vec<TupleLine> = self.buffer.clone();
+        let mut buf = Self::buffer_text(&self.buffer);
+        let mut failures = Vec::new();
+        if !compiled.ignoreregex.is_empty()
+            && compiled.ignoreregex.len() + 2 < compiled.failregex.len()
+            && self.ignored(&buf)
+        {
+            return failures;
+        }
+        let mut pre_groups: Option<Groups> = None;
+        if let Some(pref) = &compiled.prefregex {
+            let Some(slots) = self.pref_slots.as_mut() else {
+                return failures;
+            };
+            if !Self::search(pref, slots, &buf, &mut self.backtrack_limit_hits) {
+                return failures;
+            }
+            let g = pref.groupdict(&buf, slots, Some("content"));
+            if let Some(i) = pref.re.group_index("content")
+                && let Some((s, e)) = slots.get(i)
+                && e > s
+            {
+                self.buffer = vec![TupleLine {
+                    seq,
+                    text: buf[s..e].to_owned(),
+                }];
+                buf = Self::buffer_text(&self.buffer);
+            }
+            pre_groups = Some(g);
+        }
+        let mut stale = false;
+        for (idx, fr) in compiled.failregex.iter().enumerate() {
+            if stale {
+                buf = Self::buffer_text(&self.buffer);
+                stale = false;
+            }
+            let slots = &mut self.fail_slots[idx];
+            if !Self::search(fr, slots, &buf, &mut self.backtrack_limit_hits) {
+                continue;
+            }
+            let slots = slots.clone();
+            let Some(span) = slots.get(0) else { continue };
+            let skipped: String = fr.skiplines.iter().filter_map(|&i| slots.get(i).map(|(s, e)| &buf[s..e])).collect();
+            let skipped: Vec<&str> = skipped.lines().collect();
+            let (matched, unmatched) = Self::split_lines(&buf, span, &skipped, &org);
+            let fail_groups = fr.groupdict(&buf, &slots, None);
+            if !compiled.ignoreregex.is_empty() {
+                let target = Self::buffer_text(&matched);
+                if self.ignored(&target) {
+                    self.buffer = unmatched;
+                    stale = true;
+                    if !check_all {
+                        break;
+                    }
+                    continue;
+                }
+            }
+            let Some(time) = date else { continue };
+            self.buffer = unmatched;
+            stale = true;
+            let seqs: Vec<u64> = matched.iter().map(|l| l.seq).collect();
+            match self.make_failure(idx, pre_groups.as_ref(), fail_groups, &seqs, time, now, check_all) {
+                Step::Push(f) => failures.push(f),
+                Step::Skip => continue,
+                Step::Stop => return failures,
+            }
+            if !check_all {
+                break;
+            }
+        }
+        failures
+    }
+
+    /// fail2ban's `_mergeFailure`: ties lines of one connection together. Returns the merged
+    /// data and whether it is (still) cached.
+    fn merge_failure(&mut self, mlfid: &str, mut fail: FailData, matched: &[u64], now: f64) -> (FailData, bool) {
+        const NOFAIL: u8 = 1;
+        const FORGET: u8 = 2;
+        const PREV_NOFAIL: u8 = 4;
+        const GAINED: u8 = 8;
+        let mut flags = 0u8;
+        if truthy(&fail.groups, "mlfgained") {
+            flags |= GAINED | NOFAIL;
+            if !truthy(&fail.groups, "nofail")
+                && let Some(g) = fail.groups.get("mlfgained").cloned()
+            {
+                fail.groups.insert(Arc::from("nofail"), g);
+            }
+        } else if truthy(&fail.groups, "nofail") {
+            flags |= NOFAIL;
+        }
+        if fail.groups.remove("mlfforget").is_some_and(|v| !v.is_empty()) {
+            flags |= FORGET;
+        }
+        let user = fail.user().map(str::to_owned);
+        if let Some(entry) = self.mlfid.get_mut(mlfid, now) {
+            if let Some(u) = user {
+                entry.users.get_or_insert_with(BTreeSet::new).insert(u);
+            }
+            if entry.groups.remove("nofail").is_some_and(|v| !v.is_empty()) {
+                flags |= PREV_NOFAIL;
+            }
+            if entry.groups.remove("mlfgained").is_some_and(|v| !v.is_empty()) {
+                flags |= PREV_NOFAIL;
+            }
+            if flags & PREV_NOFAIL == 0 && !entry.mlfpending {
+                entry.matches = None;
+            }
+            entry.groups.extend(fail.groups);
+            let users = entry.users.as_ref().map_or(0, BTreeSet::len);
+            Self::settle(entry, flags, users, matched);
+            let result = entry.clone();
+            if flags & FORGET != 0 {
+                self.mlfid.remove(mlfid);
+                return (result, false);
+            }
+            return (result, true);
+        }
+        let mut users = 0;
+        if flags & FORGET == 0
+            && let Some(u) = user
+        {
+            let set = fail.users.get_or_insert_with(BTreeSet::new);
+            set.insert(u);
+            users = set.len();
+        }
+        Self::settle(&mut fail, flags, users, matched);
+        if flags & FORGET != 0 {
+            return (fail, false);
+        }
+        self.mlfid.insert(mlfid, fail.clone(), now);
+        (fail, true)
+    }
+
+    /// The second half of `_mergeFailure`: pending failures and several users cancel
+    /// "nofail"; matched lines are collected (or kept aside while "nofail").
+    fn settle(fail: &mut FailData, mut flags: u8, users: usize, matched: &[u64]) {
+        const NOFAIL: u8 = 1;
+        const FORGET: u8 = 2;
+        const GAINED: u8 = 8;
+        if std::mem::take(&mut fail.mlfpending) || users > 1 {
+            fail.groups.remove("nofail");
+            fail.groups.remove("mlfgained");
+            flags &= !(GAINED | NOFAIL);
+        }
+        if flags & NOFAIL == 0 {
+            let mut m = fail.nofail_matches.take().unwrap_or_default();
+            m.extend(fail.matches.take().unwrap_or_default());
+            if flags & GAINED == 0 {
+                m.extend_from_slice(matched);
+            }
+            fail.matches = Some(m);
+        } else if flags & (FORGET | NOFAIL) == NOFAIL {
+            fail.nofail_matches.get_or_insert_with(Vec::new).extend_from_slice(matched);
+        }
+    }
+}
+
+/// fail2ban's `IPAddr(...)` text: a valid address in canonical form (IPv4-mapped IPv6 as
+/// IPv4; with a CIDR as `net/len`), anything else as captured.
+fn normalize_ip(text: &str, cidr: Option<&str>, v6: bool) -> String {
+    let parsed: Option<IpAddr> = if v6 {
+        text.parse::<Ipv6Addr>().ok().map(|a| match a.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(a),
+        })
+    } else {
+        text.parse::<Ipv4Addr>().ok().map(IpAddr::V4)
+    };
+    let Some(addr) = parsed else {
+        return text.to_owned();
+    };
+    match cidr.and_then(|c| c.parse::<u8>().ok()) {
+        Some(len) => match addr {
+            IpAddr::V4(a) if len < 32 => {
+                let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+                format!("{}/{len}", Ipv4Addr::from(u32::from(a) & mask))
+            }
+            IpAddr::V6(a) if len < 128 => {
+                let mask = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+                format!("{}/{len}", Ipv6Addr::from(u128::from(a) & mask))
+            }
+            _ => addr.to_string(),
+        },
+        None => addr.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::Timestamp;
+    use jiff::tz::TimeZone;
+
+    fn clock() -> Clock {
+        Clock::new(
+            Timestamp::from_second(1_124_013_600).unwrap(),
+            TimeZone::posix("CET-01CEST-02,M3.5.0,M10.5.0").unwrap(),
+        )
+    }
+
+    fn def(failregex: &[&str]) -> FilterDefinition {
+        FilterDefinition {
+            name: "t".into(),
+            files: Vec::new(),
+            prefregex: None,
+            failregex: failregex.iter().map(|s| s.to_string()).collect(),
+            ignoreregex: Vec::new(),
+            maxlines: None,
+            datepattern: None,
+            journalmatch: Vec::new(),
+            usedns: None,
+        }
+    }
+
+    #[test]
+    fn tags_expand() {
+        let r = resolve_tags("^<F-USER>\\S+</F-USER> from <HOST></F-NOPE>", UseDns::Warn);
+        assert!(r.starts_with("^(?P<user>\\S+) from (?:"), "{r}");
+        assert!(r.ends_with("</F-NOPE>"), "{r}");
+        assert!(r.contains("(?P<dns>"));
+        assert!(!resolve_tags("<HOST>", UseDns::No).contains("dns"));
+        assert_eq!(resolve_tags("<F-ID/>", UseDns::No), r"(?P<fid>\S+)");
+    }
+
+    #[test]
+    fn simple_filter_finds_host_user_and_time() {
+        let mut f = Filter::from_definition(
+            &def(&[r"^\s*\S+ sshd\[\d+\]: Failed password for <F-USER>\S+</F-USER> from <HOST>"]),
+            FilterOptions::default(),
+        )
+        .unwrap();
+        let r = f.process_line("Feb 25 14:34:10 belka sshd[31602]: Failed password for root from ::ffff:1.2.3.4 port 1", &clock());
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(r[0].id.as_deref(), Some("1.2.3.4"));
+        assert_eq!(r[0].data.user(), Some("root"));
+        assert!(r[0].counts());
+        assert!(f.process_line("Feb 25 14:34:10 belka sshd[31602]: Accepted password", &clock()).is_empty());
+    }
+
+    #[test]
+    fn ip_normalization() {
+        assert_eq!(normalize_ip("192.030.0.6", None, false), "192.030.0.6");
+        assert_eq!(normalize_ip("::ffff:1.2.3.4", None, true), "1.2.3.4");
+        assert_eq!(normalize_ip("AAAA:0:0::1", None, true), "aaaa::1");
+        assert_eq!(normalize_ip("192.0.2.77", Some("24"), false), "192.0.2.0/24");
+    }
+}

@@ -1,0 +1,1023 @@
+//! Python `re` patterns on Rust engines.
+//!
+//! fail2ban filters are Python regular expressions. Most of them only use syntax the linear-time
+//! `regex` crate has (with different spelling in places: `\Z`, `{,n}`, octal escapes, `[` and `&`
+//! inside classes, `\<` …), so each pattern is translated token by token. Patterns that need
+//! backtracking (lookaround, backreferences, conditionals, atomic groups, possessive
+//! quantifiers) go to `fancy-regex` with a backtrack limit, so a hostile line cannot stall the
+//! analyser: hitting the limit counts as "no match". For those, a *relaxed* pattern (lookaround
+//! dropped, conditionals as plain alternation, backreferences as `.*`) that matches a superset
+//! runs first on the linear engine, so the backtracking engine only sees lines that can match.
+//!
+//! Two lookaheads fail2ban's date templates put around every date, `(?=^|\b|\W)` and
+//! `(?=\b|\W|$)`, are expressible as half word boundaries and are rewritten, so dates stay on the
+//! linear engine.
+
+use std::collections::HashMap;
+
+/// Backtracking steps allowed per search before a pattern counts as not matching.
+pub const BACKTRACK_LIMIT: usize = 100_000;
+/// Compiled-size limit for one pattern on the linear engine.
+const SIZE_LIMIT: usize = 64 << 20;
+/// Lazy DFA cache per pattern.
+const DFA_SIZE_LIMIT: usize = 4 << 20;
+
+/// A pattern could not be translated or compiled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegexError {
+    /// The pattern is not valid Python syntax (or uses Python syntax with no Rust equivalent).
+    #[error("at offset {offset}: {message}")]
+    Syntax { offset: usize, message: String },
+    /// The translated pattern was rejected by both engines.
+    #[error("cannot compile: {message}")]
+    Compile { message: String },
+}
+
+fn syntax(offset: usize, message: impl Into<String>) -> RegexError {
+    RegexError::Syntax {
+        offset,
+        message: message.into(),
+    }
+}
+
+/// The result of translating one Python pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Translation {
+    /// Rust syntax: `regex` crate syntax unless `needs_backtracking` lists features, in which
+    /// case `fancy-regex` syntax.
+    pub exact: String,
+    /// `regex` crate syntax matching every string `exact` matches (and maybe more).
+    pub relaxed: String,
+    /// Features that need the backtracking engine (empty: the linear engine runs `exact`).
+    pub needs_backtracking: Vec<&'static str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FrameKind {
+    Group,
+    Lookaround,
+    Conditional,
+}
+
+#[derive(Debug)]
+struct Frame {
+    kind: FrameKind,
+    /// Offset in the source of the `(`.
+    src_start: usize,
+    exact_start: usize,
+    relaxed_start: usize,
+    has_alt: bool,
+    /// Backtracking features counted when the frame opened (to undo on rewrite).
+    features_before: usize,
+}
+
+/// Lookarounds with an exact linear-engine equivalent (source text → Rust syntax).
+const LOOK_REWRITES: &[(&str, &str)] = &[
+    // fail2ban's word-begin bound: not between two word characters, looking right.
+    (r"(?=^|\b|\W)", r"(?:\b{start-half}|\b{end-half})"),
+    // fail2ban's word-end bound: next is a non-word character or the end, or a word starts.
+    (r"(?=\b|\W|$)", r"(?:\b{end-half}|\b{start})"),
+];
+
+/// Translates a Python `re` pattern.
+pub fn translate(pattern: &str) -> Result<Translation, RegexError> {
+    let pattern = glob_to_local_flags(pattern);
+    let chars: Vec<(usize, char)> = pattern.char_indices().collect();
+    let mut t = Translator {
+        src: &pattern,
+        chars: &chars,
+        pos: 0,
+        exact: String::with_capacity(pattern.len() + 16),
+        relaxed: String::with_capacity(pattern.len() + 16),
+        features: Vec::new(),
+        frames: Vec::new(),
+        global_flags: String::new(),
+        verbose: false,
+        groups: 0,
+        names: Vec::new(),
+        // Whether the last emitted item can take a quantifier.
+        can_repeat: false,
+    };
+    t.run()?;
+    let prefix = if t.global_flags.is_empty() {
+        String::new()
+    } else {
+        format!("(?{})", t.global_flags)
+    };
+    let mut features = t.features;
+    features.sort_unstable();
+    features.dedup();
+    Ok(Translation {
+        exact: format!("{prefix}{}", t.exact),
+        relaxed: format!("{prefix}{}", t.relaxed),
+        needs_backtracking: features,
+    })
+}
+
+/// fail2ban's `R_GLOB2LOCFLAGS`: `((?i)x)` and `(?:(?i)x)` become `(?i:x)`.
+fn glob_to_local_flags(pattern: &str) -> String {
+    let bytes = pattern.as_bytes();
+    let mut out = String::with_capacity(pattern.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = i > 0 && bytes[i - 1] == b'\\';
+        if bytes[i] == b'(' && !escaped {
+            let mut j = i + 1;
+            if pattern[j..].starts_with("?:") {
+                j += 2;
+            }
+            if pattern[j..].starts_with("(?") {
+                let k = j + 2;
+                let letters = pattern[k..]
+                    .bytes()
+                    .take_while(u8::is_ascii_lowercase)
+                    .count();
+                if letters > 0 && bytes.get(k + letters) == Some(&b')') {
+                    out.push_str(&pattern[j..k + letters]);
+                    out.push(':');
+                    i = k + letters + 1;
+                    continue;
+                }
+            }
+        }
+        let ch_len = pattern[i..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&pattern[i..i + ch_len]);
+        i += ch_len;
+    }
+    out
+}
+
+struct Translator<'a> {
+    src: &'a str,
+    chars: &'a [(usize, char)],
+    pos: usize,
+    exact: String,
+    relaxed: String,
+    features: Vec<&'static str>,
+    frames: Vec<Frame>,
+    global_flags: String,
+    verbose: bool,
+    groups: usize,
+    names: Vec<String>,
+    can_repeat: bool,
+}
+
+impl Translator<'_> {
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).map(|&(_, c)| c)
+    }
+
+    fn peek_at(&self, n: usize) -> Option<char> {
+        self.chars.get(self.pos + n).map(|&(_, c)| c)
+    }
+
+    fn offset(&self) -> usize {
+        self.chars.get(self.pos).map_or(self.src.len(), |&(o, _)| o)
+    }
+
+    fn rest(&self) -> &str {
+        &self.src[self.offset()..]
+    }
+
+    fn emit(&mut self, s: &str) {
+        self.exact.push_str(s);
+        self.relaxed.push_str(s);
+    }
+
+    fn need(&mut self, feature: &'static str) {
+        self.features.push(feature);
+    }
+
+    fn run(&mut self) -> Result<(), RegexError> {
+        while let Some(c) = self.peek() {
+            let at = self.offset();
+            match c {
+                '\\' => {
+                    self.pos += 1;
+                    self.escape(at)?;
+                }
+                '[' => {
+                    self.pos += 1;
+                    self.class(at)?;
+                    self.can_repeat = true;
+                }
+                '(' => {
+                    self.open_group(at)?;
+                }
+                ')' => {
+                    self.pos += 1;
+                    self.close_group(at)?;
+                    self.can_repeat = true;
+                }
+                '|' => {
+                    self.pos += 1;
+                    if let Some(f) = self.frames.last_mut() {
+                        f.has_alt = true;
+                    }
+                    self.emit("|");
+                    self.can_repeat = false;
+                }
+                '*' | '+' | '?' => {
+                    self.pos += 1;
+                    self.quantifier(at, &c.to_string())?;
+                }
+                '{' => {
+                    if let Some(q) = self.python_repeat() {
+                        self.quantifier(at, &q)?;
+                    } else {
+                        self.pos += 1;
+                        self.emit(r"\{");
+                        self.can_repeat = true;
+                    }
+                }
+                '^' | '$' | '.' => {
+                    self.pos += 1;
+                    self.emit(&c.to_string());
+                    self.can_repeat = c == '.';
+                }
+                '#' if self.verbose => {
+                    // Comment to the end of the line in verbose mode (both engines agree).
+                    while let Some(ch) = self.peek() {
+                        self.pos += 1;
+                        if ch == '\n' {
+                            break;
+                        }
+                    }
+                }
+                c if self.verbose && c.is_whitespace() => {
+                    self.pos += 1;
+                }
+                _ => {
+                    self.pos += 1;
+                    let lit = literal(c, false);
+                    self.emit(&lit);
+                    self.can_repeat = true;
+                }
+            }
+        }
+        if let Some(f) = self.frames.last() {
+            return Err(syntax(f.src_start, "missing ), unterminated subpattern"));
+        }
+        Ok(())
+    }
+
+    /// A Python `{m,n}` quantifier at the cursor (consumed), as Rust syntax; `None` when the
+    /// brace is a literal (Python treats malformed repeats as literal text).
+    fn python_repeat(&mut self) -> Option<String> {
+        let rest = self.rest();
+        let body_end = rest.find('}')?;
+        let body = &rest[1..body_end];
+        if body.is_empty() {
+            return None;
+        }
+        let (lo, hi) = match body.split_once(',') {
+            Some((lo, hi)) => (lo, Some(hi)),
+            None => (body, None),
+        };
+        if !lo.bytes().all(|b| b.is_ascii_digit()) || !hi.is_none_or(|h| h.bytes().all(|b| b.is_ascii_digit())) {
+            return None;
+        }
+        let lo_n = if lo.is_empty() { 0 } else { lo.parse::<u32>().ok()? };
+        let q = match hi {
+            None => format!("{{{lo_n}}}"),
+            Some("") => format!("{{{lo_n},}}"),
+            Some(h) => format!("{{{lo_n},{}}}", h.parse::<u32>().ok()?),
+        };
+        self.pos += rest[..=body_end].chars().count();
+        Some(q)
+    }
+
+    fn quantifier(&mut self, at: usize, q: &str) -> Result<(), RegexError> {
+        if !self.can_repeat {
+            return Err(syntax(at, "nothing to repeat"));
+        }
+        self.emit(q);
+        match self.peek() {
+            Some('?') => {
+                self.pos += 1;
+                self.emit("?");
+            }
+            Some('+') => {
+                // Possessive (Python 3.11): backtracking engine; the relaxed form is greedy.
+                self.pos += 1;
+                self.exact.push('+');
+                self.need("possessive quantifier");
+            }
+            _ => {}
+        }
+        self.can_repeat = false;
+        Ok(())
+    }
+
+    fn escape(&mut self, at: usize) -> Result<(), RegexError> {
+        let Some(c) = self.peek() else {
+            return Err(syntax(at, "bad escape (end of pattern)"));
+        };
+        self.pos += 1;
+        self.can_repeat = true;
+        match c {
+            'd' | 'D' | 's' | 'S' | 'w' | 'W' => self.emit(&format!("\\{c}")),
+            'b' | 'B' | 'A' => {
+                self.emit(&format!("\\{c}"));
+                self.can_repeat = false;
+            }
+            'Z' => {
+                self.emit(r"\z");
+                self.can_repeat = false;
+            }
+            'n' => self.emit(r"\n"),
+            't' => self.emit(r"\t"),
+            'r' => self.emit(r"\r"),
+            'f' => self.emit(r"\f"),
+            'v' => self.emit(r"\v"),
+            'a' => self.emit(r"\x07"),
+            'x' | 'u' | 'U' => {
+                let ch = self.hex_escape(at, c)?;
+                self.emit(&literal(ch, false));
+            }
+            '0' => {
+                let ch = self.octal(at, 0)?;
+                self.emit(&literal(ch, false));
+            }
+            '1'..='9' => {
+                // Octal with three digits, otherwise a group reference.
+                let d2 = self.peek();
+                let d3 = self.peek_at(1);
+                let is_oct = |x: Option<char>| x.is_some_and(|x| ('0'..='7').contains(&x));
+                if c <= '7' && is_oct(d2) && is_oct(d3) {
+                    let mut v = c.to_digit(8).unwrap_or(0);
+                    for _ in 0..2 {
+                        v = v * 8 + self.peek().and_then(|x| x.to_digit(8)).unwrap_or(0);
+                        self.pos += 1;
+                    }
+                    let ch = char::from_u32(v).filter(|_| v <= 0o377).ok_or_else(|| syntax(at, "octal escape out of range"))?;
+                    self.emit(&literal(ch, false));
+                } else {
+                    let mut n = c.to_digit(10).unwrap_or(0) as usize;
+                    if let Some(d) = d2.and_then(|d| d.to_digit(10)) {
+                        n = n * 10 + d as usize;
+                        self.pos += 1;
+                    }
+                    if n > self.groups {
+                        return Err(syntax(at, format!("invalid group reference {n}")));
+                    }
+                    self.exact.push_str(&format!("\\{n}"));
+                    self.relaxed.push_str("(?s:.*?)");
+                    self.need("backreference");
+                }
+            }
+            'N' => return Err(syntax(at, r"\N{...} escapes are not supported")),
+            c if c.is_ascii_alphanumeric() => {
+                return Err(syntax(at, format!("bad escape \\{c}")));
+            }
+            c => self.emit(&literal(c, false)),
+        }
+        Ok(())
+    }
+
+    fn hex_escape(&mut self, at: usize, kind: char) -> Result<char, RegexError> {
+        let n = match kind {
+            'x' => 2,
+            'u' => 4,
+            _ => 8,
+        };
+        let mut v: u32 = 0;
+        for _ in 0..n {
+            let d = self
+                .peek()
+                .and_then(|x| x.to_digit(16))
+                .ok_or_else(|| syntax(at, format!("incomplete escape \\{kind}")))?;
+            v = v * 16 + d;
+            self.pos += 1;
+        }
+        char::from_u32(v).ok_or_else(|| syntax(at, "escape is not a Unicode scalar value"))
+    }
+
+    /// `\0` followed by up to two octal digits (the `0` already consumed).
+    fn octal(&mut self, at: usize, first: u32) -> Result<char, RegexError> {
+        let mut v = first;
+        for _ in 0..2 {
+            match self.peek().and_then(|x| x.to_digit(8)) {
+                Some(d) => {
+                    v = v * 8 + d;
+                    self.pos += 1;
+                }
+                None => break,
+            }
+        }
+        char::from_u32(v).ok_or_else(|| syntax(at, "bad octal escape"))
+    }
+
+    /// A character class; `[` consumed. Parsed into items and re-emitted canonically so that
+    /// Rust's class extensions (nested `[`, `&&`, `--`, `~~`, `[:alpha:]`) never trigger.
+    fn class(&mut self, at: usize) -> Result<(), RegexError> {
+        let mut out = String::from("[");
+        if self.peek() == Some('^') {
+            self.pos += 1;
+            out.push('^');
+        }
+        let mut first = true;
+        loop {
+            let Some(c) = self.peek() else {
+                return Err(syntax(at, "unterminated character set"));
+            };
+            let item_at = self.offset();
+            self.pos += 1;
+            if c == ']' && !first {
+                break;
+            }
+            first = false;
+            let lo = if c == '\\' {
+                self.class_escape(item_at)?
+            } else {
+                ClassAtom::Char(c)
+            };
+            if self.peek() == Some('-') {
+                self.pos += 1;
+                let Some(that) = self.peek() else {
+                    return Err(syntax(at, "unterminated character set"));
+                };
+                self.pos += 1;
+                if that == ']' {
+                    out.push_str(&lo.render());
+                    out.push_str(r"\-");
+                    break;
+                }
+                let hi = if that == '\\' {
+                    self.class_escape(item_at)?
+                } else {
+                    ClassAtom::Char(that)
+                };
+                match (lo, hi) {
+                    (ClassAtom::Char(a), ClassAtom::Char(b)) if a <= b => {
+                        out.push_str(&literal(a, true));
+                        out.push('-');
+                        out.push_str(&literal(b, true));
+                    }
+                    _ => return Err(syntax(item_at, "bad character range")),
+                }
+            } else {
+                out.push_str(&lo.render());
+            }
+        }
+        out.push(']');
+        self.emit(&out);
+        Ok(())
+    }
+
+    fn class_escape(&mut self, at: usize) -> Result<ClassAtom, RegexError> {
+        let Some(c) = self.peek() else {
+            return Err(syntax(at, "bad escape (end of pattern)"));
+        };
+        self.pos += 1;
+        Ok(match c {
+            'd' | 'D' | 's' | 'S' | 'w' | 'W' => ClassAtom::Class(c),
+            'n' => ClassAtom::Char('\n'),
+            't' => ClassAtom::Char('\t'),
+            'r' => ClassAtom::Char('\r'),
+            'f' => ClassAtom::Char('\x0c'),
+            'v' => ClassAtom::Char('\x0b'),
+            'a' => ClassAtom::Char('\x07'),
+            'b' => ClassAtom::Char('\x08'),
+            'x' | 'u' | 'U' => ClassAtom::Char(self.hex_escape(at, c)?),
+            '0'..='7' => {
+                let first = c.to_digit(8).unwrap_or(0);
+                ClassAtom::Char(self.octal(at, first)?)
+            }
+            c if c.is_ascii_alphanumeric() => return Err(syntax(at, format!("bad escape \\{c}"))),
+            c => ClassAtom::Char(c),
+        })
+    }
+
+    fn open_group(&mut self, at: usize) -> Result<(), RegexError> {
+        self.pos += 1;
+        let features_before = self.features.len();
+        let mut frame = Frame {
+            kind: FrameKind::Group,
+            src_start: at,
+            exact_start: self.exact.len(),
+            relaxed_start: self.relaxed.len(),
+            has_alt: false,
+            features_before,
+        };
+        if self.peek() != Some('?') {
+            self.groups += 1;
+            self.emit("(");
+            self.frames.push(frame);
+            self.can_repeat = false;
+            return Ok(());
+        }
+        self.pos += 1;
+        let rest = self.rest().to_owned();
+        if let Some(r) = rest.strip_prefix("P<") {
+            let name: String = r.chars().take_while(|&c| c != '>').collect();
+            if name.is_empty()
+                || !name.chars().all(|c| c.is_alphanumeric() || c == '_')
+                || name.starts_with(|c: char| c.is_ascii_digit())
+                || r.len() == name.len()
+            {
+                return Err(syntax(at, "bad group name"));
+            }
+            if self.names.contains(&name) {
+                return Err(syntax(at, format!("redefinition of group name {name:?}")));
+            }
+            self.pos += 2 + name.chars().count() + 1;
+            self.groups += 1;
+            self.emit(&format!("(?P<{name}>"));
+            self.names.push(name);
+        } else if let Some(r) = rest.strip_prefix("P=") {
+            let name: String = r.chars().take_while(|&c| c != ')').collect();
+            if !self.names.contains(&name) || r.len() == name.len() {
+                return Err(syntax(at, format!("unknown group name {name:?}")));
+            }
+            self.pos += 2 + name.chars().count() + 1;
+            self.exact.push_str(&format!("(?P={name})"));
+            self.relaxed.push_str("(?s:.*?)");
+            self.need("backreference");
+            self.can_repeat = true;
+            return Ok(());
+        } else if rest.starts_with('#') {
+            // Comment group: dropped.
+            while let Some(c) = self.peek() {
+                self.pos += 1;
+                if c == ')' {
+                    return Ok(());
+                }
+            }
+            return Err(syntax(at, "missing ), unterminated comment"));
+        } else if rest.starts_with(':') {
+            self.pos += 1;
+            self.emit("(?:");
+        } else if rest.starts_with('>') {
+            self.pos += 1;
+            self.exact.push_str("(?>");
+            self.relaxed.push_str("(?:");
+            self.need("atomic group");
+        } else if rest.starts_with('=') || rest.starts_with('!') || rest.starts_with("<=") || rest.starts_with("<!") {
+            let len = if rest.starts_with('<') { 2 } else { 1 };
+            self.pos += len;
+            frame.kind = FrameKind::Lookaround;
+            self.exact.push_str(&format!("(?{}", &rest[..len]));
+            self.need("lookaround");
+        } else if rest.starts_with('(') {
+            // Conditional: (?(name)yes|no) or (?(1)yes|no).
+            let cond: String = rest[1..].chars().take_while(|&c| c != ')').collect();
+            if cond.is_empty() || rest[1..].len() == cond.len() {
+                return Err(syntax(at, "bad conditional"));
+            }
+            let valid = if cond.bytes().all(|b| b.is_ascii_digit()) {
+                cond.parse::<usize>().is_ok_and(|n| n >= 1 && n <= self.groups)
+            } else {
+                self.names.contains(&cond)
+            };
+            if !valid {
+                return Err(syntax(at, format!("conditional refers to unknown group {cond:?}")));
+            }
+            self.pos += 1 + cond.chars().count() + 1;
+            frame.kind = FrameKind::Conditional;
+            if cond.bytes().all(|b| b.is_ascii_digit()) {
+                self.exact.push_str(&format!("(?({cond})"));
+            } else {
+                self.exact.push_str(&format!("(?(<{cond}>)"));
+            }
+            self.relaxed.push_str("(?:");
+            self.need("conditional");
+        } else {
+            // Flags: (?imsx) global, (?imsx-imsx:...) scoped.
+            let flags: String = rest.chars().take_while(|c| c.is_ascii_alphabetic() || *c == '-').collect();
+            let after = rest[flags.len()..].chars().next();
+            let map = |f: &str| -> Result<String, RegexError> {
+                let mut out = String::new();
+                for ch in f.chars() {
+                    match ch {
+                        'i' | 'm' | 's' | 'x' | '-' => out.push(ch),
+                        // Unicode is the default for str patterns on both sides.
+                        'u' => {}
+                        _ => return Err(syntax(at, format!("unsupported regex flag {ch:?}"))),
+                    }
+                }
+                Ok(out)
+            };
+            match after {
+                Some(')') if !flags.is_empty() && !flags.contains('-') => {
+                    // A global flag (Python applies it to the whole pattern).
+                    let mapped = map(&flags)?;
+                    if mapped.contains('x') {
+                        self.verbose = true;
+                    }
+                    for ch in mapped.chars() {
+                        if !self.global_flags.contains(ch) {
+                            self.global_flags.push(ch);
+                        }
+                    }
+                    self.pos += flags.chars().count() + 1;
+                    return Ok(());
+                }
+                Some(':') if !flags.is_empty() => {
+                    let mapped = map(&flags)?;
+                    self.pos += flags.chars().count() + 1;
+                    if mapped.is_empty() || mapped == "-" {
+                        self.emit("(?:");
+                    } else {
+                        self.emit(&format!("(?{mapped}:"));
+                    }
+                }
+                _ => return Err(syntax(at, "unknown extension (?")),
+            }
+        }
+        self.frames.push(frame);
+        self.can_repeat = false;
+        Ok(())
+    }
+
+    fn close_group(&mut self, at: usize) -> Result<(), RegexError> {
+        let Some(frame) = self.frames.pop() else {
+            return Err(syntax(at, "unbalanced parenthesis"));
+        };
+        match frame.kind {
+            FrameKind::Group => {
+                self.exact.push(')');
+                self.relaxed.push(')');
+            }
+            FrameKind::Conditional => {
+                self.exact.push(')');
+                self.relaxed.push_str(if frame.has_alt { ")" } else { "|)" });
+            }
+            FrameKind::Lookaround => {
+                let source = &self.src[frame.src_start..=at];
+                if let Some((_, rust)) = LOOK_REWRITES.iter().find(|(py, _)| *py == source) {
+                    self.exact.truncate(frame.exact_start);
+                    self.exact.push_str(rust);
+                    self.relaxed.truncate(frame.relaxed_start);
+                    self.relaxed.push_str(rust);
+                    self.features.truncate(frame.features_before);
+                } else {
+                    self.exact.push(')');
+                    // The relaxed pattern assumes every lookaround holds.
+                    self.relaxed.truncate(frame.relaxed_start);
+                    self.relaxed.push_str("(?:)");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum ClassAtom {
+    Char(char),
+    Class(char),
+}
+
+impl ClassAtom {
+    fn render(self) -> String {
+        match self {
+            ClassAtom::Char(c) => literal(c, true),
+            ClassAtom::Class(c) => format!("\\{c}"),
+        }
+    }
+}
+
+/// A literal character in Rust syntax. ASCII punctuation is escaped (Rust accepts escaping any
+/// of it except `<` and `>`, which mean word boundaries when escaped); control characters and
+/// whitespace inside classes are written as hex so verbose mode cannot drop them.
+fn literal(c: char, in_class: bool) -> String {
+    if c == '<' || c == '>' {
+        return c.to_string();
+    }
+    if c.is_ascii_punctuation() {
+        return format!("\\{c}");
+    }
+    if c.is_control() || (in_class && c.is_whitespace()) {
+        return format!("\\x{{{:x}}}", c as u32);
+    }
+    c.to_string()
+}
+
+/// A compiled pattern on whichever engine it needs.
+#[derive(Debug, Clone)]
+pub struct PyRegex {
+    source: String,
+    engine: Engine,
+    names: HashMap<String, usize>,
+    group_count: usize,
+}
+
+#[derive(Debug, Clone)]
+enum Engine {
+    Linear(regex::Regex),
+    Backtracking {
+        re: Box<fancy_regex::Regex>,
+        /// Superset prefilter on the linear engine (absent when it would not compile).
+        prefilter: Option<regex::Regex>,
+    },
+}
+
+/// Per-caller capture storage, so matching does not allocate per line.
+#[derive(Debug, Clone)]
+pub struct Slots {
+    linear: Option<regex::CaptureLocations>,
+    spans: Vec<Option<(usize, usize)>>,
+}
+
+impl Slots {
+    /// The span of group `i` of the last successful match.
+    pub fn get(&self, i: usize) -> Option<(usize, usize)> {
+        match &self.linear {
+            Some(locs) => locs.get(i),
+            None => self.spans.get(i).copied().flatten(),
+        }
+    }
+}
+
+/// The backtracking engine gave up on a line (it counts as not matching).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BacktrackLimit;
+
+fn linear_builder(pattern: &str) -> regex::RegexBuilder {
+    let mut b = regex::RegexBuilder::new(pattern);
+    b.size_limit(SIZE_LIMIT).dfa_size_limit(DFA_SIZE_LIMIT);
+    b
+}
+
+impl PyRegex {
+    /// Translates and compiles a Python pattern. `multiline` is Python's `re.MULTILINE`.
+    pub fn new(pattern: &str, multiline: bool) -> Result<PyRegex, RegexError> {
+        let t = translate(pattern)?;
+        let prefix = if multiline { "(?m)" } else { "" };
+        let exact = format!("{prefix}{}", t.exact);
+        let engine = if t.needs_backtracking.is_empty() {
+            match linear_builder(&exact).build() {
+                Ok(re) => Engine::Linear(re),
+                Err(e) => {
+                    // The backtracking engine parses a few things the linear one rejects.
+                    Self::fancy(&exact, None).map_err(|_| RegexError::Compile {
+                        message: e.to_string(),
+                    })?
+                }
+            }
+        } else {
+            let relaxed = format!("{prefix}{}", t.relaxed);
+            let prefilter = linear_builder(&relaxed).build().ok();
+            Self::fancy(&exact, prefilter)?
+        };
+        let (names, group_count) = match &engine {
+            Engine::Linear(re) => (
+                re.capture_names()
+                    .enumerate()
+                    .filter_map(|(i, n)| n.map(|n| (n.to_owned(), i)))
+                    .collect(),
+                re.captures_len(),
+            ),
+            Engine::Backtracking { re, .. } => (
+                re.capture_names()
+                    .enumerate()
+                    .filter_map(|(i, n)| n.map(|n| (n.to_owned(), i)))
+                    .collect(),
+                re.captures_len(),
+            ),
+        };
+        Ok(PyRegex {
+            source: pattern.to_owned(),
+            engine,
+            names,
+            group_count,
+        })
+    }
+
+    fn fancy(exact: &str, prefilter: Option<regex::Regex>) -> Result<Engine, RegexError> {
+        let re = fancy_regex::RegexBuilder::new(exact)
+            .backtrack_limit(BACKTRACK_LIMIT)
+            .optimize(true)
+            .delegate_size_limit(SIZE_LIMIT)
+            .delegate_dfa_size_limit(DFA_SIZE_LIMIT)
+            .build()
+            .map_err(|e| RegexError::Compile {
+                message: e.to_string(),
+            })?;
+        Ok(Engine::Backtracking {
+            re: Box::new(re),
+            prefilter,
+        })
+    }
+
+    /// The Python pattern this was compiled from.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether the pattern runs on the backtracking engine.
+    pub fn is_backtracking(&self) -> bool {
+        matches!(self.engine, Engine::Backtracking { .. })
+    }
+
+    /// A `regex` crate pattern matching a superset of this one (itself when linear); for
+    /// building a `RegexSet` prefilter.
+    pub fn linear_superset(&self) -> Option<&str> {
+        match &self.engine {
+            Engine::Linear(re) => Some(re.as_str()),
+            Engine::Backtracking { prefilter, .. } => prefilter.as_ref().map(|r| r.as_str()),
+        }
+    }
+
+    /// When every match must start at the beginning of the text: the literals one of which
+    /// the text must start with. `None` when the pattern is not anchored that way or the set
+    /// is unbounded. A cheap test that rules the pattern out without running it.
+    pub fn anchored_prefixes(&self) -> Option<Vec<Vec<u8>>> {
+        use regex_syntax::hir::Look;
+        use regex_syntax::hir::literal::{ExtractKind, Extractor};
+        let pattern = self.linear_superset()?;
+        let hir = regex_syntax::ParserBuilder::new().build().parse(pattern).ok()?;
+        if !hir.properties().look_set_prefix().contains(Look::Start) {
+            return None;
+        }
+        let mut extractor = Extractor::new();
+        extractor.kind(ExtractKind::Prefix).limit_total(256);
+        let seq = extractor.extract(&hir);
+        let literals = seq.literals()?;
+        if literals.is_empty() || literals.len() > 128 || literals.iter().any(|l| l.as_bytes().is_empty()) {
+            return None;
+        }
+        Some(literals.iter().map(|l| l.as_bytes().to_vec()).collect())
+    }
+
+    /// The index of a named group.
+    pub fn group_index(&self, name: &str) -> Option<usize> {
+        self.names.get(name).copied()
+    }
+
+    /// Named groups and their indexes.
+    pub fn group_names(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.names.iter().map(|(n, &i)| (n.as_str(), i))
+    }
+
+    /// Number of groups, including group 0.
+    pub fn group_count(&self) -> usize {
+        self.group_count
+    }
+
+    /// Capture storage for [`PyRegex::captures`].
+    pub fn slots(&self) -> Slots {
+        match &self.engine {
+            Engine::Linear(re) => Slots {
+                linear: Some(re.capture_locations()),
+                spans: Vec::new(),
+            },
+            Engine::Backtracking { .. } => Slots {
+                linear: None,
+                spans: vec![None; self.group_count],
+            },
+        }
+    }
+
+    /// Whether the pattern matches anywhere in `hay`.
+    pub fn is_match(&self, hay: &str) -> Result<bool, BacktrackLimit> {
+        match &self.engine {
+            Engine::Linear(re) => Ok(re.is_match(hay)),
+            Engine::Backtracking { re, prefilter } => {
+                if prefilter.as_ref().is_some_and(|p| !p.is_match(hay)) {
+                    return Ok(false);
+                }
+                re.is_match(hay).map_err(|_| BacktrackLimit)
+            }
+        }
+    }
+
+    /// Searches `hay[..end]` from `start` (Python's `search(string, pos, endpos)`), filling
+    /// `slots` on a match. Slots must come from this pattern's [`PyRegex::slots`].
+    pub fn captures_at(
+        &self,
+        hay: &str,
+        start: usize,
+        slots: &mut Slots,
+    ) -> Result<bool, BacktrackLimit> {
+        match &self.engine {
+            Engine::Linear(re) => match slots.linear.as_mut() {
+                Some(locs) => Ok(re.captures_read_at(locs, hay, start).is_some()),
+                None => Ok(false),
+            },
+            Engine::Backtracking { re, prefilter } => {
+                if let Some(p) = prefilter
+                    && !p.is_match_at(hay, start)
+                {
+                    return Ok(false);
+                }
+                let caps = re.captures_from_pos(hay, start).map_err(|_| BacktrackLimit)?;
+                slots.spans.clear();
+                slots.spans.resize(self.group_count, None);
+                match caps {
+                    Some(c) => {
+                        for (i, slot) in slots.spans.iter_mut().enumerate() {
+                            *slot = c.get(i).map(|m| (m.start(), m.end()));
+                        }
+                        Ok(true)
+                    }
+                    None => Ok(false),
+                }
+            }
+        }
+    }
+
+    /// Searches the whole of `hay`.
+    pub fn captures(&self, hay: &str, slots: &mut Slots) -> Result<bool, BacktrackLimit> {
+        self.captures_at(hay, 0, slots)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(p: &str) -> Translation {
+        translate(p).unwrap()
+    }
+
+    fn m(p: &str, hay: &str) -> Option<String> {
+        let re = PyRegex::new(p, false).unwrap();
+        let mut s = re.slots();
+        re.captures(hay, &mut s)
+            .unwrap()
+            .then(|| s.get(0).map(|(a, b)| hay[a..b].to_owned()).unwrap_or_default())
+    }
+
+    #[test]
+    fn python_only_syntax_is_translated() {
+        assert_eq!(t(r"a{,3}\Z").exact, r"a{0,3}\z");
+        assert_eq!(t(r"\<x\>").exact, "<x>");
+        assert_eq!(t(r"{^LN-BEG}").exact, r"\{^LN\-BEG\}");
+        assert_eq!(t(r"x{}").exact, r"x\{\}");
+        assert_eq!(t(r"[[:alpha:]]").exact, r"[\[\:alpha\:]\]");
+        assert_eq!(t(r"[\]a-z&&~]").exact, r"[\]a-z\&\&\~]");
+        assert_eq!(t(r"\012\x41").exact, r"\x{a}A");
+        assert_eq!(t(r"(?#comment)a").exact, "a");
+        assert!(t(r"(?P<user>\S+)").needs_backtracking.is_empty());
+        assert_eq!(t(r"((?i)login|plain)").exact, r"(?i:login|plain)");
+        assert_eq!(t(r"^a(?i)b").exact, r"(?i)^ab");
+    }
+
+    #[test]
+    fn backtracking_features_are_detected_and_relaxed() {
+        let x = t(r"^(?P<a>x)?(?(a)y|z)(?! from )(?P=a)\1");
+        assert_eq!(
+            x.needs_backtracking,
+            vec!["backreference", "conditional", "lookaround"]
+        );
+        assert_eq!(x.exact, r"^(?P<a>x)?(?(<a>)y|z)(?! from )(?P=a)\1");
+        assert_eq!(x.relaxed, r"^(?P<a>x)?(?:y|z)(?:)(?s:.*?)(?s:.*?)");
+        assert_eq!(t(r"(a)?(?(1)b)").relaxed, "(a)?(?:b|)");
+        let date = t(r"(?=^|\b|\W)(\d+)(?=\b|\W|$)");
+        assert!(date.needs_backtracking.is_empty(), "{date:?}");
+    }
+
+    #[test]
+    fn errors_are_reported() {
+        assert!(translate(r"(a").is_err());
+        assert!(translate(r"a)").is_err());
+        assert!(translate(r"\q").is_err());
+        assert!(translate(r"*a").is_err());
+        assert!(translate(r"(?P=nope)").is_err());
+        assert!(translate(r"[a").is_err());
+        assert!(translate(r"[z-a]").is_err());
+        assert!(translate(r"(?L)a").is_err());
+    }
+
+    #[test]
+    fn engines_agree_with_python_semantics() {
+        assert_eq!(m(r"a{,2}b", "aaab").as_deref(), Some("aab"));
+        assert_eq!(m(r"^x\Z", "x"), Some("x".into()));
+        assert_eq!(m(r"(?P<q>['x])a(?P=q)", "'a' xax").as_deref(), Some("'a'"));
+        assert_eq!(m(r"Failed (?!publickey)\S+", "Failed publickey"), None);
+        assert_eq!(m(r"Failed (?!publickey)\S+", "Failed password").as_deref(), Some("Failed password"));
+        assert_eq!(m(r"(?P<i>inv )?(?(i)\S+|\d+)", "inv abc").as_deref(), Some("inv abc"));
+        assert_eq!(m(r"(?P<i>inv )?(?(i)\S+|\d+)", "42").as_deref(), Some("42"));
+        assert_eq!(m(r"(?=^|\b|\W)(\d+)(?=\b|\W|$)", "ab12 34").as_deref(), Some("34"));
+        assert_eq!(m(r"[+--]", "-").as_deref(), Some("-"));
+    }
+
+    #[test]
+    fn anchored_prefixes_rule_out_patterns_cheaply() {
+        let p = PyRegex::new(r"^[aA]uthentication (?:failure|error) for (?P<u>\S+)", false).unwrap();
+        let mut got = p.anchored_prefixes().unwrap();
+        got.sort();
+        let want: Vec<Vec<u8>> = ["Authentication error for ", "Authentication failure for ", "authentication error for ", "authentication failure for "]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+        assert_eq!(got, want);
+        assert!(PyRegex::new(r"Failed (?P<u>\S+)", false).unwrap().anchored_prefixes().is_none());
+        assert!(PyRegex::new(r"^(?P<u>\S+) failed", false).unwrap().anchored_prefixes().is_none());
+        let fancy = PyRegex::new(r"^Failed (?!publickey)\S+", false).unwrap();
+        assert_eq!(fancy.anchored_prefixes().unwrap(), vec![b"Failed ".to_vec()]);
+    }
+
+    #[test]
+    fn catastrophic_patterns_do_not_stall() {
+        // Classic exponential backtracking: (a+)+b with a lookahead forcing fancy-regex.
+        let re = PyRegex::new(r"(?=a)(a+)+b", false).unwrap();
+        assert!(re.is_backtracking());
+        let hay = "a".repeat(5000);
+        let mut s = re.slots();
+        // Either the prefilter rejects it or the limit stops it; both are "no match".
+        assert!(!re.captures(&hay, &mut s).unwrap_or(false));
+    }
+}

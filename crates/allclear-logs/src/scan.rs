@@ -1,0 +1,460 @@
+//! `scan`: run a filter over log lines and say what would be banned and why (what
+//! `fail2ban-regex` shows, plus the jail's verdict).
+//!
+//! Lines are bytes: invalid UTF-8 is replaced (as fail2ban does), overlong lines are cut, and
+//! no line can stall the scan (see [`crate::pyre`]). A host is banned when `maxretry` failures
+//! fall within `findtime` seconds of each other (an exact sliding window; fail2ban
+//! approximates the same rule); while banned, further failures are counted but do not ban
+//! again until the ban ends.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::io::BufRead;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::config::JailDefinition;
+use crate::date::Clock;
+use crate::filter::{CompiledFilter, Filter, RawFailure};
+
+/// The jail rules a scan applies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JailRules {
+    pub name: String,
+    pub maxretry: u32,
+    /// Seconds.
+    pub findtime: f64,
+    /// Seconds; negative means forever.
+    pub bantime: f64,
+    /// Addresses and networks never banned (`192.0.2.0/24`, `::1`); entries that are not
+    /// addresses are ignored.
+    pub ignoreip: Vec<String>,
+    /// Never ban loopback addresses (fail2ban's `ignoreself` covers the host's own addresses).
+    pub ignoreself: bool,
+}
+
+impl Default for JailRules {
+    /// fail2ban's defaults: 5 failures within 10 minutes ban for 10 minutes.
+    fn default() -> Self {
+        JailRules {
+            name: "scan".into(),
+            maxretry: 5,
+            findtime: 600.0,
+            bantime: 600.0,
+            ignoreip: Vec::new(),
+            ignoreself: true,
+        }
+    }
+}
+
+impl From<&JailDefinition> for JailRules {
+    fn from(j: &JailDefinition) -> Self {
+        JailRules {
+            name: j.name.clone(),
+            maxretry: j.maxretry,
+            findtime: j.findtime,
+            bantime: j.bantime,
+            ignoreip: j.ignoreip.clone(),
+            ignoreself: j.ignoreself,
+        }
+    }
+}
+
+/// A failure regex match on one line.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LineMatch {
+    /// 1-based line number in the input.
+    pub line: u64,
+    /// Which `failregex` matched (0-based).
+    pub regex: usize,
+    /// The address or failure id (`None` while a multi-line failure waits for it).
+    pub host: Option<String>,
+    pub user: Option<String>,
+    /// Seconds since the epoch.
+    pub time: f64,
+    /// Whether it counts towards a ban (`false` for `<F-NOFAIL>` helper matches).
+    pub counts: bool,
+    /// How many lines make up this failure (several for multi-line failures).
+    pub attempts: usize,
+}
+
+/// A ban the jail would impose.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Ban {
+    pub host: String,
+    /// When the ban starts (time of the failure that reached `maxretry`).
+    pub time: f64,
+    /// When it ends (`None`: forever).
+    pub until: Option<f64>,
+    /// The failures that caused it (exactly `maxretry`).
+    pub failures: u32,
+    /// Time of the first of those failures.
+    pub first_failure: f64,
+    /// Lines of those failures.
+    pub lines: Vec<u64>,
+    /// Users named in those failures.
+    pub users: BTreeSet<String>,
+    /// Failure regexes involved.
+    pub regexes: BTreeSet<usize>,
+    /// The rule in words (`5 failures within 10m (maxretry 5, findtime 10m)`).
+    pub reason: String,
+}
+
+/// Per-host totals.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct HostSummary {
+    pub failures: u64,
+    pub bans: u64,
+    /// Failures ignored because the host is in `ignoreip` (or loopback).
+    pub ignored: bool,
+    pub users: BTreeSet<String>,
+}
+
+/// What a scan found.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ScanReport {
+    pub filter: String,
+    pub jail: String,
+    pub lines: u64,
+    /// Lines with at least one counted failure.
+    pub matched_lines: u64,
+    /// Lines with only helper (`<F-NOFAIL>`) or pending matches.
+    pub helper_lines: u64,
+    /// Lines that were not valid UTF-8 (matched after replacing the bad bytes).
+    pub invalid_utf8_lines: u64,
+    /// Lines cut to the maximum length before matching.
+    pub truncated_lines: u64,
+    /// Searches the backtracking engine gave up on (counted as no match).
+    pub backtrack_limit_hits: u64,
+    /// Every match, in line order (empty unless asked for).
+    pub matches: Vec<LineMatch>,
+    pub bans: Vec<Ban>,
+    /// Totals per host (filled in by [`Scanner::finish`]).
+    pub hosts: BTreeMap<String, HostSummary>,
+}
+
+/// Options of a scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub clock: Clock,
+    pub jail: JailRules,
+    /// Keep every match in [`ScanReport::matches`] (memory grows with the log).
+    pub keep_matches: bool,
+}
+
+#[derive(Debug, Default)]
+struct HostWindow {
+    /// (time, line, user, regex) of recent failures, oldest first.
+    recent: VecDeque<(f64, u64, Option<String>, usize)>,
+    banned_until: Option<f64>,
+    summary: HostSummary,
+}
+
+/// Networks that are never banned.
+#[derive(Debug, Clone)]
+struct IgnoreList {
+    nets: Vec<(IpAddr, u8)>,
+    loopback: bool,
+}
+
+impl IgnoreList {
+    fn new(rules: &JailRules) -> IgnoreList {
+        let nets = rules
+            .ignoreip
+            .iter()
+            .filter_map(|entry| {
+                let (addr, len) = match entry.split_once('/') {
+                    Some((a, l)) => (a, Some(l)),
+                    None => (entry.as_str(), None),
+                };
+                let addr: IpAddr = addr.trim_matches(|c| c == '[' || c == ']').parse().ok()?;
+                let max = if addr.is_ipv4() { 32 } else { 128 };
+                let len = match len {
+                    Some(l) => l.parse::<u8>().ok().filter(|&l| l <= max)?,
+                    None => max,
+                };
+                Some((addr, len))
+            })
+            .collect();
+        IgnoreList {
+            nets,
+            loopback: rules.ignoreself,
+        }
+    }
+
+    fn contains(&self, host: &str) -> bool {
+        let Ok(ip) = host.parse::<IpAddr>() else {
+            return false;
+        };
+        if self.loopback && ip.is_loopback() {
+            return true;
+        }
+        self.nets.iter().any(|&(net, len)| match (net, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+                u32::from(n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let mask = if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len)) };
+                u128::from(n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        })
+    }
+}
+
+fn human_seconds(s: f64) -> String {
+    let s = s.round() as i64;
+    match s {
+        s if s < 0 => "forever".to_owned(),
+        s if s % 86_400 == 0 && s > 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 && s > 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 && s > 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// Feeds lines one at a time; see [`scan_lines`] for the one-call form.
+#[derive(Debug)]
+pub struct Scanner {
+    filter: Filter,
+    options: ScanOptions,
+    ignore: IgnoreList,
+    windows: HashMap<String, HostWindow>,
+    report: ScanReport,
+    current: Vec<LineMatch>,
+    buf: Vec<u8>,
+}
+
+impl Scanner {
+    pub fn new(filter: Arc<CompiledFilter>, options: ScanOptions) -> Scanner {
+        let report = ScanReport {
+            filter: filter.name.clone(),
+            jail: options.jail.name.clone(),
+            ..ScanReport::default()
+        };
+        Scanner {
+            ignore: IgnoreList::new(&options.jail),
+            filter: Filter::new(filter),
+            options,
+            windows: HashMap::new(),
+            report,
+            current: Vec::new(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Processes one line (without or with its line ending) and returns its matches.
+    pub fn push_line(&mut self, line: &[u8]) -> &[LineMatch] {
+        self.report.lines += 1;
+        let lineno = self.report.lines;
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let text = match std::str::from_utf8(line) {
+            Ok(t) => std::borrow::Cow::Borrowed(t),
+            Err(_) => {
+                self.report.invalid_utf8_lines += 1;
+                String::from_utf8_lossy(line)
+            }
+        };
+        if text.len() > self.filter.compiled().max_line_len() {
+            self.report.truncated_lines += 1;
+        }
+        let failures = self.filter.process_line(&text, &self.options.clock);
+        self.report.backtrack_limit_hits = self.filter.backtrack_limit_hits;
+        self.current.clear();
+        let mut counted = false;
+        for f in failures {
+            self.record(lineno, &f);
+            counted |= f.counts();
+            self.current.push(LineMatch {
+                line: lineno,
+                regex: f.regex,
+                host: f.id.clone(),
+                user: f.data.user().map(str::to_owned),
+                time: f.time,
+                counts: f.counts(),
+                attempts: f.data.attempts(),
+            });
+        }
+        if counted {
+            self.report.matched_lines += 1;
+        } else if !self.current.is_empty() {
+            self.report.helper_lines += 1;
+        }
+        if self.options.keep_matches {
+            self.report.matches.extend(self.current.iter().cloned());
+        }
+        &self.current
+    }
+
+    /// Reads every line of `reader`.
+    pub fn scan_reader<R: BufRead>(&mut self, mut reader: R) -> std::io::Result<()> {
+        let mut buf = std::mem::take(&mut self.buf);
+        loop {
+            buf.clear();
+            if reader.read_until(b'\n', &mut buf)? == 0 {
+                break;
+            }
+            self.push_line(&buf);
+        }
+        self.buf = buf;
+        Ok(())
+    }
+
+    fn record(&mut self, lineno: u64, f: &RawFailure) {
+        if !f.counts() {
+            return;
+        }
+        let Some(host) = f.id.as_deref() else { return };
+        let user = f.data.user().map(str::to_owned);
+        if !self.windows.contains_key(host) {
+            self.windows.insert(host.to_owned(), HostWindow::default());
+        }
+        let Some(window) = self.windows.get_mut(host) else { return };
+        window.summary.failures += 1;
+        if let Some(u) = &user
+            && !window.summary.users.contains(u)
+        {
+            window.summary.users.insert(u.clone());
+        }
+        if window.summary.ignored || self.ignore.contains(host) {
+            window.summary.ignored = true;
+            return;
+        }
+        let rules = &self.options.jail;
+        if let Some(until) = window.banned_until {
+            if rules.bantime < 0.0 || f.time < until {
+                return;
+            }
+            window.banned_until = None;
+        }
+        while window.recent.front().is_some_and(|&(t, ..)| t < f.time - rules.findtime) {
+            window.recent.pop_front();
+        }
+        window.recent.push_back((f.time, lineno, user, f.regex));
+        let maxretry = rules.maxretry.max(1) as usize;
+        if window.recent.len() < maxretry {
+            return;
+        }
+        let failures: Vec<_> = window.recent.drain(..).collect();
+        let until = (rules.bantime >= 0.0).then(|| f.time + rules.bantime);
+        window.banned_until = Some(until.unwrap_or(f64::INFINITY));
+        window.summary.bans += 1;
+        let first = failures.first().map_or(f.time, |x| x.0);
+        self.report.bans.push(Ban {
+            host: host.to_owned(),
+            time: f.time,
+            until,
+            failures: failures.len() as u32,
+            first_failure: first,
+            lines: failures.iter().map(|x| x.1).collect(),
+            users: failures.iter().filter_map(|x| x.2.clone()).collect(),
+            regexes: failures.iter().map(|x| x.3).collect(),
+            reason: format!(
+                "{} failures within {} (maxretry {}, findtime {}), banned for {}",
+                failures.len(),
+                human_seconds(f.time - first),
+                rules.maxretry,
+                human_seconds(rules.findtime),
+                human_seconds(rules.bantime)
+            ),
+        });
+    }
+
+    /// The report so far (without per-host totals, which [`Scanner::finish`] adds).
+    pub fn report(&self) -> &ScanReport {
+        &self.report
+    }
+
+    /// Ends the scan.
+    pub fn finish(mut self) -> ScanReport {
+        self.report.hosts = self.windows.into_iter().map(|(h, w)| (h, w.summary)).collect();
+        self.report
+    }
+}
+
+/// Scans `lines` with `filter` under `options`.
+pub fn scan_lines<'a>(
+    filter: Arc<CompiledFilter>,
+    lines: impl IntoIterator<Item = &'a [u8]>,
+    options: ScanOptions,
+) -> ScanReport {
+    let mut scanner = Scanner::new(filter, options);
+    for line in lines {
+        scanner.push_line(line);
+    }
+    scanner.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FilterDefinition;
+    use crate::filter::FilterOptions;
+    use jiff::Timestamp;
+    use jiff::tz::TimeZone;
+
+    fn filter() -> Arc<CompiledFilter> {
+        let def = FilterDefinition {
+            name: "t".into(),
+            files: Vec::new(),
+            prefregex: None,
+            failregex: vec![r"^ \S+ sshd\[\d+\]: Failed password for <F-USER>\S+</F-USER> from <HOST>".into()],
+            ignoreregex: Vec::new(),
+            maxlines: None,
+            datepattern: None,
+            journalmatch: Vec::new(),
+            usedns: None,
+        };
+        Arc::new(CompiledFilter::new(&def, FilterOptions::default()).unwrap())
+    }
+
+    fn options(maxretry: u32) -> ScanOptions {
+        ScanOptions {
+            clock: Clock::new(Timestamp::from_second(1_124_013_600).unwrap(), TimeZone::UTC),
+            jail: JailRules {
+                maxretry,
+                ignoreip: vec!["192.0.2.0/24".into()],
+                ..JailRules::default()
+            },
+            keep_matches: true,
+        }
+    }
+
+    fn line(sec: u32, user: &str, ip: &str) -> Vec<u8> {
+        format!("Aug 14 08:{:02}:{:02} h sshd[1]: Failed password for {user} from {ip} port 22", sec / 60, sec % 60).into_bytes()
+    }
+
+    #[test]
+    fn bans_after_maxretry_within_findtime() {
+        let lines = [
+            line(0, "a", "198.51.100.7"),
+            line(10, "b", "198.51.100.7"),
+            line(20, "c", "198.51.100.7"),
+            line(30, "root", "192.0.2.9"),
+            line(30, "root", "192.0.2.9"),
+            line(30, "root", "192.0.2.9"),
+            b"\xff\xfe garbage".to_vec(),
+        ];
+        let report = scan_lines(filter(), lines.iter().map(Vec::as_slice), options(3));
+        assert_eq!(report.lines, 7);
+        assert_eq!(report.invalid_utf8_lines, 1);
+        assert_eq!(report.matched_lines, 6);
+        assert_eq!(report.bans.len(), 1, "{report:#?}");
+        let ban = &report.bans[0];
+        assert_eq!(ban.host, "198.51.100.7");
+        assert_eq!(ban.lines, vec![1, 2, 3]);
+        assert_eq!(ban.users.iter().cloned().collect::<Vec<_>>(), vec!["a", "b", "c"]);
+        assert_eq!(ban.until, Some(ban.time + 600.0));
+        assert!(ban.reason.starts_with("3 failures within 20s"), "{}", ban.reason);
+        assert!(report.hosts["192.0.2.9"].ignored);
+    }
+
+    #[test]
+    fn failures_outside_findtime_do_not_ban() {
+        let lines = [line(0, "a", "198.51.100.7"), line(700, "a", "198.51.100.7"), line(1400, "a", "198.51.100.7")];
+        let report = scan_lines(filter(), lines.iter().map(Vec::as_slice), options(2));
+        assert!(report.bans.is_empty(), "{:?}", report.bans);
+        assert_eq!(report.hosts["198.51.100.7"].failures, 3);
+    }
+}

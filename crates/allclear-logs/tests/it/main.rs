@@ -1,0 +1,3 @@
+//! Integration tests for allclear-logs (one binary, modules per area).
+
+mod conformance;

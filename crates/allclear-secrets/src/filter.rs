@@ -1,0 +1,588 @@
+//! Tests that keep placeholders, references and code out of the findings.
+//!
+//! A regex says "this has the shape of a secret"; these functions say "and it is not
+//! `changeme`, `${DB_PASSWORD}`, `<your-token>`, `os.environ[...]` or `xxxxxxxx`".
+
+/// Shannon entropy of the bytes, in bits per byte.
+pub(crate) fn entropy(value: &[u8]) -> f32 {
+    if value.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in value {
+        counts[b as usize] += 1;
+    }
+    let len = value.len() as f32;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f32 / len;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Words that, inside a value, mean someone left a placeholder (matched lowercase).
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "xxxx",
+    "****",
+    "....",
+    "####",
+    "${",
+    "{{",
+    "}}",
+    "<%",
+    "changeme",
+    "change_me",
+    "change-me",
+    "changethis",
+    "change_this",
+    "replaceme",
+    "replace_me",
+    "replace-me",
+    "replace_with",
+    "your_",
+    "your-",
+    "yourpass",
+    "yourtoken",
+    "yourkey",
+    "yoursecret",
+    "yourapi",
+    "placeholder",
+    "example",
+    "dummy",
+    "redacted",
+    "insert_",
+    "insert-",
+    "enter_",
+    "enter-your",
+    "_here",
+    "-here",
+    "notreal",
+    "not_real",
+    "not-a-real",
+    "sample_",
+    "todo",
+    "fixme",
+    "&lt;",
+    "&gt;",
+];
+
+/// Whole values that are placeholders or mean "no value" (matched lowercase).
+const PLACEHOLDER_VALUES: &[&str] = &[
+    "password",
+    "passwd",
+    "pass",
+    "pwd",
+    "token",
+    "apikey",
+    "api_key",
+    "api-key",
+    "key",
+    "none",
+    "null",
+    "nil",
+    "undefined",
+    "true",
+    "false",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "empty",
+    "string",
+    "str",
+    "text",
+    "required",
+    "optional",
+    "hidden",
+    "default",
+    "test",
+    "testing",
+    "example",
+    "sample",
+    "mypassword",
+    "my_password",
+    "yourpassword",
+    "your_password",
+    "new_password",
+    "newpassword",
+    "old_password",
+    "foobar",
+    "foo",
+    "bar",
+    "baz",
+    "1234",
+    "0000",
+    "user",
+    "username",
+    "guest",
+];
+
+/// True for values nobody would use as a real secret: placeholders, one repeated character,
+/// angle-bracket or template markers.
+pub(crate) fn is_placeholder(value: &[u8]) -> bool {
+    let trimmed = value.trim_ascii();
+    if trimmed.is_empty() {
+        return true;
+    }
+    let lower = trimmed.to_ascii_lowercase();
+    if PLACEHOLDER_VALUES
+        .iter()
+        .any(|p| lower.as_slice() == p.as_bytes())
+    {
+        return true;
+    }
+    if PLACEHOLDER_WORDS
+        .iter()
+        .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
+    {
+        return true;
+    }
+    if trimmed.starts_with(b"<") && trimmed.ends_with(b">") {
+        return true;
+    }
+    // `aaaaaaaa`, `0000000000`, `-----`: at most two distinct bytes in something long.
+    let mut distinct = [false; 256];
+    let mut n = 0;
+    for &b in trimmed {
+        if !distinct[b as usize] {
+            distinct[b as usize] = true;
+            n += 1;
+        }
+    }
+    if trimmed.len() >= 6 && n <= 2 {
+        return true;
+    }
+    // A long run of one character inside a value (`sk_live_000000000000`).
+    longest_run(trimmed) >= 8
+}
+
+fn longest_run(value: &[u8]) -> usize {
+    let mut best = 0;
+    let mut run = 0;
+    let mut prev = None;
+    for &b in value {
+        if Some(b) == prev {
+            run += 1;
+        } else {
+            run = 1;
+            prev = Some(b);
+        }
+        best = best.max(run);
+    }
+    best
+}
+
+/// True when the value refers to something else instead of being a secret: a shell or
+/// template variable, an environment lookup, a format directive, a Ruby symbol.
+pub(crate) fn is_reference(value: &[u8]) -> bool {
+    let v = value.trim_ascii();
+    let Some(&first) = v.first() else {
+        return true;
+    };
+    let second = v.get(1).copied().unwrap_or(0);
+    match first {
+        // $VAR, ${VAR}, $(cmd), $_POST[...]
+        b'$' if second.is_ascii_alphabetic() || matches!(second, b'{' | b'(' | b'_' | b'$') => {
+            return true;
+        }
+        // %VAR%, %s, %(name)s, %{name}
+        b'%' if second.is_ascii_alphabetic() || matches!(second, b'(' | b'{' | b'%') => {
+            return true;
+        }
+        b'{' | b'<' | b'[' => return true,
+        // Ruby symbol `:password`, or `@variable`.
+        b':' | b'@' if second.is_ascii_alphabetic() || second == b'_' => return true,
+        _ => {}
+    }
+    let lower = v.to_ascii_lowercase();
+    const LOOKUPS: &[&str] = &[
+        "process.env",
+        "os.environ",
+        "os.getenv",
+        "getenv(",
+        "env(",
+        "env[",
+        "env.",
+        "environ[",
+        "secrets.",
+        "vars.",
+        "config.get",
+        "#{",
+        "@{",
+        "{{",
+        "${",
+        "%(",
+        "lookup(",
+        "vault(",
+        "settings.",
+    ];
+    LOOKUPS
+        .iter()
+        .any(|l| memchr::memmem::find(&lower, l.as_bytes()).is_some())
+}
+
+/// True when a bare (unquoted) value is an expression in code rather than a literal: a
+/// dotted name (`request.form`), an all-caps constant (`DEFAULT_PASSWORD`), a call.
+pub(crate) fn is_code_expression(value: &[u8], next: Option<u8>) -> bool {
+    if matches!(next, Some(b'(' | b'[' | b'.' | b'{' | b'+')) {
+        return true;
+    }
+    let v = value.trim_ascii();
+    let identifier =
+        |s: &[u8]| !s.is_empty() && s.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_');
+    // a.b or a.b.c made only of identifiers
+    if v.contains(&b'.')
+        && v.split(|&b| b == b'.').all(|part| {
+            identifier(part) && part.first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+        })
+    {
+        return true;
+    }
+    // SOME_CONSTANT: upper-case letters and underscores with at least one underscore, or a
+    // word that is clearly a type/keyword.
+    if v.len() >= 3
+        && v.iter()
+            .all(|&b| b.is_ascii_uppercase() || b == b'_' || b.is_ascii_digit())
+        && v.contains(&b'_')
+    {
+        return true;
+    }
+    v.ends_with(b"()") || v.starts_with(b"new ") || v.starts_with(b"function")
+}
+
+/// True for values that are paths, URLs, CSS selectors or labels rather than secrets.
+pub(crate) fn is_not_secret_text(value: &[u8]) -> bool {
+    let v = value.trim_ascii();
+    if v.starts_with(b"/") || v.starts_with(b"./") || v.starts_with(b"../") || v.starts_with(b"~/")
+    {
+        return true;
+    }
+    if memchr::memmem::find(v, b"://").is_some() {
+        return true;
+    }
+    // `#add-password`: an id selector, letters and dashes only.
+    if let Some(rest) = v.strip_prefix(b"#")
+        && !rest.is_empty()
+        && rest
+            .iter()
+            .all(|&b| b.is_ascii_lowercase() || b == b'-' || b == b'_')
+    {
+        return true;
+    }
+    // A label (`Password:`) or a sentence (three or more words).
+    if v.ends_with(b":") || v.ends_with(b"...") {
+        return true;
+    }
+    let words = v.split(|&b| b == b' ').filter(|w| !w.is_empty()).count();
+    if words >= 3 {
+        return true;
+    }
+    // An ARN or similar resource name.
+    v.starts_with(b"arn:")
+}
+
+/// Splits a key into lowercase words: `REACT_APP_AUTH_PASSWORD`, `fbApiKey`, `db.password`.
+pub(crate) fn key_words(key: &[u8]) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut prev: Option<u8> = None;
+    for &b in key {
+        if !b.is_ascii_alphanumeric() {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            prev = None;
+            continue;
+        }
+        // camelCase boundary: lower or digit followed by upper.
+        if b.is_ascii_uppercase()
+            && prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit())
+            && !current.is_empty()
+        {
+            words.push(std::mem::take(&mut current));
+        }
+        current.push(b.to_ascii_lowercase() as char);
+        prev = Some(b);
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+const PASSWORD_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "passwort",
+    "passphrase",
+    "passcode",
+    "pass",
+    "pwd",
+    "pswd",
+    "pword",
+];
+
+/// Word endings that make a password-ish word something else.
+const NOT_PASSWORD_WORDS: &[&str] = &[
+    "bypass",
+    "compass",
+    "passthrough",
+    "surpass",
+    "overpass",
+    "underpass",
+    "trespass",
+    "passenger",
+    "passive",
+];
+
+/// Last words of keys that name something about a secret, not the secret itself.
+const NOT_SECRET_LAST_WORDS: &[&str] = &[
+    "id", "ids", "name", "names", "user", "username", "login", "email", "label", "field",
+    "fields", "hint", "prompt", "placeholder", "length", "len", "size", "min", "max", "count",
+    "type", "format", "policy", "policies", "rule", "rules", "regex", "pattern", "file", "files",
+    "path", "dir", "url", "uri", "urls", "endpoint", "host", "header", "headers", "param",
+    "params", "prefix", "suffix", "mode", "enabled", "enable", "disabled", "required", "reset",
+    "expires", "expiry", "expiration", "exp", "ttl", "timeout", "method", "algorithm", "algo",
+    "alg", "strength", "encoder", "hasher", "hash", "hashed", "digest", "column", "attribute",
+    "validator", "validation", "visible", "visibility", "toggle", "icon", "text", "message",
+    "msg", "error", "errors", "title", "description", "desc", "env", "var", "variable",
+    "version", "location", "store", "provider", "service", "class", "handler", "manager",
+    "callback", "event", "events", "route", "routes", "view", "page", "form", "input", "button",
+    "link", "sha", "sha1", "sha256", "md5", "checksum", "integrity", "commit", "revision", "rev",
+    "etag", "tag", "ref", "index", "idx", "position", "pos", "offset", "level", "scope", "scopes",
+    "audience", "issuer", "usage", "source", "template", "changed", "updated", "created",
+    "at", "date", "time",
+];
+
+/// What a key says about the value assigned to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyKind {
+    /// A password or passphrase: people choose these; no entropy test.
+    Password,
+    /// A secret a person may have chosen (`secret`, `salt`): password rules, a little longer.
+    HumanSecret,
+    /// A token or key a machine generated: it must look random.
+    Token,
+    /// Nothing secret.
+    Other,
+}
+
+pub(crate) fn classify_key(key: &[u8]) -> KeyKind {
+    let words = key_words(key);
+    let Some(last) = words.last() else {
+        return KeyKind::Other;
+    };
+    if NOT_SECRET_LAST_WORDS.contains(&last.as_str()) {
+        return KeyKind::Other;
+    }
+    // `public_key`, `publishable_key`: public by design.
+    if words
+        .iter()
+        .any(|w| w == "public" || w == "publishable" || w == "pub")
+    {
+        return KeyKind::Other;
+    }
+    let password_word = |w: &str| {
+        !NOT_PASSWORD_WORDS.iter().any(|n| w.ends_with(n))
+            && (PASSWORD_WORDS.contains(&w)
+                || w.ends_with("password")
+                || w.ends_with("passwd")
+                || w.ends_with("pwd")
+                || (w.ends_with("pass") && w.len() <= 12))
+    };
+    if words.iter().any(|w| password_word(w)) {
+        return KeyKind::Password;
+    }
+    const HUMAN: &[&str] = &["secret", "secrets", "salt", "pepper", "passphrase"];
+    const TOKEN: &[&str] = &[
+        "token",
+        "tokens",
+        "apikey",
+        "key",
+        "credential",
+        "credentials",
+        "creds",
+        "pat",
+        "privatekey",
+        "accesskey",
+        "secretkey",
+        "authkey",
+        "apitoken",
+        "authtoken",
+        "accesstoken",
+        "bearer",
+        "signature",
+        "sig",
+        "dsn",
+        "auth",
+    ];
+    if words.iter().any(|w| HUMAN.contains(&w.as_str())) {
+        // `client_secret`, `secret_key`: machine-made more often than not, but a person may
+        // have typed it; treat it as human so "development#product" is still caught.
+        return KeyKind::HumanSecret;
+    }
+    if words.iter().any(|w| TOKEN.contains(&w.as_str()))
+        || words.last().is_some_and(|w| w.ends_with("key") && w.len() <= 10)
+    {
+        return KeyKind::Token;
+    }
+    KeyKind::Other
+}
+
+/// A human-chosen password value worth reporting.
+pub(crate) fn password_value(value: &[u8], key: &[u8], min_len: usize) -> bool {
+    let v = value.trim_ascii();
+    if v.len() < min_len || v.len() > 200 {
+        return false;
+    }
+    if is_placeholder(v) || is_reference(v) || is_not_secret_text(v) {
+        return false;
+    }
+    // The value repeats the key (`password = "password"`, `DB_PASSWORD=db_password`).
+    let lower = v.to_ascii_lowercase();
+    let key_lower = key.to_ascii_lowercase();
+    if lower == key_lower
+        || key_words(key)
+            .last()
+            .is_some_and(|w| w.as_bytes() == lower.as_slice())
+    {
+        return false;
+    }
+    // A value that is itself a key-like name containing "password" and nothing else
+    // (`SOME_PASSWORD`, `smtp_password`) is a reference or a label.
+    if v.iter()
+        .all(|&b| b.is_ascii_alphabetic() || b == b'_' || b == b'-' || b == b'.')
+        && (memchr::memmem::find(&lower, b"password").is_some()
+            || memchr::memmem::find(&lower, b"passwd").is_some())
+        && v.iter().any(|&b| matches!(b, b'_' | b'-' | b'.'))
+    {
+        return false;
+    }
+    true
+}
+
+/// A machine-generated token: long enough, varied enough, not words.
+pub(crate) fn looks_random(value: &[u8], min_len: usize) -> bool {
+    let v = value.trim_ascii();
+    if v.len() < min_len || v.len() > 1000 {
+        return false;
+    }
+    if is_placeholder(v) || is_reference(v) || is_not_secret_text(v) {
+        return false;
+    }
+    let digits = v.iter().filter(|b| b.is_ascii_digit()).count();
+    let upper = v.iter().filter(|b| b.is_ascii_uppercase()).count();
+    let lower = v.iter().filter(|b| b.is_ascii_lowercase()).count();
+    let classes = [digits, upper, lower].iter().filter(|&&n| n > 0).count();
+    if classes < 2 {
+        return false;
+    }
+    // Mostly letters with no digits: a name or sentence (`MyApplicationName`).
+    if digits == 0 && v.len() < 24 {
+        return false;
+    }
+    if v.contains(&b' ') {
+        return false;
+    }
+    entropy(v) >= 3.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy_orders_random_above_repetitive() {
+        assert_eq!(entropy(b"aaaa"), 0.0);
+        assert!((entropy(b"ab") - 1.0).abs() < 1e-6);
+        assert!(entropy(b"e76f67ca8980aab6ae4bc13d2a43a6ada2706912") > 3.4);
+    }
+
+    #[test]
+    fn placeholders() {
+        for p in [
+            "changeme",
+            "xxxxxxxxxxxxxxxx",
+            "<your-token>",
+            "${DB_PASSWORD}",
+            "aaaaaaaaaaaaaaaaaaaa",
+            "YOUR_API_KEY",
+            "sk_live_00000000000000",
+            "password",
+            "",
+        ] {
+            assert!(is_placeholder(p.as_bytes()), "{p}");
+        }
+        for real in ["hunter2!", "e76f67ca8980aab6ae4bc13d2a43a6ada2706912", "open sesame"] {
+            assert!(!is_placeholder(real.as_bytes()), "{real}");
+        }
+    }
+
+    #[test]
+    fn references() {
+        for r in ["$DB_PASS", "${X}", "%PASSWORD%", "%s", "{0}", ":password", "ENV['X']"] {
+            assert!(is_reference(r.as_bytes()) || is_placeholder(r.as_bytes()), "{r}");
+        }
+        assert!(is_reference(b"process.env.SECRET"));
+        assert!(!is_reference(b"$uper5ecret!"), "a $ then a digit is a literal");
+        assert!(!is_reference(b"s3cr3t"));
+    }
+
+    #[test]
+    fn key_words_split_on_case_and_separators() {
+        assert_eq!(
+            key_words(b"REACT_APP_AUTH_PASSWORD"),
+            ["react", "app", "auth", "password"]
+        );
+        assert_eq!(key_words(b"fbApiKey"), ["fb", "api", "key"]);
+        assert_eq!(key_words(b"db.password"), ["db", "password"]);
+    }
+
+    #[test]
+    fn key_classes() {
+        assert_eq!(classify_key(b"DB_PASSWORD"), KeyKind::Password);
+        assert_eq!(classify_key(b"jenkins_passwd"), KeyKind::Password);
+        assert_eq!(classify_key(b"PASS"), KeyKind::Password);
+        assert_eq!(classify_key(b"bypass"), KeyKind::Other);
+        assert_eq!(classify_key(b"password_length"), KeyKind::Other);
+        assert_eq!(classify_key(b"client_secret"), KeyKind::HumanSecret);
+        assert_eq!(classify_key(b"GITHUB_TOKEN"), KeyKind::Token);
+        assert_eq!(classify_key(b"fbApiKey"), KeyKind::Token);
+        assert_eq!(classify_key(b"access_key_id"), KeyKind::Other);
+        assert_eq!(classify_key(b"public_key"), KeyKind::Other);
+        assert_eq!(classify_key(b"keyboard"), KeyKind::Other);
+    }
+
+    #[test]
+    fn password_values() {
+        assert!(password_value(b"open sesame", b"password", 4));
+        assert!(password_value(b"#gets0m3", b"Password", 4));
+        assert!(!password_value(b"#add-password", b"addPassword", 4));
+        assert!(!password_value(b"Password:", b"passwordLabel", 4));
+        assert!(!password_value(b"123", b"password", 4));
+        assert!(!password_value(b"password", b"password", 4));
+        assert!(!password_value(b"SOME_PASSWORD", b"password", 4));
+        assert!(!password_value(b"/en/creating-a-strong-password", b"password", 4));
+    }
+
+    #[test]
+    fn randomness() {
+        assert!(looks_random(b"e76f67ca8980aab6ae4bc13d2a43a6ada2706912", 16));
+        assert!(looks_random(b"zt7GeN6IH911xvRj", 16));
+        assert!(!looks_random(b"MyApplicationName", 16));
+        assert!(!looks_random(b"users_cache_key_v", 16));
+        assert!(!looks_random(b"short1A", 16));
+    }
+
+    #[test]
+    fn code_expressions() {
+        assert!(is_code_expression(b"request.form", None));
+        assert!(is_code_expression(b"DEFAULT_PASSWORD", None));
+        assert!(is_code_expression(b"getpass", Some(b'(')));
+        assert!(!is_code_expression(b"open_sesame", None));
+        assert!(!is_code_expression(b"whiteduke", Some(b' ')));
+    }
+}

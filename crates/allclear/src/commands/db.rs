@@ -1,0 +1,219 @@
+//! `allclear db …`: build, refresh and inspect the local advisory database.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use allclear_advisories::{ImportEvent, ImportSummary, Store, StoreError};
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{Cli, ImportArgs, OutputFormat, StatusArgs, UpdateArgs};
+use crate::output::hinted;
+
+/// `--db DIR`, `ALLCLEAR_DB`, or the user cache directory.
+pub fn db_dir(cli: &Cli) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = &cli.db {
+        return Ok(dir.clone());
+    }
+    let cache = dirs::cache_dir().ok_or_else(|| {
+        hinted(
+            "could not find a cache directory for the advisory database",
+            "pass --db DIR or set ALLCLEAR_DB",
+        )
+    })?;
+    Ok(cache.join("allclear").join("advisories"))
+}
+
+/// Opens the database, turning "there is none" into advice.
+pub fn open_store(dir: &Path) -> anyhow::Result<Store> {
+    match Store::open(dir) {
+        Ok(store) => Ok(store),
+        Err(StoreError::Missing { .. }) => Err(hinted(
+            format!("no advisory database in {}", dir.display()),
+            "run `allclear db update` to download OSV's advisories, or \
+             `allclear db import SOURCE…` to build it from a local checkout",
+        )),
+        Err(err @ StoreError::Incompatible { .. }) => Err(hinted(
+            err.to_string(),
+            "rebuild it with `allclear db update` or `allclear db import SOURCE…`",
+        )),
+        Err(err) => Err(anyhow::Error::new(err).context(format!(
+            "could not open the advisory database in {}",
+            dir.display()
+        ))),
+    }
+}
+
+/// How old the database is, in whole days (None when its build time is unreadable).
+fn age_days(store: &Store) -> Option<i64> {
+    let built: jiff::Timestamp = store.status().built_at.parse().ok()?;
+    Some(jiff::Timestamp::now().duration_since(built).as_secs() / 86_400)
+}
+
+/// A warning when the database is older than the policy allows.
+pub fn staleness_warning(store: &Store, max_age_days: u32) -> Option<String> {
+    let days = age_days(store)?;
+    (days > i64::from(max_age_days)).then(|| {
+        format!(
+            "the advisory database was built {days} days ago (the policy allows {max_age_days}); \
+             run `allclear db update`"
+        )
+    })
+}
+
+/// A progress bar on stderr when it is a terminal; hidden otherwise.
+pub fn progress_bar(quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {prefix} [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+pub fn import(cli: &Cli, args: &ImportArgs) -> anyhow::Result<u8> {
+    let dir = db_dir(cli)?;
+    fs_err::create_dir_all(&dir)?;
+    let bar = progress_bar(cli.quiet);
+    let summary =
+        allclear_advisories::import(&dir, &args.sources, &|event| report_progress(&bar, event));
+    bar.finish_and_clear();
+    let summary = summary.with_context(|| format!("import into {} failed", dir.display()))?;
+    print_import_summary(&summary, cli.quiet)?;
+    Ok(0)
+}
+
+pub fn report_progress(bar: &ProgressBar, event: ImportEvent<'_>) {
+    match event {
+        ImportEvent::Source {
+            location,
+            kind,
+            index,
+            count,
+        } => {
+            bar.set_prefix(format!("{}/{count} {kind}", index + 1));
+            bar.set_message(short(location));
+            bar.set_position(0);
+        }
+        ImportEvent::Records { done, total, .. } => {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+        ImportEvent::Writing => {
+            bar.set_prefix("writing");
+            bar.set_message("");
+        }
+    }
+}
+
+fn short(location: &str) -> String {
+    location.rsplit('/').next().unwrap_or(location).to_owned()
+}
+
+/// What was imported, per source and ecosystem, on stdout; skipped records on stderr.
+pub fn print_import_summary(summary: &ImportSummary, quiet: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for source in &summary.sources {
+        writeln!(
+            out,
+            "{} ({}): {} advisories imported, {} skipped",
+            source.location, source.kind, source.imported, source.skipped
+        )?;
+        for (ecosystem, counts) in &source.ecosystems {
+            let withdrawn = if counts.withdrawn > 0 {
+                format!(" ({} withdrawn, not stored)", counts.withdrawn)
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "  {:<10} {:>6}{withdrawn}",
+                ecosystem.as_str(),
+                counts.imported
+            )?;
+        }
+        for (ecosystem, count) in &source.unsupported {
+            let name = if ecosystem.is_empty() {
+                "(none)"
+            } else {
+                ecosystem
+            };
+            writeln!(
+                out,
+                "  {name:<10} {count:>6} skipped: ecosystem not supported"
+            )?;
+        }
+        if !quiet {
+            for warning in &source.warnings {
+                eprintln!("warning: skipped {warning}");
+            }
+            if source.warnings_dropped > 0 {
+                eprintln!(
+                    "warning: {} more malformed records skipped",
+                    source.warnings_dropped
+                );
+            }
+        }
+    }
+    for kept in &summary.kept {
+        writeln!(out, "{kept}: kept from the previous database")?;
+    }
+    for note in &summary.notes {
+        eprintln!("note: {note}");
+    }
+    writeln!(out, "database: {}", summary.database.display())?;
+    Ok(())
+}
+
+pub fn update(cli: &Cli, args: &UpdateArgs) -> anyhow::Result<u8> {
+    let _ = (cli, args);
+    anyhow::bail!("`db update` is not wired yet")
+}
+
+pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<u8> {
+    let dir = db_dir(cli)?;
+    let store = open_store(&dir)?;
+    let status = store.status();
+    let mut out = std::io::stdout().lock();
+    if args.format == OutputFormat::Json {
+        serde_json::to_writer_pretty(&mut out, status)?;
+        writeln!(out)?;
+        return Ok(0);
+    }
+    let age = age_days(&store)
+        .map(|d| format!(" ({d} days ago)"))
+        .unwrap_or_default();
+    writeln!(out, "database: {}", status.path.display())?;
+    writeln!(out, "built:    {}{age}", status.built_at)?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<12} {:>10} {:>10}",
+        "ecosystem", "advisories", "packages"
+    )?;
+    for (ecosystem, stats) in &status.ecosystems {
+        writeln!(
+            out,
+            "{:<12} {:>10} {:>10}",
+            ecosystem.as_str(),
+            stats.advisories,
+            stats.packages
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "sources:")?;
+    for source in &status.sources {
+        writeln!(
+            out,
+            "  {} ({}), imported {}",
+            source.location, source.kind, source.imported_at
+        )?;
+    }
+    Ok(0)
+}

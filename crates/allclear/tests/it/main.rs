@@ -1,0 +1,89 @@
+//! End-to-end tests of the `allclear` binary: real files, a real advisory database built by
+//! `db import`, and a real HTTP server on loopback for `db update`.
+
+mod db;
+mod scan;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The `allclear` binary with a clean environment: no colour, no inherited database.
+pub fn allclear() -> Command {
+    let mut cmd = Command::cargo_bin("allclear").expect("the allclear binary is built");
+    cmd.env_remove("ALLCLEAR_DB")
+        .env_remove("ALLCLEAR_OSV_URL")
+        .env("NO_COLOR", "1")
+        // Keep the user's real cache out of tests.
+        .env("XDG_CACHE_HOME", "/nonexistent/allclear-test-cache");
+    cmd
+}
+
+/// A database built from our own OSV fixtures, in a temporary directory.
+pub fn fixture_db() -> tempfile::TempDir {
+    let db = tempfile::tempdir().unwrap();
+    let output = allclear()
+        .arg("--db")
+        .arg(db.path())
+        .args(["db", "import"])
+        .arg(fixtures().join("osv"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    db
+}
+
+/// stdout and stderr, for assertion messages.
+pub fn text(output: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Copies a fixture tree so a test can add files (allclear.toml) to it.
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir(from) {
+        let rel = entry.strip_prefix(from).unwrap();
+        let target = to.join(rel);
+        if entry.is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(&entry, &target).unwrap();
+        }
+    }
+}
+
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![dir.to_path_buf()];
+    let mut index = 0;
+    while index < out.len() {
+        let path = out[index].clone();
+        if path.is_dir() {
+            let mut children: Vec<PathBuf> = std::fs::read_dir(&path)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            children.sort();
+            out.extend(children);
+        }
+        index += 1;
+    }
+    out
+}

@@ -1,0 +1,271 @@
+use serde_json::Value;
+
+use crate::{allclear, copy_tree, fixture_db, fixtures, stderr, stdout, text};
+
+fn scan_json(db: &std::path::Path, repo: &std::path::Path) -> (i32, Value, String) {
+    let output = allclear()
+        .arg("--db")
+        .arg(db)
+        .arg("scan")
+        .arg(repo)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", text(&output)));
+    (output.status.code().unwrap(), json, stderr(&output))
+}
+
+fn findings<'a>(json: &'a Value, rule: &str) -> Vec<&'a Value> {
+    json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .collect()
+}
+
+#[test]
+fn finds_vulnerable_packages_with_all_ids_and_the_fix() {
+    let db = fixture_db();
+    let (code, json, stderr) = scan_json(db.path(), &fixtures().join("repo"));
+    assert_eq!(code, 1, "{stderr}\n{json:#}");
+    assert_eq!(json["schema"], 1);
+
+    let vulnerable = findings(&json, "deps.vulnerable");
+    let rack: Vec<_> = vulnerable
+        .iter()
+        .filter(|f| f["package"]["name"] == "rack")
+        .collect();
+    // GHSA-test-rack-0001 and OSV-test-rack-0002 share CVE-2099-0001: one finding with all ids.
+    assert_eq!(rack.len(), 2, "{json:#}");
+    let merged = rack
+        .iter()
+        .find(|f| f["advisories"].as_array().unwrap().len() == 3)
+        .expect("the two sources of CVE-2099-0001 merged into one finding");
+    let ids: Vec<&str> = merged["advisories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for id in ["GHSA-test-rack-0001", "OSV-test-rack-0002", "CVE-2099-0001"] {
+        assert!(ids.contains(&id), "{ids:?}");
+    }
+    assert_eq!(merged["severity"], "critical", "CVSS 9.8 from the vector");
+    assert_eq!(merged["location"]["path"], "app/Gemfile.lock");
+    assert_eq!(merged["location"]["line"], 5);
+    assert_eq!(merged["package"]["version"], "2.0.1");
+    // 2.0.8 fixes the first two but not GHSA-test-rack-0003 (fixed in 2.0.9).
+    for finding in &rack {
+        assert_eq!(finding["fix"]["version"], "2.0.9", "{finding:#}");
+    }
+
+    let drupal: Vec<_> = vulnerable
+        .iter()
+        .filter(|f| f["package"]["name"] == "drupal/core")
+        .collect();
+    assert_eq!(drupal.len(), 1);
+    assert_eq!(drupal[0]["severity"], "medium");
+    assert_eq!(drupal[0]["fix"]["version"], "10.2.2");
+
+    let all = json.to_string();
+    assert!(
+        !all.contains("GHSA-test-withdrawn-0005"),
+        "withdrawn advisories never match"
+    );
+
+    let ruby = findings(&json, "deps.ruby-interpreter");
+    assert_eq!(ruby.len(), 1, "{json:#}");
+    assert_eq!(ruby[0]["package"]["version"], "2.7.1");
+
+    let prerelease = findings(&json, "deps.prerelease");
+    assert_eq!(prerelease.len(), 1);
+    assert_eq!(prerelease[0]["package"]["name"], "rails");
+
+    let missing = findings(&json, "deps.missing-lockfile");
+    assert_eq!(missing.len(), 1);
+    assert_eq!(missing[0]["location"]["path"], "nolock/package.json");
+
+    assert_eq!(json["summary"]["failed"], true);
+    assert_eq!(
+        json["summary"]["findings"].as_u64().unwrap() as usize,
+        json["findings"].as_array().unwrap().len()
+    );
+}
+
+#[test]
+fn human_report_groups_by_file_and_ends_with_a_summary() {
+    let db = fixture_db();
+    let output = allclear()
+        .arg("--db")
+        .arg(db.path())
+        .arg("scan")
+        .arg(fixtures().join("repo"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let out = stdout(&output);
+    assert!(out.contains("app/Gemfile.lock"), "{out}");
+    assert!(out.contains("web/composer.lock"), "{out}");
+    assert!(out.contains("bundle update rack"), "{out}");
+    assert!(
+        !out.contains('\u{1b}'),
+        "NO_COLOR output has no escape codes"
+    );
+    let last = out.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+    assert!(last.contains("finding"), "summary line last: {last}");
+}
+
+#[test]
+fn sarif_and_markdown_render() {
+    let db = fixture_db();
+    for (format, needle) in [("sarif", "\"version\": \"2.1.0\""), ("markdown", "|")] {
+        let output = allclear()
+            .arg("--db")
+            .arg(db.path())
+            .arg("scan")
+            .arg(fixtures().join("repo"))
+            .args(["--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+        assert!(
+            stdout(&output).contains(needle),
+            "{format}: {}",
+            text(&output)
+        );
+    }
+}
+
+#[test]
+fn policy_ignores_rule_settings_and_fail_on() {
+    let db = fixture_db();
+    let repo = tempfile::tempdir().unwrap();
+    copy_tree(&fixtures().join("repo"), repo.path());
+    std::fs::write(
+        repo.path().join("allclear.toml"),
+        r#"
+[scan]
+fail-on = "critical"
+
+[rules]
+"deps.prerelease" = "off"
+
+[[ignore]]
+id = "CVE-2099-0001"
+reason = "fixture: accepted for the test"
+
+[[ignore]]
+id = "GHSA-test-views-0004"
+reason = "fixture: this one has expired"
+expires = "2020-01-01"
+"#,
+    )
+    .unwrap();
+    let (code, json, stderr) = scan_json(db.path(), repo.path());
+    assert!(findings(&json, "deps.prerelease").is_empty());
+    let rack_ids: Vec<String> = findings(&json, "deps.vulnerable")
+        .iter()
+        .flat_map(|f| f["advisories"].as_array().unwrap().clone())
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    assert!(!rack_ids.contains(&"CVE-2099-0001".to_owned()), "ignored");
+    assert!(
+        rack_ids.contains(&"GHSA-test-views-0004".to_owned()),
+        "expired ignore no longer hides"
+    );
+    let expired = findings(&json, "policy.ignore-expired");
+    assert_eq!(expired.len(), 1, "{json:#}");
+    assert_eq!(expired[0]["location"]["line"], 12);
+    assert_eq!(json["summary"]["ignored"], 1);
+    // The critical finding is ignored; what is left is below `critical`.
+    assert_eq!(code, 0, "{stderr}\n{json:#}");
+}
+
+#[test]
+fn a_broken_lockfile_is_reported_with_its_line_and_the_scan_goes_on() {
+    let db = fixture_db();
+    let (code, json, stderr) = scan_json(db.path(), &fixtures().join("broken-repo"));
+    assert_eq!(code, 2, "{stderr}");
+    let errors = json["errors"].as_array().expect("errors listed");
+    assert_eq!(errors.len(), 1, "{json:#}");
+    assert_eq!(errors[0]["path"], "package-lock.json");
+    assert!(errors[0]["line"].as_u64().is_some(), "{json:#}");
+    // The good lockfile next to it was still scanned.
+    assert!(!findings(&json, "deps.vulnerable").is_empty());
+}
+
+#[test]
+fn no_database_is_an_error_with_a_hint() {
+    let output = allclear()
+        .arg("scan")
+        .arg(fixtures().join("repo"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let err = stderr(&output);
+    assert!(err.contains("error:"), "{err}");
+    assert!(
+        err.contains("hint:") && err.contains("allclear db update"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_bad_policy_names_file_and_line() {
+    let db = fixture_db();
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::write(
+        repo.path().join("allclear.toml"),
+        "[scan]\nfail-on = \"severe\"\n",
+    )
+    .unwrap();
+    let output = allclear()
+        .arg("--db")
+        .arg(db.path())
+        .arg("scan")
+        .arg(repo.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        stderr(&output).contains("allclear.toml:2:"),
+        "{}",
+        text(&output)
+    );
+}
+
+#[test]
+fn init_writes_a_policy_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("allclear.toml");
+    let output = allclear().arg("init").arg(&path).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(written.contains("fail-on"));
+    let again = allclear().arg("init").arg(&path).output().unwrap();
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    assert!(stderr(&again).contains("--force"));
+}
+
+#[test]
+fn broken_pipe_is_not_an_error() {
+    let db = fixture_db();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("allclear"))
+        .env("NO_COLOR", "1")
+        .arg("--db")
+        .arg(db.path())
+        .arg("scan")
+        .arg(fixtures().join("repo"))
+        .args(["--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close our end of stdout before the report is written.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_ne!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(!stderr(&output).contains("panicked"), "{}", text(&output));
+}
