@@ -82,7 +82,7 @@ packages=$(grep -c '^\[\[package\]\]' "$work/cargo/Cargo.lock")
 echo "Cargo.lock with $packages packages"
 hyperfine --warmup 3 --runs "$RUNS" -i --export-json "$work/vs-cargo-audit.json" \
     -n allclear "$BIN --db $work/db-rust scan $work/cargo --format json -o $work/ac.json" \
-    -n cargo-audit "cargo audit --db $work/rustsec-db --no-fetch --stale --json --file $work/cargo/Cargo.lock > $work/ca.json"
+    -n cargo-audit "cargo audit --db $work/rustsec-db --no-fetch --no-yanked --stale --json --file $work/cargo/Cargo.lock > $work/ca.json"
 python3 - "$work/vs-cargo-audit.json" <<'PY'
 import json, statistics, sys
 runs = {r["command"]: statistics.median(r["times"]) for r in json.load(open(sys.argv[1]))["results"]}
@@ -90,7 +90,7 @@ print(f"median allclear {runs['allclear']*1000:.1f} ms, cargo-audit {runs['cargo
       f"ratio {runs['cargo-audit']/runs['allclear']:.1f}x")
 PY
 "$BIN" --db "$work/db-rust" scan "$work/cargo" --format json -o "$work/ac.json" || true
-cargo audit --db "$work/rustsec-db" --no-fetch --stale --json --file "$work/cargo/Cargo.lock" > "$work/ca.json" || true
+cargo audit --db "$work/rustsec-db" --no-fetch --no-yanked --stale --json --file "$work/cargo/Cargo.lock" > "$work/ca.json" || true
 python3 - "$work/ac.json" "$work/ca.json" <<'PY'
 import json, sys
 ours = json.load(open(sys.argv[1]))

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::archive::{ArchiveError, ZipLimits, ZipRecords};
 use crate::formats::{self, Parsed};
 use crate::names::normalize_name;
-use crate::store::{SourceInfo, SourceKind, StoreBuilder, StoreError};
+use crate::store::{SourceInfo, SourceKind, StoreBuilder, StoreError, serialize_split};
 
 /// Largest record file read from a folder. OSV records are kilobytes; this bounds memory
 /// whatever a folder holds.
@@ -340,6 +340,7 @@ enum Outcome {
     Stored {
         id: String,
         record: Vec<u8>,
+        extra: Vec<u8>,
         keys: Vec<(Ecosystem, String)>,
         ecosystems: BTreeSet<Ecosystem>,
     },
@@ -463,10 +464,11 @@ fn store_outcomes(
             Outcome::Stored {
                 id,
                 record,
+                extra,
                 keys,
                 ecosystems,
             } => {
-                builder.add_advisory(source_id, &id, &record, &keys)?;
+                builder.add_advisory(source_id, &id, &record, &extra, &keys)?;
                 summary.imported += 1;
                 for eco in ecosystems {
                     summary.ecosystems.entry(eco).or_default().imported += 1;
@@ -526,10 +528,11 @@ fn outcome(_kind: SourceKind, r: &RecordRef, parsed: Result<Parsed, String>) -> 
         .collect();
     keys.sort();
     keys.dedup();
-    match serde_json::to_vec(&advisory) {
-        Ok(record) => Outcome::Stored {
+    match serialize_split(&advisory) {
+        Ok((record, extra)) => Outcome::Stored {
             id: advisory.id,
             record,
+            extra,
             keys,
             ecosystems,
         },

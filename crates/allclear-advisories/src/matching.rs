@@ -2,16 +2,17 @@
 //! merged into one vulnerability per problem, and the smallest version that fixes them.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::OnceLock;
 
 use allclear_core::{Ecosystem, Severity};
 use allclear_versions::{Requirement, Version};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::dedup::{group_advisories, merge};
 use crate::model::{Advisory, Affected, AffectedVersions, CvssScore, Event, Informational};
 use crate::names::normalize_name;
-use crate::store::{Store, StoreError};
+use crate::store::{Extra, RawRecord, Store, StoreError};
 
 /// Why matching failed (only the store can fail; bad versions are not errors).
 #[derive(Debug, thiserror::Error)]
@@ -115,28 +116,71 @@ pub fn check_package(
     Ok(out.pop().unwrap_or_default())
 }
 
-/// Checks many packages; the result has one entry per query, in order. Advisories of a
-/// package are read and prepared once per batch however many versions of it are asked.
+/// Checks many packages; the result has one entry per query, in order.
+///
+/// Each distinct package is looked up once (a name with no advisory costs one index
+/// probe); its advisories are decoded and prepared once, in parallel, however many
+/// versions of it are asked; the long text (details) is read only for advisories that
+/// match.
 pub fn check_packages(
     store: &Store,
     queries: &[PackageQuery<'_>],
 ) -> Result<Vec<PackageMatch>, MatchError> {
-    let mut cache: HashMap<(Ecosystem, String), Arc<Vec<Compiled>>> = HashMap::new();
-    let mut out = Vec::with_capacity(queries.len());
+    // Distinct packages, and which one each query is about.
+    let mut index: HashMap<(Ecosystem, String), usize> = HashMap::new();
+    let mut packages: Vec<(Ecosystem, &str, Vec<RawRecord>)> = Vec::new();
+    let mut package_of = Vec::with_capacity(queries.len());
     for q in queries {
         let key = (q.ecosystem, normalize_name(q.ecosystem, q.name));
-        let compiled = match cache.get(&key) {
-            Some(c) => Arc::clone(c),
+        let n = match index.get(&key) {
+            Some(&n) => n,
             None => {
-                let advisories = store.advisories_for(q.ecosystem, q.name)?;
-                let c = Arc::new(compile_all(q.ecosystem, q.name, advisories));
-                cache.insert(key, Arc::clone(&c));
-                c
+                let raw = store.raw_for(q.ecosystem, &key.1)?;
+                packages.push((q.ecosystem, q.name, raw));
+                index.insert(key, packages.len() - 1);
+                packages.len() - 1
             }
         };
-        out.push(evaluate(q.ecosystem, q.version, &compiled));
+        package_of.push(n);
     }
-    Ok(out)
+
+    let compiled: Vec<Vec<Compiled>> = packages
+        .par_iter()
+        .map(|(eco, name, raws)| {
+            raws.iter()
+                .map(|raw| Ok(compile(*eco, name, raw.decode()?, Some(raw.rowid))))
+                .filter(|c: &Result<Compiled, StoreError>| {
+                    c.as_ref().map_or(true, |c| c.usable())
+                })
+                .collect::<Result<Vec<_>, StoreError>>()
+        })
+        .collect::<Result<_, _>>()?;
+
+    let matched: Vec<Matched<'_>> = queries
+        .par_iter()
+        .zip(package_of.par_iter())
+        .map(|(q, &n)| {
+            let compiled = compiled.get(n).map(Vec::as_slice).unwrap_or(&[]);
+            find_matches(q.ecosystem, q.version, compiled)
+        })
+        .collect();
+
+    // The long text of matched advisories, read once each.
+    let mut extras: HashMap<i64, Extra> = HashMap::new();
+    for m in &matched {
+        for c in &m.advisories {
+            if let Some(rowid) = c.rowid
+                && !extras.contains_key(&rowid)
+            {
+                extras.insert(rowid, store.extra(rowid, &c.advisory.id)?);
+            }
+        }
+    }
+
+    Ok(matched
+        .into_par_iter()
+        .map(|m| build(m, &extras))
+        .collect())
 }
 
 /// Matches a version against advisories already in hand (no store): what
@@ -147,11 +191,18 @@ pub fn match_advisories(
     version: &str,
     advisories: Vec<Advisory>,
 ) -> PackageMatch {
-    evaluate(eco, version, &compile_all(eco, name, advisories))
+    let compiled: Vec<Compiled> = advisories
+        .into_iter()
+        .map(|a| compile(eco, name, a, None))
+        .filter(Compiled::usable)
+        .collect();
+    build(find_matches(eco, version, &compiled), &HashMap::new())
 }
 
 /// An advisory with its versions and requirements parsed once.
 struct Compiled {
+    /// Where the long text is, for advisories read from the store.
+    rowid: Option<i64>,
     advisory: Advisory,
     entries: Vec<How>,
     /// Versions the advisory names as fixes, parsed.
@@ -160,7 +211,13 @@ struct Compiled {
 
 enum How {
     Ranges(Vec<CRange>),
-    Versions(Vec<(String, Option<Version>)>),
+    /// Parsed only when first needed: PyPA lists run to hundreds of versions per record,
+    /// and the record's ranges usually decide first.
+    Versions {
+        eco: Ecosystem,
+        texts: Vec<String>,
+        parsed: OnceLock<Vec<Version>>,
+    },
     /// An unparsable requirement is `None` and never matches (so the version counts as
     /// affected: the conservative reading).
     Requirements {
@@ -185,16 +242,7 @@ struct CRange {
     limits: Vec<Version>,
 }
 
-fn compile_all(eco: Ecosystem, name: &str, advisories: Vec<Advisory>) -> Vec<Compiled> {
-    advisories
-        .into_iter()
-        .filter(|a| a.withdrawn.is_none())
-        .map(|a| compile(eco, name, a))
-        .filter(|c| !c.entries.is_empty())
-        .collect()
-}
-
-fn compile(eco: Ecosystem, name: &str, advisory: Advisory) -> Compiled {
+fn compile(eco: Ecosystem, name: &str, advisory: Advisory, rowid: Option<i64>) -> Compiled {
     let parse = |s: &str| Version::parse(eco, s).ok();
     let req = |s: &str| Requirement::parse(eco, s).ok();
     let mut entries = Vec::new();
@@ -237,12 +285,11 @@ fn compile(eco: Ecosystem, name: &str, advisory: Advisory) -> Compiled {
                     })
                     .collect(),
             ),
-            AffectedVersions::Versions { versions } => How::Versions(
-                versions
-                    .iter()
-                    .map(|v| (v.clone(), parse(v)))
-                    .collect(),
-            ),
+            AffectedVersions::Versions { versions } => How::Versions {
+                eco,
+                texts: versions.clone(),
+                parsed: OnceLock::new(),
+            },
             AffectedVersions::Requirements {
                 patched,
                 unaffected,
@@ -274,6 +321,7 @@ fn compile(eco: Ecosystem, name: &str, advisory: Advisory) -> Compiled {
         entries.push(how);
     }
     Compiled {
+        rowid,
         advisory,
         entries,
         candidates,
@@ -315,10 +363,18 @@ impl How {
     fn affects(&self, v: &Version) -> bool {
         match self {
             How::Ranges(ranges) => ranges.iter().any(|r| r.affects(v)),
-            How::Versions(list) => list.iter().any(|(text, parsed)| match parsed {
-                Some(p) => p == v,
-                None => text == v.as_str(),
-            }),
+            How::Versions { eco, texts, parsed } => {
+                texts.iter().any(|t| t == v.as_str())
+                    || parsed
+                        .get_or_init(|| {
+                            texts
+                                .iter()
+                                .filter_map(|t| Version::parse(*eco, t).ok())
+                                .collect()
+                        })
+                        .iter()
+                        .any(|p| p == v)
+            }
             How::Requirements {
                 patched,
                 unaffected,
@@ -336,7 +392,7 @@ impl How {
     /// For a version that does not parse: only what needs no ordering can match.
     fn affects_unparsed(&self, text: &str) -> bool {
         match self {
-            How::Versions(list) => list.iter().any(|(t, _)| t == text),
+            How::Versions { texts, .. } => texts.iter().any(|t| t == text),
             How::Requirements {
                 patched,
                 unaffected,
@@ -349,31 +405,67 @@ impl How {
 }
 
 impl Compiled {
+    /// Withdrawn advisories, and ones with no entry for the package, never match.
+    fn usable(&self) -> bool {
+        self.advisory.withdrawn.is_none() && !self.entries.is_empty()
+    }
+
     fn affects(&self, v: &Version) -> bool {
         self.entries.iter().any(|e| e.affects(v))
     }
 }
 
-fn evaluate(eco: Ecosystem, version: &str, compiled: &[Compiled]) -> PackageMatch {
-    let installed = Version::parse(eco, version.trim()).ok();
-    let matched: Vec<&Compiled> = compiled
+/// The advisories that affect one installed version.
+struct Matched<'a> {
+    installed: Option<Version>,
+    advisories: Vec<&'a Compiled>,
+}
+
+fn find_matches<'a>(eco: Ecosystem, version: &str, compiled: &'a [Compiled]) -> Matched<'a> {
+    let version = version.trim();
+    let installed = Version::parse(eco, version).ok();
+    let advisories = compiled
         .iter()
         .filter(|c| match &installed {
             Some(v) => c.affects(v),
-            None => c.entries.iter().any(|e| e.affects_unparsed(version.trim())),
+            None => c.entries.iter().any(|e| e.affects_unparsed(version)),
         })
         .collect();
+    Matched {
+        installed,
+        advisories,
+    }
+}
+
+fn build(m: Matched<'_>, extras: &HashMap<i64, Extra>) -> PackageMatch {
+    let Matched {
+        installed,
+        advisories: matched,
+    } = m;
     if matched.is_empty() {
         return PackageMatch {
             unparsable_version: installed.is_none(),
             ..PackageMatch::default()
         };
     }
-    let advisories: Vec<&Advisory> = matched.iter().map(|c| &c.advisory).collect();
+    // Advisories read from the store get their long text back for the report.
+    let full: Vec<std::borrow::Cow<'_, Advisory>> = matched
+        .iter()
+        .map(|c| match c.rowid.and_then(|r| extras.get(&r)) {
+            Some(extra) => {
+                let mut a = c.advisory.clone();
+                a.details.clone_from(&extra.details);
+                a.references.clone_from(&extra.references);
+                std::borrow::Cow::Owned(a)
+            }
+            None => std::borrow::Cow::Borrowed(&c.advisory),
+        })
+        .collect();
+    let advisories: Vec<&Advisory> = full.iter().map(|a| a.as_ref()).collect();
     let mut vulnerabilities = Vec::new();
     for group in group_advisories(&advisories) {
         let members: Vec<&Compiled> = group.iter().filter_map(|&i| matched.get(i).copied()).collect();
-        let refs: Vec<&Advisory> = members.iter().map(|c| &c.advisory).collect();
+        let refs: Vec<&Advisory> = group.iter().filter_map(|&i| advisories.get(i).copied()).collect();
         let m = merge(&refs);
         let fixed_in = installed
             .as_ref()

@@ -2,8 +2,9 @@
 //! chooses, replaced as a whole by each import (see `docs/decisions/0001-advisory-store.md`).
 //!
 //! Layout: `affected(ecosystem, name, advisory)` is the index (a `WITHOUT ROWID` table whose
-//! primary key starts with the lookup key); `advisories(id, source, advisory_id, record)`
-//! holds each advisory once as JSON; `sources` and `meta` hold what `status` reports. A
+//! primary key starts with the lookup key); `advisories(id, source, advisory_id, record,
+//! extra)` holds each advisory once as JSON, the long text (details, references) apart in
+//! `extra` so matching decodes only what it needs; `sources` and `meta` hold what `status` reports. A
 //! scan reads only the rows of the packages it asks about.
 
 use std::collections::{BTreeMap, HashSet};
@@ -176,6 +177,11 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(sqlite(&path))?;
+        // The file is never changed in place (imports rename a new file over it), so the
+        // shared lock can be taken once and kept: without this SQLite locks, re-reads the
+        // header and unlocks around every lookup, which is most of a lookup's cost.
+        conn.execute_batch("PRAGMA locking_mode = EXCLUSIVE")
+            .map_err(sqlite(&path))?;
         check_schema(&conn, "main", &path)?;
         let status = read_status(&conn, &path)?;
         Ok(Store { conn, status })
@@ -224,28 +230,92 @@ impl Store {
     /// first). Each is returned whole, with all its affected entries; see
     /// [`crate::entries_for`] for the ones about this package.
     pub fn advisories_for(&self, eco: Ecosystem, name: &str) -> Result<Vec<Advisory>, StoreError> {
-        let key = normalize_name(eco, name);
+        let mut out = Vec::new();
+        for raw in self.raw_for(eco, &normalize_name(eco, name))? {
+            let mut advisory = raw.decode()?;
+            let extra = self.extra(raw.rowid, &advisory.id)?;
+            advisory.details = extra.details;
+            advisory.references = extra.references;
+            out.push(advisory);
+        }
+        Ok(out)
+    }
+
+    /// The stored records (without their long text) under a normalized key.
+    pub(crate) fn raw_for(&self, eco: Ecosystem, key: &str) -> Result<Vec<RawRecord>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT a.advisory_id, a.record FROM affected f JOIN advisories a ON a.id = f.advisory \
+                "SELECT a.id, a.advisory_id, a.record FROM affected f JOIN advisories a ON a.id = f.advisory \
                  WHERE f.ecosystem = ?1 AND f.name = ?2 ORDER BY a.id",
             )
             .map_err(sqlite(self.path()))?;
         let rows = stmt
             .query_map(params![eco.as_str(), key], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?))
+                Ok(RawRecord {
+                    rowid: row.get(0)?,
+                    id: row.get(1)?,
+                    record: row.get(2)?,
+                })
             })
             .map_err(sqlite(self.path()))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, record) = row.map_err(sqlite(self.path()))?;
-            let advisory = serde_json::from_slice(&record)
-                .map_err(|source| StoreError::Record { id, source })?;
-            out.push(advisory);
-        }
-        Ok(out)
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(sqlite(self.path()))
     }
+
+    /// The long text of a stored advisory.
+    pub(crate) fn extra(&self, rowid: i64, id: &str) -> Result<Extra, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT extra FROM advisories WHERE id = ?1")
+            .map_err(sqlite(self.path()))?;
+        let blob: Option<Vec<u8>> = stmt
+            .query_row([rowid], |row| row.get(0))
+            .optional()
+            .map_err(sqlite(self.path()))?;
+        match blob {
+            Some(b) => serde_json::from_slice(&b).map_err(|source| StoreError::Record {
+                id: id.to_owned(),
+                source,
+            }),
+            None => Ok(Extra::default()),
+        }
+    }
+}
+
+/// A stored record as read, not yet decoded (decoding runs in parallel).
+pub(crate) struct RawRecord {
+    pub(crate) rowid: i64,
+    pub(crate) id: String,
+    pub(crate) record: Vec<u8>,
+}
+
+impl RawRecord {
+    pub(crate) fn decode(&self) -> Result<Advisory, StoreError> {
+        serde_json::from_slice(&self.record).map_err(|source| StoreError::Record {
+            id: self.id.clone(),
+            source,
+        })
+    }
+}
+
+/// The parts of an advisory stored apart from the record: only reports need them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Extra {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) details: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) references: Vec<String>,
+}
+
+/// Splits an advisory into the stored record and its extra part, serialized.
+pub(crate) fn serialize_split(advisory: &Advisory) -> Result<(Vec<u8>, Vec<u8>), serde_json::Error> {
+    let mut core = advisory.clone();
+    let extra = Extra {
+        details: core.details.take(),
+        references: std::mem::take(&mut core.references),
+    };
+    Ok((serde_json::to_vec(&core)?, serde_json::to_vec(&extra)?))
 }
 
 fn check_schema(conn: &Connection, schema: &str, path: &Path) -> Result<(), StoreError> {
@@ -339,7 +409,8 @@ const SCHEMA: &str = "
         id INTEGER PRIMARY KEY,
         source INTEGER NOT NULL REFERENCES sources(id),
         advisory_id TEXT NOT NULL,
-        record BLOB NOT NULL
+        record BLOB NOT NULL,
+        extra BLOB NOT NULL
     );
     CREATE TABLE affected (
         ecosystem TEXT NOT NULL,
@@ -503,15 +574,19 @@ impl StoreBuilder {
         source: i64,
         advisory_id: &str,
         record: &[u8],
+        extra: &[u8],
         keys: &[(Ecosystem, String)],
     ) -> Result<(), StoreError> {
         let path = self.path();
         let err = sqlite(&path);
         let mut ins = self
             .conn
-            .prepare_cached("INSERT INTO advisories (source, advisory_id, record) VALUES (?1, ?2, ?3)")
+            .prepare_cached(
+                "INSERT INTO advisories (source, advisory_id, record, extra) VALUES (?1, ?2, ?3, ?4)",
+            )
             .map_err(&err)?;
-        ins.execute(params![source, advisory_id, record]).map_err(&err)?;
+        ins.execute(params![source, advisory_id, record, extra])
+            .map_err(&err)?;
         let rowid = self.conn.last_insert_rowid();
         let mut key_ins = self
             .conn

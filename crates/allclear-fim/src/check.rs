@@ -863,7 +863,7 @@ fn classify_packages(
     let identity = identity_attrs();
     let candidate = |c: &Change| {
         c.category == Category::Tampering
-            && c.file_kind == FileKind::File
+            && matches!(c.file_kind, FileKind::File | FileKind::Symlink)
             && c.kind != ChangeKind::Removed
             && !c.attrs.iter().any(|a| identity.contains(a.attr))
     };
@@ -875,7 +875,17 @@ fn classify_packages(
     if wanted.is_empty() {
         return;
     }
-    let index = match PackageIndex::load(dpkg_dir, config.dpkg_log.as_deref(), &wanted) {
+    let links: HashSet<Vec<u8>> = changes
+        .iter()
+        .filter(|c| c.file_kind == FileKind::Symlink && candidate(c))
+        .map(|c| c.path.to_vec())
+        .collect();
+    let loaded =
+        PackageIndex::load(dpkg_dir, config.dpkg_log.as_deref(), &wanted).and_then(|mut index| {
+            index.load_owners(dpkg_dir, &links)?;
+            Ok(index)
+        });
+    let index = match loaded {
         Ok(index) => index,
         Err(crate::dpkg::DpkgError::NotADpkgDatabase { .. }) => return,
         Err(e) => {
@@ -895,6 +905,22 @@ fn classify_packages(
         })
         .collect();
     for (change, md5) in changes.iter_mut().zip(md5s) {
+        if change.file_kind == FileKind::Symlink && candidate(change) {
+            // A symlink dpkg re-created (same target: a target change is never a
+            // candidate) is vouched for by the log of a package that lists it.
+            let vouched = index.owners(&change.path).iter().find_map(|p| {
+                last_install(&index.events, p)
+                    .filter(|e| after(&e.when, since))
+                    .map(|e| (p.clone(), e.clone()))
+            });
+            if let Some((package, event)) = vouched {
+                change.category = Category::PackageUpdate;
+                change.severity = Severity::Low;
+                change.package = Some(package);
+                change.dpkg_event = Some(event);
+            }
+            continue;
+        }
         let Some(md5) = md5 else { continue };
         let Some(package) = index.package_matching(&change.path, &md5) else {
             continue;

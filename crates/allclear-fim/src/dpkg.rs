@@ -402,6 +402,7 @@ pub fn verify_packages(options: &VerifyOptions) -> Result<VerifyOutcome, DpkgErr
 #[derive(Debug, Default)]
 pub(crate) struct PackageIndex {
     by_path: HashMap<Vec<u8>, Vec<(String, [u8; 16])>>,
+    owners: HashMap<Vec<u8>, Vec<String>>,
     pub events: Vec<DpkgEvent>,
 }
 
@@ -420,7 +421,54 @@ impl PackageIndex {
             Some(Ok(text)) => parse_dpkg_log(&text),
             _ => Vec::new(),
         };
-        Ok(PackageIndex { by_path, events })
+        Ok(PackageIndex {
+            by_path,
+            owners: HashMap::new(),
+            events,
+        })
+    }
+
+    /// Adds the owners of `paths` from the `info/*.list` files (symlinks and directories
+    /// have no MD5 record, but their package lists them).
+    pub(crate) fn load_owners(
+        &mut self,
+        dpkg_dir: &Path,
+        paths: &HashSet<Vec<u8>>,
+    ) -> Result<(), DpkgError> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let info = dpkg_dir.join("info");
+        let reader = fs::read_dir(&info).map_err(|source| DpkgError::Io {
+            path: info.clone(),
+            source,
+        })?;
+        for item in reader {
+            let item = item.map_err(|source| DpkgError::Io {
+                path: info.clone(),
+                source,
+            })?;
+            let name = item.file_name();
+            let Some(package) = name.to_str().and_then(|n| n.strip_suffix(".list")) else {
+                continue;
+            };
+            let path = item.path();
+            let text = fs::read(&path).map_err(|source| DpkgError::Io { path, source })?;
+            for line in text.split(|&b| b == b'\n') {
+                if paths.contains(line) {
+                    self.owners
+                        .entry(line.to_vec())
+                        .or_default()
+                        .push(package.to_owned());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The packages whose file lists name `path`.
+    pub(crate) fn owners(&self, path: &[u8]) -> &[String] {
+        self.owners.get(path).map_or(&[], Vec::as_slice)
     }
 
     /// The package whose record for `path` has this MD5.

@@ -71,6 +71,10 @@ pub struct Rule {
     /// Whether the pattern uses anchors or escapes, which make the cheap "does this
     /// exclusion cover every descendant" test unsafe one byte further.
     has_assertions: bool,
+    /// For a path glob without `**`: how many components a path it selects the top of has.
+    /// A directory that deep (or deeper) that the rule does not match holds nothing the
+    /// rule could match, so the walk need not enter it.
+    max_depth: Option<usize>,
 }
 
 impl Rule {
@@ -129,7 +133,9 @@ impl Rule {
             .get(..literal_end)
             .unwrap_or_default()
             .to_vec();
-        Ok(Rule::assemble(
+        let max_depth = (literal_end < trimmed.len() && !trimmed.contains("**"))
+            .then(|| trimmed.split('/').filter(|c| !c.is_empty()).count());
+        let mut rule = Rule::assemble(
             name,
             kind,
             path.to_owned(),
@@ -138,7 +144,9 @@ impl Rule {
             None,
             attrs,
             severity,
-        ))
+        );
+        rule.max_depth = max_depth;
+        Ok(rule)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -169,6 +177,7 @@ impl Rule {
             node_len,
             excludes: Vec::new(),
             has_assertions,
+            max_depth: None,
         }
     }
 
@@ -222,7 +231,13 @@ impl Rule {
     fn could_match_below(&self, path: &[u8]) -> bool {
         let dir = dir_prefix(path);
         match self.kind {
-            RuleKind::Select => dir.starts_with(&self.literal) || self.literal.starts_with(&dir),
+            RuleKind::Select => {
+                let depth = path.split(|&b| b == b'/').filter(|c| !c.is_empty()).count();
+                let too_deep = self
+                    .max_depth
+                    .is_some_and(|max| depth >= max && !self.regex_matches(path, FileKind::Dir));
+                !too_deep && (dir.starts_with(&self.literal) || self.literal.starts_with(&dir))
+            }
             RuleKind::Equals => self.node() == dir.as_slice() || self.literal.starts_with(&dir),
             RuleKind::Exclude | RuleKind::Prune => false,
         }
@@ -1233,6 +1248,12 @@ mod tests {
         assert!(r.matches(b"/home/alice/.ssh/authorized_keys", FileKind::File));
         assert!(!r.matches(b"/home/alice/x/.ssh", FileKind::Dir));
         assert!(!r.matches(b"/home/alice/.sshx", FileKind::Dir));
+        // Inside a home directory, only the .ssh directory is worth entering.
+        assert!(r.could_match_below(b"/home/alice"));
+        assert!(r.could_match_below(b"/home/alice/.ssh"));
+        assert!(r.could_match_below(b"/home/alice/.ssh/sub"));
+        assert!(!r.could_match_below(b"/home/alice/Documents"));
+        assert!(!r.could_match_below(b"/home/alice/Documents/deep"));
         assert_eq!(r.literal, b"/home/");
         assert!(
             Rule::from_path_glob(

@@ -195,34 +195,45 @@ pub fn resolve_filter(
         cache.insert(tag.to_owned(), v.clone());
         Ok(v)
     };
-    substitute_recursive_tags(&mut combined, &ignore, &mut addrepl).map_err(|(option, message)| {
-        match message {
-            TagError::Config(e) => e,
+    substitute_recursive_tags(&mut combined, &ignore, &mut addrepl).map_err(
+        |(option, message)| match message {
+            TagError::Config(e) => *e,
             TagError::Message(message) => ConfigError::Tags {
                 filter: name.to_owned(),
                 option,
                 message,
             },
-        }
-    })?;
+        },
+    )?;
 
     let lines = |v: Option<&String>| -> Vec<String> {
-        v.map(|v| v.split('\n').filter(|l| !l.is_empty()).map(str::to_owned).collect())
-            .unwrap_or_default()
+        v.map(|v| {
+            v.split('\n')
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
     };
     let maxlines = match combined.get("maxlines") {
-        Some(v) => Some(v.trim().parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(|| {
-            ConfigError::Value {
-                origin: origin_of(config, "Definition", "maxlines"),
-                option: "maxlines".into(),
-                message: format!("must be an integer greater than zero, not {v:?}"),
-            }
-        })?),
+        Some(v) => Some(
+            v.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| ConfigError::Value {
+                    origin: origin_of(config, "Definition", "maxlines"),
+                    option: "maxlines".into(),
+                    message: format!("must be an integer greater than zero, not {v:?}"),
+                })?,
+        ),
         None => None,
     };
     let journalmatch = lines(combined.get("journalmatch"))
         .iter()
-        .map(|l| shlex::split(l).unwrap_or_else(|| l.split_whitespace().map(str::to_owned).collect()))
+        .map(|l| {
+            shlex::split(l).unwrap_or_else(|| l.split_whitespace().map(str::to_owned).collect())
+        })
         .collect();
     Ok(FilterDefinition {
         name: name.to_owned(),
@@ -245,7 +256,7 @@ fn origin_of(config: &Config, section: &str, option: &str) -> String {
 }
 
 enum TagError {
-    Config(ConfigError),
+    Config(Box<ConfigError>),
     Message(String),
 }
 
@@ -287,7 +298,9 @@ fn substitute_recursive_tags(
                     pos = end;
                     continue;
                 }
-                if rtag == *tag || ref_counts.get(&rtag).copied().unwrap_or(1) > MAX_TAG_REPLACE_COUNT {
+                if rtag == *tag
+                    || ref_counts.get(&rtag).copied().unwrap_or(1) > MAX_TAG_REPLACE_COUNT
+                {
                     return Err((
                         tag.clone(),
                         TagError::Message(format!(
@@ -297,7 +310,9 @@ fn substitute_recursive_tags(
                 }
                 let repl = match tags.get(&rtag) {
                     Some(v) => Some(v.clone()),
-                    None => addrepl(&rtag).map_err(|e| (tag.clone(), TagError::Config(e)))?,
+                    None => {
+                        addrepl(&rtag).map_err(|e| (tag.clone(), TagError::Config(Box::new(e))))?
+                    }
                 };
                 let Some(repl) = repl else {
                     pos = end;
@@ -350,7 +365,11 @@ pub fn extract_options(text: &str) -> Option<(String, BTreeMap<String, String>)>
     if let Some(body) = caps.get(2) {
         for m in extract_cre.captures_iter(body.as_str()) {
             let Some(key) = m.get(1) else { continue };
-            let value = m.get(2).or(m.get(3)).or(m.get(4)).map_or("", |v| v.as_str());
+            let value = m
+                .get(2)
+                .or(m.get(3))
+                .or(m.get(4))
+                .map_or("", |v| v.as_str());
             opts.insert(key.as_str().trim().to_owned(), value.trim().to_owned());
         }
     }
@@ -380,7 +399,9 @@ pub fn str2seconds(text: &str) -> Option<f64> {
         }
         let number: f64 = rest[..num_len].parse().ok()?;
         rest = rest[num_len..].trim_start();
-        let unit_len = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
         let unit = rest[..unit_len].to_ascii_lowercase();
         rest = rest[unit_len..].trim_start();
         let factor = match unit.as_str() {
@@ -424,12 +445,20 @@ pub struct JailDefinition {
 
 /// fail2ban's `_as_bool`.
 fn as_bool(v: &str) -> bool {
-    matches!(v.trim().to_lowercase().as_str(), "1" | "on" | "true" | "yes")
+    matches!(
+        v.trim().to_lowercase().as_str(),
+        "1" | "on" | "true" | "yes"
+    )
 }
 
-/// All jails in `config_dir` (`jail.conf`, `jail.d/*.conf`, `jail.local`, `jail.d/*.local`),
-/// with filters resolved for the enabled ones (or for `force`: every jail named there).
-pub fn read_jails(config_dir: &Path, force: &[&str]) -> Result<Vec<JailDefinition>, ConfigError> {
+/// Each jail's name with its definition or its own error.
+pub type JailResults = Vec<(String, Result<JailDefinition, ConfigError>)>;
+
+/// Every jail in `config_dir` (`jail.conf`, `jail.d/*.conf`, `jail.local`, `jail.d/*.local`),
+/// in definition order, each with its own result: a jail whose filter is broken reports its
+/// error and the others still load. Filters are resolved for enabled jails and for those named
+/// in `force`. The outer error is for the jail files themselves.
+pub fn read_jails(config_dir: &Path, force: &[&str]) -> Result<JailResults, ConfigError> {
     let mut config = Config::new();
     config.set_default("fail2ban_version", "1.1.0");
     config.set_default("fail2ban_confpath", &config_dir.display().to_string());
@@ -443,24 +472,34 @@ pub fn read_jails(config_dir: &Path, force: &[&str]) -> Result<Vec<JailDefinitio
         .filter(|s| *s != "INCLUDES")
         .map(str::to_owned)
         .collect();
-    let mut out = Vec::new();
-    for name in names {
-        out.push(read_jail(&config, config_dir, &name, force.contains(&name.as_str()))?);
-    }
-    Ok(out)
+    Ok(names
+        .into_iter()
+        .map(|name| {
+            let result = read_jail(&config, config_dir, &name, force.contains(&name.as_str()));
+            (name, result)
+        })
+        .collect())
 }
 
-/// One jail by name (its filter resolved even when the jail is disabled).
+/// One jail by name, with its filter resolved even when the jail is disabled.
 pub fn read_jail_named(config_dir: &Path, name: &str) -> Result<JailDefinition, ConfigError> {
     read_jails(config_dir, &[name])?
         .into_iter()
-        .find(|j| j.name == name)
-        .ok_or_else(|| ConfigError::JailNotFound {
-            name: name.to_owned(),
+        .find(|(n, _)| n == name)
+        .map(|(_, r)| r)
+        .unwrap_or_else(|| {
+            Err(ConfigError::JailNotFound {
+                name: name.to_owned(),
+            })
         })
 }
 
-fn read_jail(config: &Config, config_dir: &Path, name: &str, force: bool) -> Result<JailDefinition, ConfigError> {
+fn read_jail(
+    config: &Config,
+    config_dir: &Path,
+    name: &str,
+    force: bool,
+) -> Result<JailDefinition, ConfigError> {
     let none = Vars::new();
     let get = |opt: &str| config.get(name, opt, &none);
     let enabled = get("enabled")?.is_some_and(|v| as_bool(&v));
@@ -502,7 +541,12 @@ fn read_jail(config: &Config, config_dir: &Path, name: &str, force: bool) -> Res
             if !args.contains_key("logtype") {
                 args.insert(
                     "logtype".into(),
-                    if backend.starts_with("systemd") { "journal" } else { "file" }.into(),
+                    if backend.starts_with("systemd") {
+                        "journal"
+                    } else {
+                        "file"
+                    }
+                    .into(),
                 );
             }
             let mut fconfig = Config::new();
@@ -512,21 +556,26 @@ fn read_jail(config: &Config, config_dir: &Path, name: &str, force: bool) -> Res
                     dir: config_dir.to_owned(),
                 });
             }
-            if fconfig.has_own_option("Definition", "logtype") && !filter_args.contains_key("logtype") {
+            if fconfig.has_own_option("Definition", "logtype")
+                && !filter_args.contains_key("logtype")
+            {
                 args.remove("logtype");
             }
             // Jail-level filter options replace the filter's.
             let mut jail_opts = Vars::new();
             for opt in FILTER_OPTIONS {
-                if config.has_own_option(name, opt) {
-                    if let Some(v) = get(opt)? {
-                        jail_opts.insert(opt.to_owned(), v);
-                    }
+                if config.has_own_option(name, opt)
+                    && let Some(v) = get(opt)?
+                {
+                    jail_opts.insert(opt.to_owned(), v);
                 }
             }
             let mut def = resolve_filter(&fconfig, fname, &args, &jail_opts)?;
             let lines = |v: &str| -> Vec<String> {
-                v.split('\n').filter(|l| !l.is_empty()).map(str::to_owned).collect()
+                v.split('\n')
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect()
             };
             if let Some(v) = jail_opts.get("failregex") {
                 def.failregex = lines(v);
@@ -555,7 +604,13 @@ fn read_jail(config: &Config, config_dir: &Path, name: &str, force: bool) -> Res
         filter,
         backend,
         logpath: get("logpath")?
-            .map(|v| v.split('\n').map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect())
+            .map(|v| {
+                v.split('\n')
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default(),
         maxretry: int("maxretry", 5)?,
         findtime: seconds("findtime", 600.0)?,
@@ -645,9 +700,15 @@ mod tests {
         let def = read_filter(dir.path(), "demo", &BTreeMap::new()).unwrap();
         assert_eq!(def.failregex, vec!["^F:demobad <HOST>"]);
         assert_eq!(def.maxlines, Some(1));
-        assert_eq!(def.journalmatch[0], vec!["_SYSTEMD_UNIT=demo.service", "+", "_COMM=demo"]);
-        let args: BTreeMap<String, String> =
-            [("mode".into(), "aggressive".into()), ("logtype".into(), "journal".into())].into();
+        assert_eq!(
+            def.journalmatch[0],
+            vec!["_SYSTEMD_UNIT=demo.service", "+", "_COMM=demo"]
+        );
+        let args: BTreeMap<String, String> = [
+            ("mode".into(), "aggressive".into()),
+            ("logtype".into(), "journal".into()),
+        ]
+        .into();
         let def = read_filter(dir.path(), "demo", &args).unwrap();
         assert_eq!(def.failregex, vec!["^J:bad <HOST>", "^worse <HOST>"]);
         let err = read_filter(dir.path(), "nope", &BTreeMap::new()).unwrap_err();

@@ -72,7 +72,9 @@ fn time_re(key: &str) -> Option<&'static str> {
         "a" => "(?P<a>mon|tue|wed|thu|fri|sat|sun)",
         "A" => "(?P<A>wednesday|thursday|saturday|tuesday|monday|friday|sunday)",
         "b" => "(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)",
-        "B" => "(?P<B>september|february|november|december|january|october|august|april|march|june|july|may)",
+        "B" => {
+            "(?P<B>september|february|november|december|january|october|august|april|march|june|july|may)"
+        }
         "p" => "(?P<p>am|pm)",
         "f" => r"(?P<f>[0-9]{1,6})",
         "I" => r"(?P<I>1[0-2]|0[1-9]|[1-9])",
@@ -109,7 +111,9 @@ fn time_re(key: &str) -> Option<&'static str> {
         "ExY" => r"(?P<Y>20\d\d)",
         "Exy" => r"(?P<y>\d{2})",
         // The C locale's %c, %x and %X.
-        "c" => r"(?P<a>mon|tue|wed|thu|fri|sat|sun)\s+(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\s+(?P<d>3[0-1]|[1-2]\d|0[1-9]|[1-9]| [1-9])\s+(?P<H>2[0-3]|[0-1]\d|\d):(?P<M>[0-5]\d|\d):(?P<S>6[0-1]|[0-5]\d|\d)\s+(?P<Y>\d\d\d\d)",
+        "c" => {
+            r"(?P<a>mon|tue|wed|thu|fri|sat|sun)\s+(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\s+(?P<d>3[0-1]|[1-2]\d|0[1-9]|[1-9]| [1-9])\s+(?P<H>2[0-3]|[0-1]\d|\d):(?P<M>[0-5]\d|\d):(?P<S>6[0-1]|[0-5]\d|\d)\s+(?P<Y>\d\d\d\d)"
+        }
         "x" => r"(?P<m>1[0-2]|0[1-9]|[1-9])/(?P<d>3[0-1]|[1-2]\d|0[1-9]|[1-9]| [1-9])/(?P<y>\d\d)",
         "X" => r"(?P<H>2[0-3]|[0-1]\d|\d):(?P<M>[0-5]\d|\d):(?P<S>6[0-1]|[0-5]\d|\d)",
         _ => return None,
@@ -132,7 +136,13 @@ fn expand_fields(pattern: &str) -> Result<String, usize> {
             .iter()
             .find(|k| after.starts_with(**k))
             .map(|k| k.to_string())
-            .or_else(|| after.chars().next().filter(|c| time_re(&c.to_string()).is_some()).map(String::from));
+            .or_else(|| {
+                after
+                    .chars()
+                    .next()
+                    .filter(|c| time_re(&c.to_string()).is_some())
+                    .map(String::from)
+            });
         let Some(key) = key else {
             return Err(offset + p);
         };
@@ -212,14 +222,29 @@ impl DateTemplate {
     ) -> Result<DateTemplate, DateError> {
         let mut name = name;
         let mut regex = regex.trim().to_owned();
-        let gf = RE_GLOBALFLAGS_get().find(&regex).ok().flatten().map(|m| (m.start(), m.end()));
+        let gf = RE_GLOBALFLAGS_get()
+            .find(&regex)
+            .ok()
+            .flatten()
+            .map(|m| (m.start(), m.end()));
         let global = gf.map(|(s, e)| {
             let g = regex[s..e].to_owned();
             regex.replace_range(s..e, "");
             g
         });
-        let bound_begin = begin != Begin::No && !search(fancy(&RE_NO_WRD_BOUND_BEG, r"^\(*(?:\(\?\w+\))?(?:\^|\(*\*\*|\((?:\?:)?\^)"), &regex);
-        let bound_end = word_end && !search(fancy(&RE_NO_WRD_BOUND_END, r"(?<!\\)(?:\$\)?|\\b|\\s|\*\*\)*)$"), &regex);
+        let bound_begin = begin != Begin::No
+            && !search(
+                fancy(
+                    &RE_NO_WRD_BOUND_BEG,
+                    r"^\(*(?:\(\?\w+\))?(?:\^|\(*\*\*|\((?:\?:)?\^)",
+                ),
+                &regex,
+            );
+        let bound_end = word_end
+            && !search(
+                fancy(&RE_NO_WRD_BOUND_END, r"(?<!\\)(?:\$\)?|\\b|\\s|\*\*\)*)$"),
+                &regex,
+            );
         if !search(fancy(&RE_GROUPED, r"(?<!(?:\(\?))(?<!\\)\((?!\?)"), &regex) {
             let re = fancy(&RE_GROUP, r"^((?:\(\?\w+\))?\^?(?:\(\?\w+\))?)(.*?)(\$?)$");
             if let Ok(Some(c)) = re.captures(&regex) {
@@ -245,15 +270,30 @@ impl DateTemplate {
             regex.push_str(r"(?=\b|\W|$)");
         }
         if flags & LINE_BEGIN == 0
-            && search(fancy(&RE_LINE_BOUND_BEG, r"^(?:\(\?\w+\))?(?:\^|\((?:\?:)?\^(?!\|))"), &regex)
+            && search(
+                fancy(
+                    &RE_LINE_BOUND_BEG,
+                    r"^(?:\(\?\w+\))?(?:\^|\((?:\?:)?\^(?!\|))",
+                ),
+                &regex,
+            )
         {
             flags |= LINE_BEGIN;
         }
-        if flags & LINE_END == 0 && search(fancy(&RE_LINE_BOUND_END, r"(?<![\\|])(?:\$\)?)$"), &regex) {
+        if flags & LINE_END == 0
+            && search(fancy(&RE_LINE_BOUND_END, r"(?<![\\|])(?:\$\)?)$"), &regex)
+        {
             flags |= LINE_END;
         }
-        let del = fancy(&RE_DEL_WRD_BOUNDS, r"^\(*(?:\(\?\w+\))?\(*\*\*|(?<!\\)\*\*\)*$");
-        regex = del.replace_all(&regex, |c: &fancy_regex::Captures<str>| c[0].replace("**", "")).into_owned();
+        let del = fancy(
+            &RE_DEL_WRD_BOUNDS,
+            r"^\(*(?:\(\?\w+\))?\(*\*\*|(?<!\\)\*\*\)*$",
+        );
+        regex = del
+            .replace_all(&regex, |c: &fancy_regex::Captures<str>| {
+                c[0].replace("**", "")
+            })
+            .into_owned();
         if let Some(g) = global {
             regex = format!("{g}{regex}");
         }
@@ -298,11 +338,22 @@ impl DateTemplate {
         if search(fancy(&RE_ALPHA_PATTERN, r"(?<!\%)\%[aAbBpc]"), &p) {
             regex = format!("(?iu){regex}");
         }
-        DateTemplate::build(p, Some(pattern.to_owned()), &regex, begin, end, Kind::Pattern)
+        DateTemplate::build(
+            p,
+            Some(pattern.to_owned()),
+            &regex,
+            begin,
+            end,
+            Kind::Pattern,
+        )
     }
 
     /// fail2ban's `DateEpoch`.
-    fn epoch(line_begin_only: bool, pattern: Option<&str>, long: bool) -> Result<DateTemplate, DateError> {
+    fn epoch(
+        line_begin_only: bool,
+        pattern: Option<&str>,
+        long: bool,
+    ) -> Result<DateTemplate, DateError> {
         let epoch_re = if long {
             r"\d{10,11}(?:\d{3}(?:\.\d{1,6}|\d{3})?)?"
         } else {
@@ -311,7 +362,9 @@ impl DateTemplate {
         let base = if long { "LongEpoch" } else { "Epoch" };
         if let Some(pattern) = pattern {
             let re = fancy(&RE_EPOCH_PATTERN, r"(?i)(?<!\\)\{L?EPOCH\}");
-            let mut regex = re.replace_all(pattern, format!("({epoch_re})").as_str()).into_owned();
+            let mut regex = re
+                .replace_all(pattern, format!("({epoch_re})").as_str())
+                .into_owned();
             if !search(fancy(&RE_GROUPED, r"(?<!(?:\(\?))(?<!\\)\((?!\?)"), pattern) {
                 regex = format!("({regex})");
             }
@@ -331,12 +384,26 @@ impl DateTemplate {
         } else {
             (format!(r"(?:^|^\[|\baudit\()({epoch_re})"), Begin::No)
         };
-        DateTemplate::build(base.to_owned(), None, &regex, begin, true, Kind::Epoch { long, group: 1 })
+        DateTemplate::build(
+            base.to_owned(),
+            None,
+            &regex,
+            begin,
+            true,
+            Kind::Epoch { long, group: 1 },
+        )
     }
 
     fn tai64n(start: bool) -> Result<DateTemplate, DateError> {
         let begin = if start { Begin::Start } else { Begin::No };
-        DateTemplate::build("TAI64N".into(), None, "@[0-9a-f]{24}", begin, true, Kind::Tai64n)
+        DateTemplate::build(
+            "TAI64N".into(),
+            None,
+            "@[0-9a-f]{24}",
+            begin,
+            true,
+            Kind::Tai64n,
+        )
     }
 
     fn is_anchored(&self) -> bool {
@@ -362,7 +429,11 @@ fn pattern_template(pattern: &str, key: &str) -> Result<Arc<DateTemplate>, DateE
     let mut template = None;
     if key.contains("EPOCH") {
         if search(fancy(&RE_EPOCH_PATTERN, r"(?i)(?<!\\)\{L?EPOCH\}"), pattern) {
-            template = Some(DateTemplate::epoch(false, Some(pattern), key.contains("LEPOCH"))?);
+            template = Some(DateTemplate::epoch(
+                false,
+                Some(pattern),
+                key.contains("LEPOCH"),
+            )?);
         } else if ["EPOCH", "{^LN-BEG}EPOCH", "^EPOCH"].contains(&key) {
             template = Some(DateTemplate::epoch(key != "EPOCH", None, false)?);
         } else if ["LEPOCH", "{^LN-BEG}LEPOCH", "^LEPOCH"].contains(&key) {
@@ -371,7 +442,9 @@ fn pattern_template(pattern: &str, key: &str) -> Result<Arc<DateTemplate>, DateE
     }
     let template = match template {
         Some(t) => t,
-        None if ["TAI64N", "{^LN-BEG}TAI64N", "^TAI64N"].contains(&key) => DateTemplate::tai64n(key != "TAI64N")?,
+        None if ["TAI64N", "{^LN-BEG}TAI64N", "^TAI64N"].contains(&key) => {
+            DateTemplate::tai64n(key != "TAI64N")?
+        }
         None => DateTemplate::from_pattern(pattern)?,
     };
     let template = Arc::new(template);
@@ -381,7 +454,8 @@ fn pattern_template(pattern: &str, key: &str) -> Result<Arc<DateTemplate>, DateE
 
 /// Templates are immutable once built; sharing them across filters saves compile time.
 fn template_cache() -> &'static Mutex<std::collections::HashMap<String, Arc<DateTemplate>>> {
-    static CACHE: OnceLock<Mutex<std::collections::HashMap<String, Arc<DateTemplate>>>> = OnceLock::new();
+    static CACHE: OnceLock<Mutex<std::collections::HashMap<String, Arc<DateTemplate>>>> =
+        OnceLock::new();
     CACHE.get_or_init(Default::default)
 }
 
@@ -409,8 +483,12 @@ fn key_of(pattern: &str) -> String {
 fn unbound(pattern: &str) -> String {
     let p = pattern.strip_prefix("{UNB}").unwrap_or(pattern);
     let p = p.strip_prefix("{^LN-BEG}").unwrap_or(p);
-    let s = fancy(&RE_EXSANC_BOUND_BEG, r"^\((?:\?:)?\^\|\\b\|\\W\)").replace(p, "").into_owned();
-    fancy(&RE_EXEANC_BOUND_BEG, r"\(\?=\\b\|\\W\|\$\)$").replace(&s, "").into_owned()
+    let s = fancy(&RE_EXSANC_BOUND_BEG, r"^\((?:\?:)?\^\|\\b\|\\W\)")
+        .replace(p, "")
+        .into_owned();
+    fancy(&RE_EXEANC_BOUND_BEG, r"\(\?=\\b\|\\W\|\$\)$")
+        .replace(&s, "")
+        .into_owned()
 }
 
 const DEFAULT_TEMPLATES: [&str; 17] = [
@@ -441,7 +519,10 @@ fn default_templates() -> Result<Vec<Arc<DateTemplate>>, DateError> {
 }
 
 /// `_getAnchoredTemplate` with a name/pattern wrapper.
-fn wrapped_template(template: &Arc<DateTemplate>, wrap: &dyn Fn(&str) -> String) -> Result<Arc<DateTemplate>, DateError> {
+fn wrapped_template(
+    template: &Arc<DateTemplate>,
+    wrap: &dyn Fn(&str) -> String,
+) -> Result<Arc<DateTemplate>, DateError> {
     let name = wrap(&template.name);
     if let Some(t) = cache_get(&name) {
         return Ok(t);
@@ -538,13 +619,22 @@ impl DateDetector {
     /// A detector for a filter's `datepattern` (one pattern a line).
     pub fn from_datepattern(datepattern: &str) -> Result<DateDetector, DateError> {
         let mut d = DateDetector::default();
-        for p in datepattern.split('\n').map(str::trim).filter(|p| !p.is_empty()) {
+        for p in datepattern
+            .split('\n')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
             d.append(p)?;
         }
         Ok(d)
     }
 
-    fn push(&mut self, template: Arc<DateTemplate>, weight: f64, ignore_dup: bool) -> Result<(), DateError> {
+    fn push(
+        &mut self,
+        template: Arc<DateTemplate>,
+        weight: f64,
+        ignore_dup: bool,
+    ) -> Result<(), DateError> {
         if !self.known.insert(template.name.clone()) {
             if ignore_dup {
                 return Ok(());
@@ -582,7 +672,11 @@ impl DateDetector {
         self.push(template, 1.0, false)
     }
 
-    fn add_defaults(&mut self, only_flags: Option<u8>, pre_match: Option<&str>) -> Result<(), DateError> {
+    fn add_defaults(
+        &mut self,
+        only_flags: Option<u8>,
+        pre_match: Option<&str>,
+    ) -> Result<(), DateError> {
         let ignore_dup = !self.entries.is_empty();
         let list = match pre_match {
             Some(_) => default_templates()?.into_iter().map(|t| (t, 1.0)).collect(),
@@ -697,7 +791,16 @@ impl DateDetector {
             _ => 1,
         };
         // Re-run to read the groups of the winning match (the cached slots hold them).
-        let slots = self.slots[idx].clone();
+        // Read the date before reordering moves the template (and its capture slots).
+        let (ds, de, time) = {
+            let slots = self.slots.get(idx)?.as_ref()?;
+            let (ds, de) = slots.get(group)?;
+            (
+                ds,
+                de,
+                template_time(&template, line, slots, self.default_tz, clock),
+            )
+        };
         {
             let entry = &mut self.entries[idx];
             entry.hits += 1;
@@ -712,9 +815,6 @@ impl DateDetector {
             idx = self.reorder(idx);
         }
         self.last_idx = idx;
-        let slots = slots?;
-        let (ds, de) = slots.get(group)?;
-        let time = template_time(&template, line, &slots, self.default_tz, clock);
         Some(FoundDate {
             start: ds,
             end: de,
@@ -726,8 +826,13 @@ impl DateDetector {
     /// fail2ban's "unused for five minutes" is the same thing within one run).
     fn reorder(&mut self, num: usize) -> usize {
         let weight = self.entries[num].score();
-        let mut pos = if self.first_unused < num { self.first_unused } else { num / 2 };
-        let movable = |entries: &[Entry], pos: usize| weight > entries[pos].score() || entries[pos].hits == 0;
+        let mut pos = if self.first_unused < num {
+            self.first_unused
+        } else {
+            num / 2
+        };
+        let movable =
+            |entries: &[Entry], pos: usize| weight > entries[pos].score() || entries[pos].hits == 0;
         if !movable(&self.entries, pos) {
             if pos + 1 == num {
                 return num;
@@ -775,20 +880,32 @@ fn char_at(line: &str, pos: usize) -> Option<char> {
     line.get(pos..)?.chars().next()
 }
 
-fn template_time(t: &DateTemplate, line: &str, slots: &Slots, default_tz: Option<i32>, clock: &Clock) -> Option<f64> {
+fn template_time(
+    t: &DateTemplate,
+    line: &str,
+    slots: &Slots,
+    default_tz: Option<i32>,
+    clock: &Clock,
+) -> Option<f64> {
     let text = |i: usize| slots.get(i).map(|(s, e)| &line[s..e]);
     match t.kind {
         Kind::Epoch { long, group } => {
             let v = text(group)?;
             let mut x: f64 = v.parse().ok()?;
             if long && v.len() >= 13 {
-                x /= if v.len() >= 16 && !v.contains('.') { 1e6 } else { 1e3 };
+                x /= if v.len() >= 16 && !v.contains('.') {
+                    1e6
+                } else {
+                    1e3
+                };
             }
             Some(x)
         }
         Kind::Tai64n => {
             let v = text(1)?;
-            i64::from_str_radix(v.get(2..17)?, 16).ok().map(|s| s as f64)
+            i64::from_str_radix(v.get(2..17)?, 16)
+                .ok()
+                .map(|s| s as f64)
         }
         Kind::Pattern => {
             let fields: Vec<(&str, &str)> = t
@@ -801,16 +918,40 @@ fn template_time(t: &DateTemplate, line: &str, slots: &Slots, default_tz: Option
     }
 }
 
-const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
 const FULL_MONTHS: [&str; 12] = [
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-    "november", "december",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
 ];
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-const FULL_DAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+const FULL_DAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
 
 /// fail2ban's `reGroupDictStrptime` (sub-second fields are ignored, as fail2ban does).
-pub(crate) fn strptime(fields: &[(&str, &str)], default_tz: Option<i32>, clock: &Clock) -> Option<f64> {
+pub(crate) fn strptime(
+    fields: &[(&str, &str)],
+    default_tz: Option<i32>,
+    clock: &Clock,
+) -> Option<f64> {
     let mut year: Option<i64> = None;
     let (mut month, mut day): (Option<i64>, Option<i64>) = (None, None);
     let (mut hour, mut minute, mut second) = (0i64, 0i64, 0i64);
@@ -818,7 +959,10 @@ pub(crate) fn strptime(fields: &[(&str, &str)], default_tz: Option<i32>, clock: 
     let mut weekday: Option<i64> = None;
     let mut julian: Option<i64> = None;
     let mut week: Option<(i64, bool)> = None;
-    let ampm = fields.iter().find(|(k, _)| *k == "p").map(|(_, v)| v.to_lowercase());
+    let ampm = fields
+        .iter()
+        .find(|(k, _)| *k == "p")
+        .map(|(_, v)| v.to_lowercase());
     for &(key, val) in fields {
         let int = || val.trim().parse::<i64>().ok();
         match key {
@@ -828,23 +972,17 @@ pub(crate) fn strptime(fields: &[(&str, &str)], default_tz: Option<i32>, clock: 
             }
             "Y" => year = Some(int()?),
             "m" => month = Some(int()?),
-            "B" => month = Some(FULL_MONTHS.iter().position(|m| *m == val.to_lowercase())? as i64 + 1),
+            "B" => {
+                month = Some(FULL_MONTHS.iter().position(|m| *m == val.to_lowercase())? as i64 + 1)
+            }
             "b" => month = Some(MONTHS.iter().position(|m| *m == val.to_lowercase())? as i64 + 1),
             "d" => day = Some(int()?),
             "H" => hour = int()?,
             "I" => {
                 hour = int()?;
                 match ampm.as_deref() {
-                    None | Some("") | Some("am") => {
-                        if hour == 12 {
-                            hour = 0;
-                        }
-                    }
-                    Some("pm") => {
-                        if hour != 12 {
-                            hour += 12;
-                        }
-                    }
+                    None | Some("" | "am") if hour == 12 => hour = 0,
+                    Some("pm") if hour != 12 => hour += 12,
                     _ => {}
                 }
             }
@@ -859,7 +997,11 @@ pub(crate) fn strptime(fields: &[(&str, &str)], default_tz: Option<i32>, clock: 
             "j" => julian = Some(int()?),
             "U" | "W" => week = Some((int()?, key == "W")),
             "z" | "Z" => {
-                tzoffset = Some(if matches!(val, "Z" | "UTC" | "GMT") { 0 } else { zone_offset(val)? });
+                tzoffset = Some(if matches!(val, "Z" | "UTC" | "GMT") {
+                    0
+                } else {
+                    zone_offset(val)?
+                });
             }
             _ => {}
         }
@@ -950,7 +1092,11 @@ fn julian_from_week(year: i64, week: i64, weekday: i64, monday_first: bool) -> O
 fn zone_offset(text: &str) -> Option<i64> {
     let abbr_len = text.chars().take_while(char::is_ascii_uppercase).count();
     let (abbr, offset) = text.split_at(abbr_len);
-    let base = if abbr.is_empty() { 0 } else { tz_abbreviation(abbr)? };
+    let base = if abbr.is_empty() {
+        0
+    } else {
+        tz_abbreviation(abbr)?
+    };
     if offset.is_empty() {
         return Some(base);
     }
@@ -982,7 +1128,10 @@ fn tz_abbreviation(abbr: &str) -> Option<i64> {
         (-6.0, "S CST EAST GALT HAR HNC MDT"),
         (-5.0, "R CDT COT EASST ECT EST ET HAC HNE PET"),
         (-4.0, "Q AST BOT CLT COST EDT FKT GYT HAE HNA PYT"),
-        (-3.0, "P ADT ART BRT CLST FKST GFT HAA PMST PYST SRT UYT WGT"),
+        (
+            -3.0,
+            "P ADT ART BRT CLST FKST GFT HAA PMST PYST SRT UYT WGT",
+        ),
         (-2.0, "O BRST FNT PMDT UYST WGST"),
         (-1.0, "N AZOT CVT EGT"),
         (0.0, "Z EGST GMT UTC WET WT"),
@@ -990,14 +1139,23 @@ fn tz_abbreviation(abbr: &str) -> Option<i64> {
         (2.0, "B CAT CEDT CEST EET SAST WAST"),
         (3.0, "C EAT EEDT EEST IDT MSK"),
         (4.0, "D AMT AZT GET GST KUYT MSD MUT RET SAMT SCT"),
-        (5.0, "E AMST AQTT AZST HMT MAWT MVT PKT TFT TJT TMT UZT YEKT"),
+        (
+            5.0,
+            "E AMST AQTT AZST HMT MAWT MVT PKT TFT TJT TMT UZT YEKT",
+        ),
         (6.0, "F ALMT BIOT BTT IOT KGT NOVT OMST YEKST"),
         (7.0, "G CXT DAVT HOVT ICT KRAT NOVST OMSST THA WIB"),
-        (8.0, "H ACT AWST BDT BNT CAST HKT IRKT KRAST MYT PHT SGT ULAT WITA WST"),
+        (
+            8.0,
+            "H ACT AWST BDT BNT CAST HKT IRKT KRAST MYT PHT SGT ULAT WITA WST",
+        ),
         (9.0, "I AWDT IRKST JST KST PWT TLT WDT WIT YAKT"),
         (10.0, "K AEST ChST PGT VLAT YAKST YAPT"),
         (11.0, "L AEDT LHDT MAGT NCT PONT SBT VLAST VUT"),
-        (12.0, "M ANAST ANAT FJT GILT MAGST MHT NZST PETST PETT TVT WFT"),
+        (
+            12.0,
+            "M ANAST ANAT FJT GILT MAGST MHT NZST PETST PETT TVT WFT",
+        ),
         (13.0, "FJST NZDT"),
         (11.5, "NFT"),
         (10.5, "ACDT LHST"),
@@ -1035,7 +1193,8 @@ mod tests {
     }
 
     fn find(d: &mut DateDetector, line: &str) -> Option<(String, Option<f64>)> {
-        d.find(line, &clock()).map(|f| (line[f.start..f.end].to_owned(), f.time))
+        d.find(line, &clock())
+            .map(|f| (line[f.start..f.end].to_owned(), f.time))
     }
 
     #[test]
@@ -1059,15 +1218,22 @@ mod tests {
         let (text, t) = find(&mut d, "1124013600.123 something").unwrap();
         assert_eq!(text, "1124013600.123");
         assert_eq!(t, Some(1_124_013_600.123));
-        let mut d = DateDetector::from_datepattern("^%%m/%%d/%%Y".replace("%%", "%").as_str()).unwrap();
+        let mut d =
+            DateDetector::from_datepattern("^%%m/%%d/%%Y".replace("%%", "%").as_str()).unwrap();
         let (_, t) = find(&mut d, "08/14/2005 rest").unwrap();
         assert_eq!(t, Some(local("2005-08-14T00:00:00")));
     }
 
     #[test]
     fn datepattern_errors() {
-        assert!(matches!(DateDetector::from_datepattern("%Q"), Err(DateError::Field { .. })));
-        assert!(DateDetector::from_datepattern("{^LN-BEG}\n{^LN-BEG}").is_ok(), "defaults twice are ignored duplicates");
+        assert!(matches!(
+            DateDetector::from_datepattern("%Q"),
+            Err(DateError::Field { .. })
+        ));
+        assert!(
+            DateDetector::from_datepattern("{^LN-BEG}\n{^LN-BEG}").is_ok(),
+            "defaults twice are ignored duplicates"
+        );
     }
 
     #[test]

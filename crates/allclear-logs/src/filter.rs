@@ -16,6 +16,9 @@ use crate::config::FilterDefinition;
 use crate::date::{Clock, DateDetector, DateError};
 use crate::pyre::{PyRegex, RegexError, Slots};
 
+/// The largest `maxlines` accepted (fail2ban filters use 1 to 50).
+pub const MAX_MAXLINES: usize = 1000;
+
 /// Failures remembered per connection id (fail2ban: 100 entries, 5 minutes).
 const MLFID_CACHE_MAX: usize = 100;
 const MLFID_CACHE_SECONDS: f64 = 300.0;
@@ -35,7 +38,9 @@ pub enum FilterError {
         source: RegexError,
     },
     /// A failure regex captures neither an address nor a failure id.
-    #[error("filter `{filter}`: failregex #{index} {pattern:?} has no <HOST>, <ADDR>, <F-ID> or similar group")]
+    #[error(
+        "filter `{filter}`: failregex #{index} {pattern:?} has no <HOST>, <ADDR>, <F-ID> or similar group"
+    )]
     NoFailureId {
         filter: String,
         index: usize,
@@ -51,6 +56,9 @@ pub enum FilterError {
     /// The filter has no `failregex`.
     #[error("filter `{filter}` has no failregex")]
     Empty { filter: String },
+    /// `maxlines` is larger than allclear buffers (it would hold that many lines in memory).
+    #[error("filter `{filter}`: maxlines {maxlines} is above the supported {MAX_MAXLINES}")]
+    MaxLines { filter: String, maxlines: usize },
 }
 
 /// How `<HOST>` is expanded (fail2ban's `usedns`: `no` leaves out host names).
@@ -114,7 +122,8 @@ fn r_addr() -> String {
 /// (fail2ban's `Regex._resolveHostTag`). Unknown tags stay as text.
 pub fn resolve_tags(regex: &str, use_dns: UseDns) -> String {
     static FTAG: OnceLock<regex::Regex> = OnceLock::new();
-    let ftag = FTAG.get_or_init(|| regex::Regex::new(r"</?[\w\-]+/?>").unwrap_or_else(|_| unreachable!()));
+    let ftag =
+        FTAG.get_or_init(|| regex::Regex::new(r"</?[\w\-]+/?>").unwrap_or_else(|_| unreachable!()));
     let mut open: Vec<String> = Vec::new();
     let mut skiplines = 0;
     let mut out = String::with_capacity(regex.len() + 64);
@@ -151,9 +160,9 @@ pub fn resolve_tags(regex: &str, use_dns: UseDns) -> String {
                 match name.strip_prefix("F-") {
                     Some(custom)
                         if !custom.is_empty()
-                            && custom
-                                .chars()
-                                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '-') =>
+                            && custom.chars().all(|c| {
+                                c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '-'
+                            }) =>
                     {
                         if close {
                             open.iter().any(|o| o == custom).then(|| ")".to_owned())
@@ -203,7 +212,8 @@ impl Compiled {
             });
         }
         let re = PyRegex::new(&expanded, multiline)?;
-        let mut groups: Vec<(Arc<str>, usize)> = re.group_names().map(|(n, i)| (Arc::from(n), i)).collect();
+        let mut groups: Vec<(Arc<str>, usize)> =
+            re.group_names().map(|(n, i)| (Arc::from(n), i)).collect();
         groups.sort();
         let mut alts = Vec::new();
         for (name, _) in &groups {
@@ -218,10 +228,18 @@ impl Compiled {
         }
         let mut skiplines: Vec<(usize, usize)> = groups
             .iter()
-            .filter_map(|(n, i)| n.strip_prefix("skiplines").and_then(|k| k.parse::<usize>().ok()).map(|k| (k, *i)))
+            .filter_map(|(n, i)| {
+                n.strip_prefix("skiplines")
+                    .and_then(|k| k.parse::<usize>().ok())
+                    .map(|k| (k, *i))
+            })
             .collect();
         skiplines.sort();
-        let prefixes = if multiline { None } else { re.anchored_prefixes() };
+        let prefixes = if multiline {
+            None
+        } else {
+            re.anchored_prefixes()
+        };
         Ok(Compiled {
             re,
             groups,
@@ -248,7 +266,11 @@ impl Compiled {
             .groups
             .iter()
             .filter(|(n, _)| skip != Some(&**n))
-            .filter_map(|(n, i)| slots.get(*i).map(|(s, e)| (n.clone(), hay[s..e].to_owned())))
+            .filter_map(|(n, i)| {
+                slots
+                    .get(*i)
+                    .map(|(s, e)| (n.clone(), hay[s..e].to_owned()))
+            })
             .collect();
         for (alt, target) in &self.alts {
             if let Some(v) = g.get(alt).filter(|v| !v.is_empty()).cloned()
@@ -263,7 +285,9 @@ impl Compiled {
 
 fn strip_index_suffix(name: &str) -> &str {
     match name.rfind('_') {
-        Some(p) if p + 1 < name.len() && name[p + 1..].bytes().all(|b| b.is_ascii_digit()) => &name[..p],
+        Some(p) if p + 1 < name.len() && name[p + 1..].bytes().all(|b| b.is_ascii_digit()) => {
+            &name[..p]
+        }
         _ => name,
     }
 }
@@ -373,9 +397,13 @@ impl MlfidCache {
         self.order.push_back((key.to_owned(), self.generation));
         if self.order.len() > 8 * MLFID_CACHE_MAX {
             let map = &self.map;
-            self.order.retain(|(k, g)| map.get(k).is_some_and(|e| e.2 == *g));
+            self.order
+                .retain(|(k, g)| map.get(k).is_some_and(|e| e.2 == *g));
         }
-        self.map.insert(key.to_owned(), (value, now + MLFID_CACHE_SECONDS, self.generation));
+        self.map.insert(
+            key.to_owned(),
+            (value, now + MLFID_CACHE_SECONDS, self.generation),
+        );
     }
 }
 
@@ -400,12 +428,21 @@ pub struct CompiledFilter {
 
 impl CompiledFilter {
     /// Compiles a filter definition.
-    pub fn new(def: &FilterDefinition, options: FilterOptions) -> Result<CompiledFilter, FilterError> {
+    pub fn new(
+        def: &FilterDefinition,
+        options: FilterOptions,
+    ) -> Result<CompiledFilter, FilterError> {
         let use_dns = options
             .use_dns
             .or_else(|| def.usedns.as_deref().map(UseDns::parse))
             .unwrap_or_default();
         let maxlines = def.maxlines.unwrap_or(1).max(1);
+        if maxlines > MAX_MAXLINES {
+            return Err(FilterError::MaxLines {
+                filter: def.name.clone(),
+                maxlines,
+            });
+        }
         let multiline = maxlines > 1;
         let err = |option: &'static str, index: usize, pattern: &str| {
             let filter = def.name.clone();
@@ -430,7 +467,11 @@ impl CompiledFilter {
         let mut failregex = Vec::new();
         for (i, p) in def.failregex.iter().enumerate() {
             let c = Compiled::new(p, use_dns, multiline).map_err(err("failregex", i, p))?;
-            let id_group = |c: &Compiled| ["fid", "ip4", "ip6", "dns", "mlfid"].iter().any(|g| c.has_group(g));
+            let id_group = |c: &Compiled| {
+                ["fid", "ip4", "ip6", "dns", "mlfid"]
+                    .iter()
+                    .any(|g| c.has_group(g))
+            };
             if !id_group(&c) && !prefregex.as_ref().is_some_and(id_group) {
                 return Err(FilterError::NoFailureId {
                     filter: def.name.clone(),
@@ -504,7 +545,10 @@ impl CompiledFilter {
 
     /// How many failure regexes need the backtracking engine.
     pub fn backtracking_count(&self) -> usize {
-        self.failregex.iter().filter(|c| c.re.is_backtracking()).count()
+        self.failregex
+            .iter()
+            .filter(|c| c.re.is_backtracking())
+            .count()
     }
 }
 
@@ -556,7 +600,10 @@ impl Filter {
     }
 
     /// Compiles `def` and starts a filter on it.
-    pub fn from_definition(def: &FilterDefinition, options: FilterOptions) -> Result<Filter, FilterError> {
+    pub fn from_definition(
+        def: &FilterDefinition,
+        options: FilterOptions,
+    ) -> Result<Filter, FilterError> {
         Ok(Filter::new(Arc::new(CompiledFilter::new(def, options)?)))
     }
 
@@ -642,14 +689,25 @@ impl Filter {
     fn ignored(&mut self, text: &str) -> bool {
         let compiled = Arc::clone(&self.compiled);
         for (i, ig) in compiled.ignoreregex.iter().enumerate() {
-            if Self::search(ig, &mut self.ignore_slots[i], text, &mut self.backtrack_limit_hits) {
+            if Self::search(
+                ig,
+                &mut self.ignore_slots[i],
+                text,
+                &mut self.backtrack_limit_hits,
+            ) {
                 return true;
             }
         }
         false
     }
 
-    fn find_failure(&mut self, pre: &str, post: &str, date: Option<f64>, now: f64) -> Vec<RawFailure> {
+    fn find_failure(
+        &mut self,
+        pre: &str,
+        post: &str,
+        date: Option<f64>,
+        now: f64,
+    ) -> Vec<RawFailure> {
         if self.compiled.maxlines > 1 {
             self.find_failure_multi(pre, post, date, now)
         } else {
@@ -704,7 +762,9 @@ impl Filter {
             None => &compiled.for_empty,
         };
         for &idx in candidates {
-            let Some(fr) = compiled.failregex.get(idx) else { continue };
+            let Some(fr) = compiled.failregex.get(idx) else {
+                continue;
+            };
             if !fr.may_match(text) {
                 continue;
             }
@@ -729,7 +789,15 @@ impl Filter {
                     _ => None,
                 };
             }
-            match self.make_failure(idx, pre_groups.as_ref(), fail_groups, &[seq], time, now, check_all) {
+            match self.make_failure(
+                idx,
+                pre_groups.as_ref(),
+                fail_groups,
+                &[seq],
+                time,
+                now,
+                check_all,
+            ) {
                 Step::Push(f) => failures.push(f),
                 Step::Skip => continue,
                 Step::Stop => return failures,
@@ -828,18 +896,36 @@ impl Filter {
     }
 
     /// Lines (of `lines`) a match spans, minus `<SKIPLINES>` lines; and the rest.
-    fn split_lines(text: &str, span: (usize, usize), skipped: &[&str], lines: &[TupleLine]) -> (Vec<TupleLine>, Vec<TupleLine>) {
+    fn split_lines(
+        text: &str,
+        span: (usize, usize),
+        skipped: &[&str],
+        lines: &[TupleLine],
+    ) -> (Vec<TupleLine>, Vec<TupleLine>) {
         if lines.len() <= 1 {
             return (lines.to_vec(), Vec::new());
         }
+        // Newlines are ASCII, so byte offsets are safe here (a match may start inside text with
+        // multi-byte characters, where `start + 1` is not a character boundary).
         let (start, end) = span;
-        let line_start = text[..(start + 1).min(text.len())].rfind('\n').map_or(0, |p| p + 1);
-        let line_end = text
-            .get(end.saturating_sub(1)..)
-            .and_then(|t| t.find('\n'))
-            .map_or(text.len(), |p| end.saturating_sub(1) + p + 1);
-        let c1 = text[..line_start].matches('\n').count().min(lines.len());
-        let c2 = text[..line_end.min(text.len())].matches('\n').count().clamp(c1, lines.len());
+        let bytes = text.as_bytes();
+        let line_start = bytes[..(start + 1).min(bytes.len())]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+        let from = end.saturating_sub(1).min(bytes.len());
+        let line_end = bytes[from..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |p| from + p + 1);
+        let newlines = |upto: usize| {
+            bytes[..upto.min(bytes.len())]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+        };
+        let c1 = newlines(line_start).min(lines.len());
+        let c2 = newlines(line_end).clamp(c1, lines.len());
         let mut matched: Vec<TupleLine> = lines[c1..c2].to_vec();
         let mut unmatched: Vec<TupleLine> = lines[..c1].to_vec();
         let mut n = 0;
@@ -855,7 +941,13 @@ impl Filter {
 
     /// The multi-line case (`maxlines > 1`): a buffer of the last lines, from which matched
     /// lines are removed.
-    fn find_failure_multi(&mut self, pre: &str, post: &str, date: Option<f64>, now: f64) -> Vec<RawFailure> {
+    fn find_failure_multi(
+        &mut self,
+        pre: &str,
+        post: &str,
+        date: Option<f64>,
+        now: f64,
+    ) -> Vec<RawFailure> {
         let compiled = Arc::clone(&self.compiled);
         let check_all = compiled.options.check_all_regex;
         let seq = self.seq;
@@ -909,7 +1001,11 @@ impl Filter {
             }
             let slots = slots.clone();
             let Some(span) = slots.get(0) else { continue };
-            let skipped: String = fr.skiplines.iter().filter_map(|&i| slots.get(i).map(|(s, e)| &buf[s..e])).collect();
+            let skipped: String = fr
+                .skiplines
+                .iter()
+                .filter_map(|&i| slots.get(i).map(|(s, e)| &buf[s..e]))
+                .collect();
             let skipped: Vec<&str> = skipped.lines().collect();
             let (matched, unmatched) = Self::split_lines(&buf, span, &skipped, &org);
             let fail_groups = fr.groupdict(&buf, &slots, None);
@@ -928,7 +1024,15 @@ impl Filter {
             self.buffer = unmatched;
             stale = true;
             let seqs: Vec<u64> = matched.iter().map(|l| l.seq).collect();
-            match self.make_failure(idx, pre_groups.as_ref(), fail_groups, &seqs, time, now, check_all) {
+            match self.make_failure(
+                idx,
+                pre_groups.as_ref(),
+                fail_groups,
+                &seqs,
+                time,
+                now,
+                check_all,
+            ) {
                 Step::Push(f) => failures.push(f),
                 Step::Skip => continue,
                 Step::Stop => return failures,
@@ -942,7 +1046,13 @@ impl Filter {
 
     /// fail2ban's `_mergeFailure`: ties lines of one connection together. Returns the merged
     /// data and whether it is (still) cached.
-    fn merge_failure(&mut self, mlfid: &str, mut fail: FailData, matched: &[u64], now: f64) -> (FailData, bool) {
+    fn merge_failure(
+        &mut self,
+        mlfid: &str,
+        mut fail: FailData,
+        matched: &[u64],
+        now: f64,
+    ) -> (FailData, bool) {
         const NOFAIL: u8 = 1;
         const FORGET: u8 = 2;
         const PREV_NOFAIL: u8 = 4;
@@ -958,7 +1068,11 @@ impl Filter {
         } else if truthy(&fail.groups, "nofail") {
             flags |= NOFAIL;
         }
-        if fail.groups.remove("mlfforget").is_some_and(|v| !v.is_empty()) {
+        if fail
+            .groups
+            .remove("mlfforget")
+            .is_some_and(|v| !v.is_empty())
+        {
             flags |= FORGET;
         }
         let user = fail.user().map(str::to_owned);
@@ -969,7 +1083,11 @@ impl Filter {
             if entry.groups.remove("nofail").is_some_and(|v| !v.is_empty()) {
                 flags |= PREV_NOFAIL;
             }
-            if entry.groups.remove("mlfgained").is_some_and(|v| !v.is_empty()) {
+            if entry
+                .groups
+                .remove("mlfgained")
+                .is_some_and(|v| !v.is_empty())
+            {
                 flags |= PREV_NOFAIL;
             }
             if flags & PREV_NOFAIL == 0 && !entry.mlfpending {
@@ -1020,7 +1138,9 @@ impl Filter {
             }
             fail.matches = Some(m);
         } else if flags & (FORGET | NOFAIL) == NOFAIL {
-            fail.nofail_matches.get_or_insert_with(Vec::new).extend_from_slice(matched);
+            fail.nofail_matches
+                .get_or_insert_with(Vec::new)
+                .extend_from_slice(matched);
         }
     }
 }
@@ -1029,10 +1149,12 @@ impl Filter {
 /// IPv4; with a CIDR as `net/len`), anything else as captured.
 fn normalize_ip(text: &str, cidr: Option<&str>, v6: bool) -> String {
     let parsed: Option<IpAddr> = if v6 {
-        text.parse::<Ipv6Addr>().ok().map(|a| match a.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(a),
-        })
+        text.parse::<Ipv6Addr>()
+            .ok()
+            .map(|a| match a.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => IpAddr::V6(a),
+            })
     } else {
         text.parse::<Ipv4Addr>().ok().map(IpAddr::V4)
     };
@@ -1046,7 +1168,11 @@ fn normalize_ip(text: &str, cidr: Option<&str>, v6: bool) -> String {
                 format!("{}/{len}", Ipv4Addr::from(u32::from(a) & mask))
             }
             IpAddr::V6(a) if len < 128 => {
-                let mask = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+                let mask = if len == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - len)
+                };
                 format!("{}/{len}", Ipv6Addr::from(u128::from(a) & mask))
             }
             _ => addr.to_string(),
@@ -1104,7 +1230,36 @@ mod tests {
         assert_eq!(r[0].id.as_deref(), Some("1.2.3.4"));
         assert_eq!(r[0].data.user(), Some("root"));
         assert!(r[0].counts());
-        assert!(f.process_line("Feb 25 14:34:10 belka sshd[31602]: Accepted password", &clock()).is_empty());
+        assert!(
+            f.process_line(
+                "Feb 25 14:34:10 belka sshd[31602]: Accepted password",
+                &clock()
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn multi_line_buffers_handle_multibyte_text_and_skiplines() {
+        let mut d = def(&[r"^ Login failed for é.*<SKIPLINES>^ from <HOST>$"]);
+        d.maxlines = Some(3);
+        let mut f = Filter::from_definition(&d, FilterOptions::default()).unwrap();
+        let c = clock();
+        assert!(
+            f.process_line("Aug 14 09:00:00 Login failed for éé", &c)
+                .is_empty()
+        );
+        assert!(f.process_line("Aug 14 09:00:01 ünrelated", &c).is_empty());
+        let r = f.process_line("Aug 14 09:00:02 from 192.0.2.8", &c);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(r[0].id.as_deref(), Some("192.0.2.8"));
+        // The skipped line is not part of the failure.
+        assert_eq!(r[0].data.matches.as_deref(), Some(&[1, 3][..]));
+        d.maxlines = Some(MAX_MAXLINES + 1);
+        assert!(matches!(
+            CompiledFilter::new(&d, FilterOptions::default()),
+            Err(FilterError::MaxLines { .. })
+        ));
     }
 
     #[test]
@@ -1112,6 +1267,9 @@ mod tests {
         assert_eq!(normalize_ip("192.030.0.6", None, false), "192.030.0.6");
         assert_eq!(normalize_ip("::ffff:1.2.3.4", None, true), "1.2.3.4");
         assert_eq!(normalize_ip("AAAA:0:0::1", None, true), "aaaa::1");
-        assert_eq!(normalize_ip("192.0.2.77", Some("24"), false), "192.0.2.0/24");
+        assert_eq!(
+            normalize_ip("192.0.2.77", Some("24"), false),
+            "192.0.2.0/24"
+        );
     }
 }

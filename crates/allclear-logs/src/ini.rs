@@ -168,7 +168,13 @@ fn parse_text(text: &str, path: &Path, file_index: usize) -> Result<ParsedFile, 
         // Inline comments: `;` at the start or after whitespace.
         let mut comment_start: Option<usize> = None;
         for (pos, ch) in line.char_indices() {
-            if ch == ';' && (pos == 0 || line[..pos].chars().next_back().is_some_and(char::is_whitespace)) {
+            if ch == ';'
+                && (pos == 0
+                    || line[..pos]
+                        .chars()
+                        .next_back()
+                        .is_some_and(char::is_whitespace))
+            {
                 comment_start = Some(pos);
                 break;
             }
@@ -196,9 +202,18 @@ fn parse_text(text: &str, path: &Path, file_index: usize) -> Result<ParsedFile, 
         }
         indent_level = indent;
         // SECTCRE is `\[(?P<header>.+)\]` matched at the start: the name runs to the last `]`.
-        let header_end = value.rfind(']').filter(|&end| value.starts_with('[') && end > 1);
+        let header_end = value
+            .rfind(']')
+            .filter(|&end| value.starts_with('[') && end > 1);
         if let Some(end) = header_end {
-            flush(&mut out, current, &mut option, &mut lines, file_index, option_line);
+            flush(
+                &mut out,
+                current,
+                &mut option,
+                &mut lines,
+                file_index,
+                option_line,
+            );
             let name = &value[1..end];
             if seen_sections.iter().any(|s| s == name) {
                 return Err(IniError::DuplicateSection {
@@ -240,7 +255,14 @@ fn parse_text(text: &str, path: &Path, file_index: usize) -> Result<ParsedFile, 
                 text: value.to_owned(),
             });
         }
-        flush(&mut out, current, &mut option, &mut lines, file_index, option_line);
+        flush(
+            &mut out,
+            current,
+            &mut option,
+            &mut lines,
+            file_index,
+            option_line,
+        );
         let name = name.to_lowercase();
         let key = (current_name.clone(), name.clone());
         if seen_options.contains(&key) {
@@ -256,7 +278,14 @@ fn parse_text(text: &str, path: &Path, file_index: usize) -> Result<ParsedFile, 
         option = Some(name);
         option_line = lineno;
     }
-    flush(&mut out, current, &mut option, &mut lines, file_index, option_line);
+    flush(
+        &mut out,
+        current,
+        &mut option,
+        &mut lines,
+        file_index,
+        option_line,
+    );
     Ok(out)
 }
 
@@ -464,7 +493,12 @@ impl Config {
 
     /// configparser's `get(section, option, vars=vars)`: the interpolated value, or `None`
     /// when the section or option does not exist.
-    pub fn get(&self, section: &str, option: &str, vars: &Vars) -> Result<Option<String>, IniError> {
+    pub fn get(
+        &self,
+        section: &str,
+        option: &str,
+        vars: &Vars,
+    ) -> Result<Option<String>, IniError> {
         if section != "DEFAULT" && !self.sections.contains_key(section) {
             return Ok(None);
         }
@@ -477,9 +511,11 @@ impl Config {
             },
         };
         let mut out = String::new();
-        self.interpolate(section, &key, &raw, vars, 1, &mut out)
+        self.interpolate(section, &raw, vars, 1, &mut out)
             .map_err(|message| IniError::Interpolation {
-                path: origin.and_then(|v| v.file).and_then(|f| self.files.get(f).cloned()),
+                path: origin
+                    .and_then(|v| v.file)
+                    .and_then(|f| self.files.get(f).cloned()),
                 line: origin.map(|v| v.line),
                 section: section.to_owned(),
                 option: key.clone(),
@@ -490,7 +526,12 @@ impl Config {
 
     /// fail2ban's `get_ex`: like [`Config::get`], but `section/option` names read another
     /// section (`known/option` the previous value of the option in `section`).
-    pub fn get_ex(&self, section: &str, option: &str, vars: &Vars) -> Result<Option<String>, IniError> {
+    pub fn get_ex(
+        &self,
+        section: &str,
+        option: &str,
+        vars: &Vars,
+    ) -> Result<Option<String>, IniError> {
         if let Some((sec, opt)) = split_section_option(option) {
             let candidates: Vec<String> = if sec.eq_ignore_ascii_case("known") {
                 vec![format!("KNOWN/{section}"), section.to_owned()]
@@ -512,7 +553,6 @@ impl Config {
     fn interpolate(
         &self,
         section: &str,
-        option: &str,
         rest: &str,
         vars: &Vars,
         depth: usize,
@@ -552,7 +592,7 @@ impl Config {
                         format!("`%({name})s` refers to an option that does not exist")
                     })?;
                     if value.contains('%') {
-                        self.interpolate(section, option, &value, vars, depth + 1, out)?;
+                        self.interpolate(section, &value, vars, depth + 1, out)?;
                     } else {
                         out.push_str(&value);
                     }
@@ -625,7 +665,10 @@ fn reindex(mut parsed: ParsedFile, index: usize) -> ParsedFile {
 /// Splits `section/option` (fail2ban's `^([\w\-]+)/([^\s>]+)$`).
 fn split_section_option(name: &str) -> Option<(&str, &str)> {
     let (sec, opt) = name.split_once('/')?;
-    let sec_ok = !sec.is_empty() && sec.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+    let sec_ok = !sec.is_empty()
+        && sec
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
     let opt_ok = !opt.is_empty() && !opt.chars().any(|c| c.is_whitespace() || c == '>');
     (sec_ok && opt_ok).then_some((sec, opt))
 }
@@ -658,7 +701,11 @@ fn read_optional(path: &Path) -> Result<Option<String>, IniError> {
         Ok(text) => Ok(Some(text)),
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();
-            let line = e.as_bytes()[..valid].iter().filter(|&&b| b == b'\n').count() + 1;
+            let line = e.as_bytes()[..valid]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1;
             Err(IniError::NotUtf8 {
                 path: path.to_owned(),
                 line,
@@ -684,10 +731,20 @@ mod tests {
         let c = parse(
             "# top\n[Definition]\nFailRegex = ^a\n    ^b\n\n# comment inside\n    ^c\nx: 1 ; inline\ny = 2#not a comment\n",
         );
-        assert_eq!(get(&c, "Definition", "failregex").as_deref(), Some("^a\n^b\n\n^c"));
+        assert_eq!(
+            get(&c, "Definition", "failregex").as_deref(),
+            Some("^a\n^b\n\n^c")
+        );
         assert_eq!(get(&c, "Definition", "x").as_deref(), Some("1"));
-        assert_eq!(get(&c, "Definition", "y").as_deref(), Some("2#not a comment"));
-        assert_eq!(get(&c, "definition", "x"), None, "section names are case-sensitive");
+        assert_eq!(
+            get(&c, "Definition", "y").as_deref(),
+            Some("2#not a comment")
+        );
+        assert_eq!(
+            get(&c, "definition", "x"),
+            None,
+            "section names are case-sensitive"
+        );
     }
 
     #[test]
@@ -696,7 +753,10 @@ mod tests {
             "[DEFAULT]\nd = D\nfilter = %(__name__)s[mode=%(mode)s]\nmode = normal\n[sshd]\na = x%(d)sy %%\n",
         );
         assert_eq!(get(&c, "sshd", "a").as_deref(), Some("xDy %"));
-        assert_eq!(get(&c, "sshd", "filter").as_deref(), Some("sshd[mode=normal]"));
+        assert_eq!(
+            get(&c, "sshd", "filter").as_deref(),
+            Some("sshd[mode=normal]")
+        );
         let mut vars = Vars::new();
         vars.insert("mode".into(), "aggressive".into());
         assert_eq!(
@@ -719,8 +779,12 @@ mod tests {
 
     #[test]
     fn syntax_errors_name_file_and_line() {
-        let err = Config::from_text("[a]\nok = 1\nnot an option\n", Path::new("f.conf")).unwrap_err();
-        assert_eq!(err.to_string(), "f.conf:3: expected `name = value`, found \"not an option\"");
+        let err =
+            Config::from_text("[a]\nok = 1\nnot an option\n", Path::new("f.conf")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "f.conf:3: expected `name = value`, found \"not an option\""
+        );
         let err = Config::from_text("x = 1\n", Path::new("f.conf")).unwrap_err();
         assert!(err.to_string().starts_with("f.conf:1:"), "{err}");
         let err = Config::from_text("[a]\nx=1\nX=2\n", Path::new("f.conf")).unwrap_err();
@@ -745,8 +809,14 @@ mod tests {
         )
         .unwrap();
         let mut c = Config::new();
-        assert!(c.read_files(&[p.join("f.conf"), p.join("f.local")]).unwrap());
-        assert_eq!(get(&c, "Definition", "re").as_deref(), Some("base+more LOCAL"));
+        assert!(
+            c.read_files(&[p.join("f.conf"), p.join("f.local")])
+                .unwrap()
+        );
+        assert_eq!(
+            get(&c, "Definition", "re").as_deref(),
+            Some("base+more LOCAL")
+        );
         assert_eq!(c.files.len(), 3);
         assert!(!c.sections().any(|s| s.starts_with("KNOWN/")));
     }
@@ -755,8 +825,16 @@ mod tests {
     fn include_cycles_are_cut() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
-        std::fs::write(p.join("a.conf"), "[INCLUDES]\nbefore = b.conf\n[x]\nv = a\n").unwrap();
-        std::fs::write(p.join("b.conf"), "[INCLUDES]\nbefore = a.conf\n[x]\nv = b\n").unwrap();
+        std::fs::write(
+            p.join("a.conf"),
+            "[INCLUDES]\nbefore = b.conf\n[x]\nv = a\n",
+        )
+        .unwrap();
+        std::fs::write(
+            p.join("b.conf"),
+            "[INCLUDES]\nbefore = a.conf\n[x]\nv = b\n",
+        )
+        .unwrap();
         let mut c = Config::new();
         c.read_files(&[p.join("a.conf")]).unwrap();
         assert_eq!(get(&c, "x", "v").as_deref(), Some("a"));

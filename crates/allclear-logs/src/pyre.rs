@@ -274,10 +274,16 @@ impl Translator<'_> {
             Some((lo, hi)) => (lo, Some(hi)),
             None => (body, None),
         };
-        if !lo.bytes().all(|b| b.is_ascii_digit()) || !hi.is_none_or(|h| h.bytes().all(|b| b.is_ascii_digit())) {
+        if !lo.bytes().all(|b| b.is_ascii_digit())
+            || !hi.is_none_or(|h| h.bytes().all(|b| b.is_ascii_digit()))
+        {
             return None;
         }
-        let lo_n = if lo.is_empty() { 0 } else { lo.parse::<u32>().ok()? };
+        let lo_n = if lo.is_empty() {
+            0
+        } else {
+            lo.parse::<u32>().ok()?
+        };
         let q = match hi {
             None => format!("{{{lo_n}}}"),
             Some("") => format!("{{{lo_n},}}"),
@@ -350,7 +356,9 @@ impl Translator<'_> {
                         v = v * 8 + self.peek().and_then(|x| x.to_digit(8)).unwrap_or(0);
                         self.pos += 1;
                     }
-                    let ch = char::from_u32(v).filter(|_| v <= 0o377).ok_or_else(|| syntax(at, "octal escape out of range"))?;
+                    let ch = char::from_u32(v)
+                        .filter(|_| v <= 0o377)
+                        .ok_or_else(|| syntax(at, "octal escape out of range"))?;
                     self.emit(&literal(ch, false));
                 } else {
                     let mut n = c.to_digit(10).unwrap_or(0) as usize;
@@ -553,25 +561,33 @@ impl Translator<'_> {
             self.exact.push_str("(?>");
             self.relaxed.push_str("(?:");
             self.need("atomic group");
-        } else if rest.starts_with('=') || rest.starts_with('!') || rest.starts_with("<=") || rest.starts_with("<!") {
+        } else if rest.starts_with('=')
+            || rest.starts_with('!')
+            || rest.starts_with("<=")
+            || rest.starts_with("<!")
+        {
             let len = if rest.starts_with('<') { 2 } else { 1 };
             self.pos += len;
             frame.kind = FrameKind::Lookaround;
             self.exact.push_str(&format!("(?{}", &rest[..len]));
             self.need("lookaround");
-        } else if rest.starts_with('(') {
+        } else if let Some(after) = rest.strip_prefix('(') {
             // Conditional: (?(name)yes|no) or (?(1)yes|no).
-            let cond: String = rest[1..].chars().take_while(|&c| c != ')').collect();
-            if cond.is_empty() || rest[1..].len() == cond.len() {
+            let cond: String = after.chars().take_while(|&c| c != ')').collect();
+            if cond.is_empty() || after.len() == cond.len() {
                 return Err(syntax(at, "bad conditional"));
             }
             let valid = if cond.bytes().all(|b| b.is_ascii_digit()) {
-                cond.parse::<usize>().is_ok_and(|n| n >= 1 && n <= self.groups)
+                cond.parse::<usize>()
+                    .is_ok_and(|n| n >= 1 && n <= self.groups)
             } else {
                 self.names.contains(&cond)
             };
             if !valid {
-                return Err(syntax(at, format!("conditional refers to unknown group {cond:?}")));
+                return Err(syntax(
+                    at,
+                    format!("conditional refers to unknown group {cond:?}"),
+                ));
             }
             self.pos += 1 + cond.chars().count() + 1;
             frame.kind = FrameKind::Conditional;
@@ -584,7 +600,10 @@ impl Translator<'_> {
             self.need("conditional");
         } else {
             // Flags: (?imsx) global, (?imsx-imsx:...) scoped.
-            let flags: String = rest.chars().take_while(|c| c.is_ascii_alphabetic() || *c == '-').collect();
+            let flags: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphabetic() || *c == '-')
+                .collect();
             let after = rest[flags.len()..].chars().next();
             let map = |f: &str| -> Result<String, RegexError> {
                 let mut out = String::new();
@@ -641,7 +660,8 @@ impl Translator<'_> {
             }
             FrameKind::Conditional => {
                 self.exact.push(')');
-                self.relaxed.push_str(if frame.has_alt { ")" } else { "|)" });
+                self.relaxed
+                    .push_str(if frame.has_alt { ")" } else { "|)" });
             }
             FrameKind::Lookaround => {
                 let source = &self.src[frame.src_start..=at];
@@ -827,7 +847,10 @@ impl PyRegex {
         use regex_syntax::hir::Look;
         use regex_syntax::hir::literal::{ExtractKind, Extractor};
         let pattern = self.linear_superset()?;
-        let hir = regex_syntax::ParserBuilder::new().build().parse(pattern).ok()?;
+        let hir = regex_syntax::ParserBuilder::new()
+            .build()
+            .parse(pattern)
+            .ok()?;
         if !hir.properties().look_set_prefix().contains(Look::Start) {
             return None;
         }
@@ -835,7 +858,10 @@ impl PyRegex {
         extractor.kind(ExtractKind::Prefix).limit_total(256);
         let seq = extractor.extract(&hir);
         let literals = seq.literals()?;
-        if literals.is_empty() || literals.len() > 128 || literals.iter().any(|l| l.as_bytes().is_empty()) {
+        if literals.is_empty()
+            || literals.len() > 128
+            || literals.iter().any(|l| l.as_bytes().is_empty())
+        {
             return None;
         }
         Some(literals.iter().map(|l| l.as_bytes().to_vec()).collect())
@@ -902,7 +928,9 @@ impl PyRegex {
                 {
                     return Ok(false);
                 }
-                let caps = re.captures_from_pos(hay, start).map_err(|_| BacktrackLimit)?;
+                let caps = re
+                    .captures_from_pos(hay, start)
+                    .map_err(|_| BacktrackLimit)?;
                 slots.spans.clear();
                 slots.spans.resize(self.group_count, None);
                 match caps {
@@ -935,9 +963,11 @@ mod tests {
     fn m(p: &str, hay: &str) -> Option<String> {
         let re = PyRegex::new(p, false).unwrap();
         let mut s = re.slots();
-        re.captures(hay, &mut s)
-            .unwrap()
-            .then(|| s.get(0).map(|(a, b)| hay[a..b].to_owned()).unwrap_or_default())
+        re.captures(hay, &mut s).unwrap().then(|| {
+            s.get(0)
+                .map(|(a, b)| hay[a..b].to_owned())
+                .unwrap_or_default()
+        })
     }
 
     #[test]
@@ -987,27 +1017,58 @@ mod tests {
         assert_eq!(m(r"^x\Z", "x"), Some("x".into()));
         assert_eq!(m(r"(?P<q>['x])a(?P=q)", "'a' xax").as_deref(), Some("'a'"));
         assert_eq!(m(r"Failed (?!publickey)\S+", "Failed publickey"), None);
-        assert_eq!(m(r"Failed (?!publickey)\S+", "Failed password").as_deref(), Some("Failed password"));
-        assert_eq!(m(r"(?P<i>inv )?(?(i)\S+|\d+)", "inv abc").as_deref(), Some("inv abc"));
+        assert_eq!(
+            m(r"Failed (?!publickey)\S+", "Failed password").as_deref(),
+            Some("Failed password")
+        );
+        assert_eq!(
+            m(r"(?P<i>inv )?(?(i)\S+|\d+)", "inv abc").as_deref(),
+            Some("inv abc")
+        );
         assert_eq!(m(r"(?P<i>inv )?(?(i)\S+|\d+)", "42").as_deref(), Some("42"));
-        assert_eq!(m(r"(?=^|\b|\W)(\d+)(?=\b|\W|$)", "ab12 34").as_deref(), Some("34"));
+        assert_eq!(
+            m(r"(?=^|\b|\W)(\d+)(?=\b|\W|$)", "ab12 34").as_deref(),
+            Some("34")
+        );
         assert_eq!(m(r"[+--]", "-").as_deref(), Some("-"));
     }
 
     #[test]
     fn anchored_prefixes_rule_out_patterns_cheaply() {
-        let p = PyRegex::new(r"^[aA]uthentication (?:failure|error) for (?P<u>\S+)", false).unwrap();
+        let p = PyRegex::new(
+            r"^[aA]uthentication (?:failure|error) for (?P<u>\S+)",
+            false,
+        )
+        .unwrap();
         let mut got = p.anchored_prefixes().unwrap();
         got.sort();
-        let want: Vec<Vec<u8>> = ["Authentication error for ", "Authentication failure for ", "authentication error for ", "authentication failure for "]
-            .iter()
-            .map(|s| s.as_bytes().to_vec())
-            .collect();
+        let want: Vec<Vec<u8>> = [
+            "Authentication error for ",
+            "Authentication failure for ",
+            "authentication error for ",
+            "authentication failure for ",
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
         assert_eq!(got, want);
-        assert!(PyRegex::new(r"Failed (?P<u>\S+)", false).unwrap().anchored_prefixes().is_none());
-        assert!(PyRegex::new(r"^(?P<u>\S+) failed", false).unwrap().anchored_prefixes().is_none());
+        assert!(
+            PyRegex::new(r"Failed (?P<u>\S+)", false)
+                .unwrap()
+                .anchored_prefixes()
+                .is_none()
+        );
+        assert!(
+            PyRegex::new(r"^(?P<u>\S+) failed", false)
+                .unwrap()
+                .anchored_prefixes()
+                .is_none()
+        );
         let fancy = PyRegex::new(r"^Failed (?!publickey)\S+", false).unwrap();
-        assert_eq!(fancy.anchored_prefixes().unwrap(), vec![b"Failed ".to_vec()]);
+        assert_eq!(
+            fancy.anchored_prefixes().unwrap(),
+            vec![b"Failed ".to_vec()]
+        );
     }
 
     #[test]

@@ -132,6 +132,67 @@ pub struct ScanReport {
     pub hosts: BTreeMap<String, HostSummary>,
 }
 
+impl ScanReport {
+    /// Each ban as an allclear finding (`logs.ban`, medium): stable per jail and host, located
+    /// at `location(line)` of the failure that triggered it.
+    pub fn ban_findings(
+        &self,
+        location: &dyn Fn(u64) -> allclear_core::Location,
+    ) -> Vec<allclear_core::Finding> {
+        self.bans
+            .iter()
+            .map(|ban| {
+                let line = ban.lines.last().copied().unwrap_or(0);
+                let users: Vec<&str> = ban.users.iter().map(String::as_str).collect();
+                // The key (jail and host) keeps the fingerprint stable when lines move.
+                allclear_core::Finding::new(
+                    "logs.ban",
+                    allclear_core::Severity::Medium,
+                    format!(
+                        "{} would be banned by {}: {}",
+                        ban.host, self.jail, ban.reason
+                    ),
+                )
+                .with_location(location(line))
+                .with_key(format!("{}/{}", self.jail, ban.host))
+                .with_detail("host", ban.host.clone())
+                .with_detail("jail", self.jail.clone())
+                .with_detail("filter", self.filter.clone())
+                .with_detail("time", ban.time)
+                .with_detail("failures", ban.failures)
+                .with_detail("lines", ban.lines.clone())
+                .with_detail("users", users)
+            })
+            .collect()
+    }
+}
+
+/// The JSON document `allclear host logs scan --format json` prints: the filter, the inputs
+/// (path and line count, in reading order), the scan report and the bans as findings.
+pub fn scan_json(
+    report: &ScanReport,
+    filter: &crate::config::FilterDefinition,
+    inputs: &[(String, u64)],
+    findings: &[allclear_core::Finding],
+) -> String {
+    let inputs: Vec<serde_json::Value> = inputs
+        .iter()
+        .map(|(path, lines)| serde_json::json!({ "path": path, "lines": lines }))
+        .collect();
+    let doc = serde_json::json!({
+        "schema": allclear_core::SCHEMA_VERSION,
+        "filter": {
+            "name": filter.name,
+            "files": filter.files,
+            "failregex": filter.failregex,
+        },
+        "inputs": inputs,
+        "scan": report,
+        "findings": findings,
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
 /// Options of a scan.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
@@ -190,11 +251,19 @@ impl IgnoreList {
         }
         self.nets.iter().any(|&(net, len)| match (net, ip) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+                let mask = if len == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - u32::from(len))
+                };
                 u32::from(n) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len)) };
+                let mask = if len == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - u32::from(len))
+                };
                 u128::from(n) & mask == u128::from(a) & mask
             }
             _ => false,
@@ -310,7 +379,9 @@ impl Scanner {
         if !self.windows.contains_key(host) {
             self.windows.insert(host.to_owned(), HostWindow::default());
         }
-        let Some(window) = self.windows.get_mut(host) else { return };
+        let Some(window) = self.windows.get_mut(host) else {
+            return;
+        };
         window.summary.failures += 1;
         if let Some(u) = &user
             && !window.summary.users.contains(u)
@@ -328,7 +399,11 @@ impl Scanner {
             }
             window.banned_until = None;
         }
-        while window.recent.front().is_some_and(|&(t, ..)| t < f.time - rules.findtime) {
+        while window
+            .recent
+            .front()
+            .is_some_and(|&(t, ..)| t < f.time - rules.findtime)
+        {
             window.recent.pop_front();
         }
         window.recent.push_back((f.time, lineno, user, f.regex));
@@ -337,7 +412,7 @@ impl Scanner {
             return;
         }
         let failures: Vec<_> = window.recent.drain(..).collect();
-        let until = (rules.bantime >= 0.0).then(|| f.time + rules.bantime);
+        let until = (rules.bantime >= 0.0).then_some(f.time + rules.bantime);
         window.banned_until = Some(until.unwrap_or(f64::INFINITY));
         window.summary.bans += 1;
         let first = failures.first().map_or(f.time, |x| x.0);
@@ -351,12 +426,16 @@ impl Scanner {
             users: failures.iter().filter_map(|x| x.2.clone()).collect(),
             regexes: failures.iter().map(|x| x.3).collect(),
             reason: format!(
-                "{} failures within {} (maxretry {}, findtime {}), banned for {}",
+                "{} failures within {} (maxretry {}, findtime {}), {}",
                 failures.len(),
                 human_seconds(f.time - first),
                 rules.maxretry,
                 human_seconds(rules.findtime),
-                human_seconds(rules.bantime)
+                if rules.bantime < 0.0 {
+                    "banned forever".to_owned()
+                } else {
+                    format!("banned for {}", human_seconds(rules.bantime))
+                }
             ),
         });
     }
@@ -368,7 +447,11 @@ impl Scanner {
 
     /// Ends the scan.
     pub fn finish(mut self) -> ScanReport {
-        self.report.hosts = self.windows.into_iter().map(|(h, w)| (h, w.summary)).collect();
+        self.report.hosts = self
+            .windows
+            .into_iter()
+            .map(|(h, w)| (h, w.summary))
+            .collect();
         self.report
     }
 }
@@ -399,7 +482,9 @@ mod tests {
             name: "t".into(),
             files: Vec::new(),
             prefregex: None,
-            failregex: vec![r"^ \S+ sshd\[\d+\]: Failed password for <F-USER>\S+</F-USER> from <HOST>".into()],
+            failregex: vec![
+                r"^ \S+ sshd\[\d+\]: Failed password for <F-USER>\S+</F-USER> from <HOST>".into(),
+            ],
             ignoreregex: Vec::new(),
             maxlines: None,
             datepattern: None,
@@ -411,7 +496,10 @@ mod tests {
 
     fn options(maxretry: u32) -> ScanOptions {
         ScanOptions {
-            clock: Clock::new(Timestamp::from_second(1_124_013_600).unwrap(), TimeZone::UTC),
+            clock: Clock::new(
+                Timestamp::from_second(1_124_013_600).unwrap(),
+                TimeZone::UTC,
+            ),
             jail: JailRules {
                 maxretry,
                 ignoreip: vec!["192.0.2.0/24".into()],
@@ -422,7 +510,12 @@ mod tests {
     }
 
     fn line(sec: u32, user: &str, ip: &str) -> Vec<u8> {
-        format!("Aug 14 08:{:02}:{:02} h sshd[1]: Failed password for {user} from {ip} port 22", sec / 60, sec % 60).into_bytes()
+        format!(
+            "Aug 14 08:{:02}:{:02} h sshd[1]: Failed password for {user} from {ip} port 22",
+            sec / 60,
+            sec % 60
+        )
+        .into_bytes()
     }
 
     #[test]
@@ -444,15 +537,35 @@ mod tests {
         let ban = &report.bans[0];
         assert_eq!(ban.host, "198.51.100.7");
         assert_eq!(ban.lines, vec![1, 2, 3]);
-        assert_eq!(ban.users.iter().cloned().collect::<Vec<_>>(), vec!["a", "b", "c"]);
+        assert_eq!(
+            ban.users.iter().cloned().collect::<Vec<_>>(),
+            vec!["a", "b", "c"]
+        );
         assert_eq!(ban.until, Some(ban.time + 600.0));
-        assert!(ban.reason.starts_with("3 failures within 20s"), "{}", ban.reason);
+        assert!(
+            ban.reason.starts_with("3 failures within 20s"),
+            "{}",
+            ban.reason
+        );
         assert!(report.hosts["192.0.2.9"].ignored);
+        let findings = report
+            .ban_findings(&|line| allclear_core::Location::new("auth.log").with_line(line as u32));
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].location.line, Some(3));
+        assert_eq!(findings[0].details["host"], "198.51.100.7");
+        let moved = report.ban_findings(&|line| {
+            allclear_core::Location::new("auth.log").with_line(line as u32 + 10)
+        });
+        assert_eq!(findings[0].fingerprint, moved[0].fingerprint);
     }
 
     #[test]
     fn failures_outside_findtime_do_not_ban() {
-        let lines = [line(0, "a", "198.51.100.7"), line(700, "a", "198.51.100.7"), line(1400, "a", "198.51.100.7")];
+        let lines = [
+            line(0, "a", "198.51.100.7"),
+            line(700, "a", "198.51.100.7"),
+            line(1400, "a", "198.51.100.7"),
+        ];
         let report = scan_lines(filter(), lines.iter().map(Vec::as_slice), options(2));
         assert!(report.bans.is_empty(), "{:?}", report.bans);
         assert_eq!(report.hosts["198.51.100.7"].failures, 3);

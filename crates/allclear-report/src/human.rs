@@ -22,6 +22,21 @@ const BODY_INDENT: usize = 2 + TAG_WIDTH + 2;
 const MIN_WRAP: usize = 40;
 /// Ignored findings listed one by one before the rest are only counted.
 const MAX_IGNORED_LISTED: usize = 20;
+/// Details that JSON consumers want but that only clutter a terminal: the CVSS vector
+/// (the score is shown), which importer a record came from, dependency flags, and the
+/// file-integrity fields whose content the description already spells out as old → new.
+const HIDDEN_DETAILS: &[&str] = &[
+    "cvss_vector",
+    "sources",
+    "direct",
+    "dev",
+    "attributes",
+    "category",
+    "change",
+    "file_type",
+    "group",
+];
+
 /// Longest detail value shown; details are for a glance, JSON has them whole.
 const MAX_DETAIL: usize = 120;
 
@@ -279,6 +294,9 @@ fn write_finding(painter: &Painter, finding: &Finding, out: &mut dyn Write) -> i
     }
 
     for (key, value) in &finding.details {
+        if HIDDEN_DETAILS.contains(&key.as_str()) {
+            continue;
+        }
         let value = match value {
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),

@@ -10,7 +10,7 @@ use allclear_core::{Finding, Report, Severity};
 /// Characters that must never reach a reader raw: C0/C1 controls and DEL (terminal escape
 /// sequences start with ESC or CSI), and invisible formatting characters that can make text
 /// read differently from what it is (bidi overrides as in "Trojan Source", zero-width ones).
-fn is_hidden(c: char) -> bool {
+pub(crate) fn is_hidden(c: char) -> bool {
     c.is_control()
         || matches!(c,
             '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'

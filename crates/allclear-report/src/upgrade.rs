@@ -134,7 +134,9 @@ pub fn upgrade_commands(findings: &[Finding]) -> Vec<String> {
 fn is_plain(text: &str) -> bool {
     !text.is_empty()
         && !text.starts_with('-')
-        && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+        && !text
+            .chars()
+            .any(|c| c.is_whitespace() || crate::text::is_hidden(c))
 }
 
 /// Whether fix version `a` is newer than `b`, by the ecosystem's own ordering (text order
@@ -210,7 +212,7 @@ fn command(dir: &str, tool: Tool, packages: &BTreeMap<String, Upgrade>) -> Optio
         return Some(command);
     }
     // Spaces are fine once quoted; a line break would end the command early.
-    if dir.chars().any(char::is_control) {
+    if dir.chars().any(crate::text::is_hidden) {
         return None;
     }
     // A directory named `-x` would read as an option of `cd`.

@@ -10,7 +10,7 @@ use crate::rules::{Anchor, Context, Filter, Rule};
 
 /// Bytes either side of a keyword the regex may see on one line: a minified file is one
 /// enormous line, and a window must not become the whole file.
-const MAX_LINE_SPAN: usize = 2048;
+const MAX_LINE_SPAN: usize = 4096;
 /// How far left of a keyword the start of its key may be.
 const MAX_KEY_BACK: usize = 96;
 /// Compiled size limit of one rule regex.
@@ -63,6 +63,8 @@ pub(crate) struct Hit {
 }
 
 pub(crate) struct Engine {
+    /// Key fragments owned by service rules (see `Rule::claims`).
+    claims: Vec<&'static str>,
     keywords: AhoCorasick,
     /// For each keyword, the rules that asked for it.
     keyword_rules: Vec<Vec<usize>>,
@@ -81,7 +83,9 @@ impl Engine {
         let mut compiled = Vec::new();
         let mut keyword_list: Vec<&'static str> = Vec::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        let mut claims = Vec::new();
         for rule in rules {
+            claims.extend(rule.claims.iter().copied());
             let index = compiled.len();
             let mut patterns = Vec::new();
             for (pi, pattern) in rule.patterns.iter().enumerate() {
@@ -150,6 +154,7 @@ impl Engine {
             .build(&keyword_list)
             .map_err(EngineError::Keywords)?;
         Ok(Engine {
+            claims,
             keywords,
             keyword_rules,
             rules: compiled,
@@ -221,7 +226,7 @@ impl Engine {
         };
         for pattern in &compiled.patterns {
             for caps in pattern.regex.captures_iter(window) {
-                self.consider(r, pattern, &caps, content, start, window, traits, hits);
+                self.consider(r, pattern, &caps, start, window, traits, hits);
             }
         }
     }
@@ -241,7 +246,7 @@ impl Engine {
         };
         for pattern in &compiled.patterns {
             if let Some(caps) = pattern.regex.captures(window) {
-                self.consider(r, pattern, &caps, content, start, window, traits, hits);
+                self.consider(r, pattern, &caps, start, window, traits, hits);
             }
         }
     }
@@ -252,7 +257,6 @@ impl Engine {
         r: usize,
         pattern: &CompiledPattern,
         caps: &Captures<'_>,
-        content: &[u8],
         base: usize,
         window: &[u8],
         traits: FileTraits,
@@ -267,15 +271,21 @@ impl Engine {
             .iter()
             .find_map(|&g| caps.get(g))
             .unwrap_or(whole);
-        if let Some(near) = &compiled.near {
-            let ls = line_start(content, base + whole.start());
-            let le = line_end(content, base + whole.end());
-            let lines = content.get(ls.min(base)..le.max(base + window.len()));
-            if !lines.is_some_and(|l| near.is_match(l)) {
-                return;
-            }
+        if let Some(near) = &compiled.near
+            && !near.is_match(window)
+        {
+            return;
         }
-        let accepted = accept(compiled.rule.filter, pattern, caps, secret.as_bytes(), window, secret.end(), traits);
+        let accepted = accept(
+            compiled.rule.filter,
+            pattern,
+            caps,
+            secret.as_bytes(),
+            window,
+            secret.end(),
+            traits,
+            &self.claims,
+        );
         if accepted {
             hits.push(Hit {
                 rule: r,
@@ -289,6 +299,7 @@ impl Engine {
 }
 
 /// Applies a rule's filter to one match.
+#[allow(clippy::too_many_arguments)]
 fn accept(
     filter: Filter,
     pattern: &CompiledPattern,
@@ -297,12 +308,30 @@ fn accept(
     window: &[u8],
     secret_end: usize,
     traits: FileTraits,
+    claims: &[&str],
 ) -> bool {
     match filter {
         Filter::None => true,
         Filter::Placeholder => !filter::is_placeholder(secret),
         Filter::Entropy(min) => !filter::is_placeholder(secret) && filter::entropy(secret) >= min,
         Filter::Password => filter::password_value(secret, b"", 4),
+        Filter::Random(min) => filter::looks_random(secret, min),
+        Filter::KeyedValue => {
+            let key = pattern
+                .key
+                .and_then(|g| caps.get(g))
+                .map(|m| m.as_bytes())
+                .unwrap_or_default();
+            if claimed(key, claims) {
+                return false;
+            }
+            match filter::classify_key(key) {
+                filter::KeyKind::Password => filter::password_value(secret, key, 4),
+                filter::KeyKind::HumanSecret => filter::password_value(secret, key, 6),
+                filter::KeyKind::Token => filter::looks_random(secret, 16),
+                filter::KeyKind::Other => false,
+            }
+        }
         Filter::UrlPassword => filter::password_value(secret, b"", 3),
         Filter::AssignedPassword | Filter::AssignedSecret => {
             let key = pattern
@@ -310,6 +339,9 @@ fn accept(
                 .and_then(|g| caps.get(g))
                 .map(|m| m.as_bytes())
                 .unwrap_or_default();
+            if claimed(key, claims) {
+                return false;
+            }
             let has = |g: Option<usize>| g.and_then(|g| caps.get(g)).is_some_and(|m| !m.is_empty());
             let bare = has(pattern.bare);
             let closed = has(pattern.close);
@@ -325,18 +357,22 @@ fn accept(
                     return false;
                 }
             }
+            let kind = filter::classify_key(key);
             if bare {
                 if traits.code {
                     return false;
                 }
                 let rest = window.get(secret_end..).unwrap_or_default();
-                if filter::is_code_expression(secret, rest.first().copied())
-                    || !bare_value_ends(rest)
-                {
+                if filter::is_code_expression(secret, rest.first().copied()) {
+                    return false;
+                }
+                // A bare word must end its statement; a random-looking token may be followed
+                // by more of a command line (`curl -d token=… https://…`).
+                if !bare_value_ends(rest) && kind != filter::KeyKind::Token {
                     return false;
                 }
             }
-            match (filter, filter::classify_key(key)) {
+            match (filter, kind) {
                 (Filter::AssignedPassword, filter::KeyKind::Password) => {
                     filter::password_value(secret, key, 4)
                 }
@@ -348,11 +384,18 @@ fn accept(
             }
         }
         Filter::PemBlock => {
+            // Real keys have runs of `A` (zero bytes), so no run-length placeholder test here.
             let body_chars = secret
                 .iter()
                 .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'))
                 .count();
-            body_chars >= 64 && !filter::is_placeholder(secret) && filter::entropy(secret) > 4.0
+            let lower = secret.to_ascii_lowercase();
+            let marker = |m: &[u8]| memchr::memmem::find(&lower, m).is_some();
+            body_chars >= 64
+                && !marker(b"...")
+                && !marker(b"xxxx")
+                && !marker(b"<")
+                && filter::entropy(secret) > 4.0
         }
         Filter::EncodedPem => {
             let take = secret.len().min(120) / 4 * 4;
@@ -378,6 +421,17 @@ fn accept(
             }
         }
     }
+}
+
+/// True when a service rule owns this key name (see `Rule::claims`).
+fn claimed(key: &[u8], claims: &[&str]) -> bool {
+    if claims.is_empty() {
+        return false;
+    }
+    let lower = key.to_ascii_lowercase();
+    claims
+        .iter()
+        .any(|c| memchr::memmem::find(&lower, c.as_bytes()).is_some())
 }
 
 /// After a bare value: the end of the line, a comment, or the next `key=value` of a list.
@@ -412,41 +466,53 @@ fn key_start(content: &[u8], pos: usize) -> usize {
 
 /// Start of the line containing `pos`, at most `MAX_LINE_SPAN` back.
 pub(crate) fn line_start(content: &[u8], pos: usize) -> usize {
+    line_start_found(content, pos).0
+}
+
+/// Start of the line containing `pos`, and whether a real line break was found (rather
+/// than the span limit).
+fn line_start_found(content: &[u8], pos: usize) -> (usize, bool) {
     let pos = pos.min(content.len());
     let floor = pos.saturating_sub(MAX_LINE_SPAN);
     match content
         .get(floor..pos)
         .and_then(|s| memchr::memrchr(b'\n', s))
     {
-        Some(i) => floor + i + 1,
-        None => floor,
+        Some(i) => (floor + i + 1, true),
+        None => (floor, floor == 0),
     }
 }
 
 /// End of the line containing `pos` (the index of its `\n`), at most `MAX_LINE_SPAN` on.
 pub(crate) fn line_end(content: &[u8], pos: usize) -> usize {
+    line_end_found(content, pos).0
+}
+
+fn line_end_found(content: &[u8], pos: usize) -> (usize, bool) {
     let pos = pos.min(content.len());
     let ceiling = (pos + MAX_LINE_SPAN).min(content.len());
     match content.get(pos..ceiling).and_then(|s| memchr::memchr(b'\n', s)) {
-        Some(i) => pos + i,
-        None => ceiling,
+        Some(i) => (pos + i, true),
+        None => (ceiling, ceiling == content.len()),
     }
 }
 
 fn window(content: &[u8], start: usize, end: usize, context: Context) -> (usize, usize) {
-    let mut s = line_start(content, start);
+    // Extra lines only across real line breaks: on one enormous line the span limit is the
+    // window, however many lines of context the rule asks for.
+    let (mut s, mut found) = line_start_found(content, start);
     for _ in 0..context.lines_before {
-        if s == 0 {
+        if s == 0 || !found {
             break;
         }
-        s = line_start(content, s - 1);
+        (s, found) = line_start_found(content, s - 1);
     }
-    let mut e = line_end(content, end);
+    let (mut e, mut found) = line_end_found(content, end);
     for _ in 0..context.lines_after {
-        if e >= content.len() {
+        if e >= content.len() || !found {
             break;
         }
-        e = line_end(content, e + 1);
+        (e, found) = line_end_found(content, e + 1);
     }
     (s, e)
 }

@@ -178,7 +178,12 @@ fn longest_run(value: &[u8]) -> usize {
 /// True when the value refers to something else instead of being a secret: a shell or
 /// template variable, an environment lookup, a format directive, a Ruby symbol.
 pub(crate) fn is_reference(value: &[u8]) -> bool {
-    let v = value.trim_ascii();
+    // `"'$VAR'"`: shell quoting around a reference.
+    let trimmed = value.trim_ascii();
+    let v = trimmed
+        .strip_prefix(b"'")
+        .or_else(|| trimmed.strip_prefix(b"\""))
+        .unwrap_or(trimmed);
     let Some(&first) = v.first() else {
         return true;
     };
@@ -193,6 +198,8 @@ pub(crate) fn is_reference(value: &[u8]) -> bool {
             return true;
         }
         b'{' | b'<' | b'[' => return true,
+        // A YAML tag (`!vault |`, `!Ref DbPassword`).
+        b'!' if second.is_ascii_alphabetic() => return true,
         // Ruby symbol `:password`, or `@variable`.
         b':' | b'@' if second.is_ascii_alphabetic() || second == b'_' => return true,
         _ => {}
@@ -256,6 +263,21 @@ pub(crate) fn is_code_expression(value: &[u8], next: Option<u8>) -> bool {
 /// True for values that are paths, URLs, CSS selectors or labels rather than secrets.
 pub(crate) fn is_not_secret_text(value: &[u8]) -> bool {
     let v = value.trim_ascii();
+    // The inside of a concatenation (`"+new Buffer("`, `'.$p['`): the quotes matched the
+    // wrong strings.
+    if v.starts_with(b"+") || v.ends_with(b"+") || v.starts_with(b".") || v.ends_with(b"(") {
+        return true;
+    }
+    // A route or path without a leading slash (`cms/sites/passwords#edit`).
+    if v.iter().filter(|&&b| b == b'/').count() >= 2
+        && v.split(|&b| b == b'/').all(|seg| {
+            seg.iter()
+                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'#' | b':'))
+        })
+        && v.iter().filter(|b| b.is_ascii_alphabetic()).count() * 2 > v.len()
+    {
+        return true;
+    }
     if v.starts_with(b"/") || v.starts_with(b"./") || v.starts_with(b"../") || v.starts_with(b"~/")
     {
         return true;
@@ -419,14 +441,18 @@ pub(crate) fn classify_key(key: &[u8]) -> KeyKind {
         "dsn",
         "auth",
     ];
-    if words.iter().any(|w| HUMAN.contains(&w.as_str())) {
+    // Words run together (`jwtsecret`, `apitoken`) count by their ending.
+    let ends_in = |list: &[&str]| {
+        words
+            .iter()
+            .any(|w| list.iter().any(|h| w == h || (w.len() <= 24 && w.ends_with(h))))
+    };
+    if ends_in(HUMAN) {
         // `client_secret`, `secret_key`: machine-made more often than not, but a person may
         // have typed it; treat it as human so "development#product" is still caught.
         return KeyKind::HumanSecret;
     }
-    if words.iter().any(|w| TOKEN.contains(&w.as_str()))
-        || words.last().is_some_and(|w| w.ends_with("key") && w.len() <= 10)
-    {
+    if ends_in(TOKEN) {
         return KeyKind::Token;
     }
     KeyKind::Other
@@ -464,6 +490,36 @@ pub(crate) fn password_value(value: &[u8], key: &[u8], min_len: usize) -> bool {
     true
 }
 
+/// True for made-up values: an ascending run (`abcdef`, `123456`) or the interleaved
+/// `a1b2c3d4` pattern that people type when they need something token-shaped.
+pub(crate) fn has_sequence(value: &[u8]) -> bool {
+    let mut run = 1;
+    for pair in value.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        if b == a.wrapping_add(1) && a.is_ascii_alphanumeric() && b.is_ascii_alphanumeric() {
+            run += 1;
+            if run >= 6 {
+                return true;
+            }
+        } else {
+            run = 1;
+        }
+    }
+    // a1b2c3 (or d4c3b2): letters stepping at even positions, digits at odd ones.
+    value.windows(6).any(|w| {
+        let step = |a: u8, b: u8, c: u8, d: i16| {
+            i16::from(b) - i16::from(a) == d && i16::from(c) - i16::from(b) == d
+        };
+        let interleaved = |d: i16| {
+            (w[0].is_ascii_alphabetic() && w[1].is_ascii_digit()
+                || w[0].is_ascii_digit() && w[1].is_ascii_alphabetic())
+                && step(w[0], w[2], w[4], d)
+                && step(w[1], w[3], w[5], d)
+        };
+        interleaved(1) || interleaved(-1)
+    })
+}
+
 /// A machine-generated token: long enough, varied enough, not words.
 pub(crate) fn looks_random(value: &[u8], min_len: usize) -> bool {
     let v = value.trim_ascii();
@@ -484,7 +540,7 @@ pub(crate) fn looks_random(value: &[u8], min_len: usize) -> bool {
     if digits == 0 && v.len() < 24 {
         return false;
     }
-    if v.contains(&b' ') {
+    if v.contains(&b' ') || has_sequence(v) {
         return false;
     }
     entropy(v) >= 3.0
@@ -527,7 +583,7 @@ mod tests {
             assert!(is_reference(r.as_bytes()) || is_placeholder(r.as_bytes()), "{r}");
         }
         assert!(is_reference(b"process.env.SECRET"));
-        assert!(!is_reference(b"$uper5ecret!"), "a $ then a digit is a literal");
+        assert!(!is_reference(b"$3cr3t!"), "a $ then a digit is a literal");
         assert!(!is_reference(b"s3cr3t"));
     }
 
@@ -575,6 +631,15 @@ mod tests {
         assert!(!looks_random(b"MyApplicationName", 16));
         assert!(!looks_random(b"users_cache_key_v", 16));
         assert!(!looks_random(b"short1A", 16));
+    }
+
+    #[test]
+    fn sequences() {
+        assert!(has_sequence(b"px-api-a1b2c3d4-e5f6"));
+        assert!(has_sequence(b"00QCjAl4MlV-WPXM-ABCDEFGHIJKL"));
+        assert!(has_sequence(b"key123456"));
+        assert!(has_sequence(b"px-dep-d4c3b2a1-f6e5"));
+        assert!(!has_sequence(b"e76f67ca8980aab6ae4bc13d2a43a6ada2706912"));
     }
 
     #[test]

@@ -56,6 +56,15 @@ pub enum Command {
     Db(DbCommand),
     /// Write a commented allclear.toml policy file
     Init(InitArgs),
+    /// Checks that run on a server: file integrity (and, later, logs and OS configuration)
+    #[command(subcommand)]
+    Host(HostCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HostCommand {
+    /// File integrity monitoring: record a baseline, check the tree against it (the AIDE job)
+    Fim(crate::commands::fim::FimArgs),
 }
 
 #[derive(Debug, Args)]

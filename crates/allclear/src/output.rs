@@ -63,26 +63,51 @@ pub fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-/// Writes `bytes` to stdout, or atomically to `path` (a temporary file renamed into place, so
-/// a reader never sees half a report).
-pub fn emit(bytes: &[u8], path: Option<&Path>) -> anyhow::Result<()> {
+/// Streams output to stdout, or atomically to `path` (a temporary file renamed into place,
+/// so a reader never sees half a report). Streaming keeps a large report out of memory.
+pub fn emit_with(
+    path: Option<&Path>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
     match path {
         None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(bytes)?;
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            write(&mut stdout)?;
             stdout.flush()?;
         }
-        Some(path) => write_atomically(path, bytes)?,
+        Some(path) => {
+            let dir = parent_dir(path);
+            let file = tempfile::NamedTempFile::new_in(dir).with_context(|| {
+                format!("could not create a temporary file in {}", dir.display())
+            })?;
+            let mut writer = std::io::BufWriter::new(file);
+            write(&mut writer)
+                .and_then(|()| writer.flush())
+                .with_context(|| format!("could not write {}", path.display()))?;
+            let file = writer
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .with_context(|| format!("could not write {}", path.display()))?;
+            file.as_file()
+                .sync_all()
+                .with_context(|| format!("could not write {}", path.display()))?;
+            file.persist(path)
+                .with_context(|| format!("could not replace {}", path.display()))?;
+        }
     }
     Ok(())
 }
 
-/// Writes a file through a temporary sibling and a rename.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = match path.parent() {
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
-    };
+    }
+}
+
+/// Writes a file through a temporary sibling and a rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = parent_dir(path);
     let mut file = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("could not create a temporary file in {}", dir.display()))?;
     file.write_all(bytes)

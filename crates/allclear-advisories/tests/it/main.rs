@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 mod fixtures;
+mod perf;
+mod props;
 mod realdata;
 mod store;
 mod zips;

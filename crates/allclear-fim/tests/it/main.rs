@@ -1,5 +1,6 @@
 //! Integration tests of allclear-fim: real trees in temporary directories.
 
+mod aide_compare;
 mod aide_config;
 mod bad_input;
 mod baseline_file;

@@ -15,9 +15,12 @@ fn copy_tree(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
             std::fs::create_dir_all(&target).unwrap();
             copy_tree(&entry.path(), &target);
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &target).unwrap();
         } else {
             std::fs::copy(entry.path(), &target).unwrap();
         }
@@ -144,7 +147,16 @@ fn reinstall_needs_the_log_but_touch_does_not_pass() {
         Category::Tampering
     );
 
-    // `apt-get install --reinstall hello` logs an install; now it is a package update.
+    // dpkg re-creates the package's symlink too (same target).
+    std::fs::remove_file(host.file("/usr/bin/hi")).unwrap();
+    std::os::unix::fs::symlink("hello", host.file("/usr/bin/hi")).unwrap();
+    let outcome = allclear_fim::check(&config, &host.baseline(), &CheckOptions::default()).unwrap();
+    assert_eq!(
+        change_at(&outcome, b"/usr/bin/hi").unwrap().category,
+        Category::Tampering
+    );
+
+    // `apt-get install --reinstall hello` logs an install; now both are package updates.
     let mut log = std::fs::read_to_string(host.log()).unwrap();
     log.push_str("2099-01-01 00:00:00 upgrade hello:amd64 2.10-3 2.10-3\n");
     std::fs::write(host.log(), log).unwrap();
@@ -152,6 +164,18 @@ fn reinstall_needs_the_log_but_touch_does_not_pass() {
     assert_eq!(
         change_at(&outcome, b"/usr/bin/hello").unwrap().category,
         Category::PackageUpdate
+    );
+    let hi = change_at(&outcome, b"/usr/bin/hi").unwrap();
+    assert_eq!(hi.category, Category::PackageUpdate, "{hi:?}");
+    assert_eq!(hi.package.as_deref(), Some("hello:amd64"));
+
+    // A symlink pointed elsewhere stays suspicious whatever the log says.
+    std::fs::remove_file(host.file("/usr/bin/hi")).unwrap();
+    std::os::unix::fs::symlink("/tmp/evil", host.file("/usr/bin/hi")).unwrap();
+    let outcome = allclear_fim::check(&config, &host.baseline(), &CheckOptions::default()).unwrap();
+    assert_eq!(
+        change_at(&outcome, b"/usr/bin/hi").unwrap().category,
+        Category::Tampering
     );
 }
 

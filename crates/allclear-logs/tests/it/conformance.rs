@@ -73,7 +73,10 @@ fn eval_condition(expr: &str, name: &str, opts: &Map<String, Value>) -> Result<b
     let literal = rhs.trim_matches(|c| c == '\'' || c == '"');
     let value: Option<String> = if lhs == "name" {
         Some(name.to_owned())
-    } else if let Some(key) = lhs.strip_prefix("opts.get(").and_then(|r| r.strip_suffix(')')) {
+    } else if let Some(key) = lhs
+        .strip_prefix("opts.get(")
+        .and_then(|r| r.strip_suffix(')'))
+    {
         let key = key.trim_matches(|c| c == '\'' || c == '"');
         opts.get(key).map(value_text)
     } else {
@@ -132,9 +135,17 @@ fn variant(name: &str, opts: Map<String, Value>) -> Variant {
 }
 
 /// Compares one result list with the expectation; `None` when they agree.
-fn compare(expected: &Map<String, Value>, results: &[RawFailure], journal: bool, clock: &Clock) -> Option<String> {
+fn compare(
+    expected: &Map<String, Value>,
+    results: &[RawFailure],
+    journal: bool,
+    clock: &Clock,
+) -> Option<String> {
     let found: Vec<&RawFailure> = results.iter().filter(|r| r.counts()).collect();
-    let want_match = expected.get("match").and_then(Value::as_bool).unwrap_or(false);
+    let want_match = expected
+        .get("match")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     if found.is_empty() {
         return want_match.then(|| "no match, expected one".to_owned());
     }
@@ -153,7 +164,10 @@ fn compare(expected: &Map<String, Value>, results: &[RawFailure], journal: bool,
     }
     let got = found[0];
     for (k, v) in expected {
-        if matches!(k.as_str(), "time" | "match" | "desc" | "constraint" | "filter") {
+        if matches!(
+            k.as_str(),
+            "time" | "match" | "desc" | "constraint" | "filter"
+        ) {
             continue;
         }
         let actual: Value = match k.as_str() {
@@ -164,10 +178,12 @@ fn compare(expected: &Map<String, Value>, results: &[RawFailure], journal: bool,
             _ => match got.data.get(k) {
                 Some(s) => Value::String(s.to_owned()),
                 // fail2ban compares hosts as addresses (`IPAddr.__eq__`), text otherwise.
-                None if k == "host" => match (got.id.as_deref().map(parse_ip), v.as_str().map(parse_ip)) {
-                    (Some(Some(a)), Some(Some(b))) if a == b => v.clone(),
-                    _ => got.id.clone().map_or(Value::Null, Value::String),
-                },
+                None if k == "host" => {
+                    match (got.id.as_deref().map(parse_ip), v.as_str().map(parse_ip)) {
+                        (Some(Some(a)), Some(Some(b))) if a == b => v.clone(),
+                        _ => got.id.clone().map_or(Value::Null, Value::String),
+                    }
+                }
                 None if k == "attempts" => Value::from(got.data.attempts()),
                 None => Value::Null,
             },
@@ -249,7 +265,9 @@ fn run_filter(base: &Path, name: &str, tally: &mut Tally) {
         i += 1;
         let path = base.join("logs").join(&file);
         let Ok(bytes) = std::fs::read(&path) else {
-            tally.problems.push(format!("{name}: cannot read {}", path.display()));
+            tally
+                .problems
+                .push(format!("{name}: cannot read {}", path.display()));
             continue;
         };
         let text = String::from_utf8_lossy(&bytes);
@@ -262,10 +280,8 @@ fn run_filter(base: &Path, name: &str, tally: &mut Tally) {
             n += 1;
             let mut expected: Option<Map<String, Value>> = None;
             let trimmed = raw.trim_end_matches(['\r', '\n']);
-            let annotation = trimmed
-                .trim_start_matches('#')
-                .strip_prefix(' ')
-                .map_or_else(|| trimmed.trim_start_matches('#'), |s| s);
+            let hashes_off = trimmed.trim_start_matches('#');
+            let annotation = hashes_off.strip_prefix(' ').unwrap_or(hashes_off);
             let directive = ["failJSON:", "fileOptions:", "filterOptions:", "addFILE:"]
                 .iter()
                 .find(|d| trimmed.starts_with('#') && annotation.starts_with(**d));
@@ -276,7 +292,9 @@ fn run_filter(base: &Path, name: &str, tally: &mut Tally) {
                 let value: Value = match serde_json::from_str(json) {
                     Ok(v) => v,
                     Err(e) => {
-                        tally.problems.push(format!("{file}:{lineno}: bad JSON: {e}"));
+                        tally
+                            .problems
+                            .push(format!("{file}:{lineno}: bad JSON: {e}"));
                         continue;
                     }
                 };
@@ -358,7 +376,10 @@ fn run_filter(base: &Path, name: &str, tally: &mut Tally) {
                         } else {
                             tally.plain += 1;
                         }
-                        tally.problems.push(format!("{} {file}:{tested_lineno}: filter error: {e}", v.key));
+                        tally.problems.push(format!(
+                            "{} {file}:{tested_lineno}: filter error: {e}",
+                            v.key
+                        ));
                         continue;
                     }
                 };
@@ -397,7 +418,9 @@ fn filter_names(base: &Path) -> Vec<String> {
         .map(|rd| {
             rd.filter_map(Result::ok)
                 .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-                .filter(|n| n.ends_with(".conf") && !n.ends_with("common.conf") && !n.starts_with('.'))
+                .filter(|n| {
+                    n.ends_with(".conf") && !n.ends_with("common.conf") && !n.starts_with('.')
+                })
                 .map(|n| n.trim_end_matches(".conf").to_owned())
                 .collect()
         })
@@ -451,7 +474,11 @@ fn fail2ban_sample_logs_agree() {
     );
     assert!(total.annotated > 0, "no sample lines were run");
     if only.is_none() {
-        assert!(total.positive >= MIN_POSITIVE, "only {} positive checks ran", total.positive);
+        assert!(
+            total.positive >= MIN_POSITIVE,
+            "only {} positive checks ran",
+            total.positive
+        );
         assert!(
             total.annotated_ok >= FLOOR_ANNOTATED && total.plain_ok >= FLOOR_UNANNOTATED,
             "conformance dropped below the floor ({FLOOR_ANNOTATED} annotated, {FLOOR_UNANNOTATED} unannotated)"

@@ -65,6 +65,11 @@ pub enum Filter {
     AssignedPassword,
     /// The generic `key = value` rule for secret-like keys (`secret`, `token`, `api_key`…).
     AssignedSecret,
+    /// A value whose key (group `key`) names a secret, whatever the syntax around it: the
+    /// key's kind decides between the password and the randomness tests.
+    KeyedValue,
+    /// A machine-made token: at least this long, mixed characters, not words.
+    Random(usize),
     /// A PEM private key block: the body must be real base64 of some length.
     PemBlock,
     /// Base64 of a PEM block: must decode to a private-key header.
@@ -97,6 +102,14 @@ pub struct Rule {
     pub near: &'static [&'static str],
     /// A generic rule yields to a service-specific rule that found the same secret.
     pub generic: bool,
+    /// Key-name fragments (lowercase) this rule owns: the generic assignment rules leave
+    /// keys containing them alone, so a value of the wrong shape for the service
+    /// (`AWS_SECRET_ACCESS_KEY` that is not 40 base64 characters) is not reported as a
+    /// generic secret instead.
+    pub claims: &'static [&'static str],
+    /// Not a secret but an identifier that helps an attacker map the infrastructure (ARNs,
+    /// bucket names, account IDs, OAuth client IDs). Off unless the configuration asks.
+    pub identifier: bool,
     /// What it finds and why it matters.
     pub description: &'static str,
     /// How to rotate or remove it.
@@ -120,6 +133,8 @@ impl Rule {
         filter: Filter::Placeholder,
         near: &[],
         generic: false,
+        claims: &[],
+        identifier: false,
         description: "",
         remedy: "",
         examples: &[],
@@ -164,7 +179,7 @@ macro_rules! keyed {
         concat!(
             r#"(?i:"#,
             $key,
-            r#")[A-Za-z0-9_.\-]{0,40}?(?:["'`]|\\["'])?\]?[ \t]{0,10}(?:=>|:=|=|:|,|[ \t])[ \t]{0,10}(?:["'`]|\\["'])?[ \t]{0,4}(?P<secret>"#,
+            r#")[A-Za-z0-9_.\-]{0,40}?(?:["'`]|\\["'])?\]?[ \t]{0,40}(?:=>|:=|=|:|,|[ \t])[ \t]{0,40}(?:["'`]|\\["'])?[ \t]{0,4}(?P<secret>"#,
             $value,
             r#")(?:[^A-Za-z0-9_\-+/=]|\z)"#
         )
@@ -191,7 +206,11 @@ mod tests {
             assert!(!rule.counter_examples.is_empty(), "{} has no counter-example", rule.id);
             for keyword in rule.keywords {
                 assert_eq!(*keyword, keyword.to_ascii_lowercase(), "{}", rule.id);
-                assert!(keyword.len() >= 3, "{}: keyword `{keyword}` too short", rule.id);
+                assert!(
+                    keyword.len() >= 3 || !keyword.bytes().all(|b| b.is_ascii_alphanumeric()),
+                    "{}: keyword `{keyword}` too short",
+                    rule.id
+                );
             }
             if rule.anchor == Anchor::KeyStart {
                 assert!(rule.patterns.iter().all(|p| p.starts_with('^')), "{}", rule.id);

@@ -10,7 +10,9 @@ use std::sync::OnceLock;
 
 use allclear_core::{Finding, Policy, Report, RunError};
 use allclear_fim::aide::{AideOptions, parse_aide_config};
-use allclear_fim::{BaselineError, CheckError, CheckOptions, CheckOutcome, FimConfig, Issue, Progress};
+use allclear_fim::{
+    BaselineError, CheckError, CheckOptions, CheckOutcome, FimConfig, Issue, Progress,
+};
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -26,7 +28,12 @@ pub struct FimArgs {
     pub command: FimCommand,
 
     /// The baseline file
-    #[arg(long, global = true, value_name = "FILE", default_value = "/var/lib/allclear/fim.baseline")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        default_value = "/var/lib/allclear/fim.baseline"
+    )]
     pub baseline: PathBuf,
 
     /// The policy file whose [fim] section has the rules [default: /etc/allclear/allclear.toml
@@ -98,7 +105,8 @@ pub fn run(args: &FimArgs) -> anyhow::Result<i32> {
     let (policy, config) = load_rules(args)?;
     let progress = ProgressDisplay::new(!args.no_progress && std::io::stderr().is_terminal());
     let callback = |p: Progress| progress.update(p);
-    let progress_fn: Option<allclear_fim::walk::ProgressFn<'_>> = progress.enabled().then_some(&callback as _);
+    let progress_fn: Option<allclear_fim::walk::ProgressFn<'_>> =
+        progress.enabled().then_some(&callback as _);
 
     match &args.command {
         FimCommand::Init { force } => {
@@ -137,7 +145,10 @@ pub fn run(args: &FimArgs) -> anyhow::Result<i32> {
             Ok(0)
         }
         FimCommand::Check { full } => {
-            let options = CheckOptions { full: *full, progress: progress_fn };
+            let options = CheckOptions {
+                full: *full,
+                progress: progress_fn,
+            };
             let outcome = allclear_fim::check(&config, &args.baseline, &options);
             progress.finish();
             let outcome = outcome.map_err(|e| baseline_error(e, &args.baseline))?;
@@ -155,7 +166,10 @@ pub fn run(args: &FimArgs) -> anyhow::Result<i32> {
                     abs.as_os_str().as_bytes().to_vec()
                 })
                 .collect();
-            let options = CheckOptions { full: *full, progress: progress_fn };
+            let options = CheckOptions {
+                full: *full,
+                progress: progress_fn,
+            };
             let outcome = allclear_fim::update(&config, &args.baseline, &only, &options);
             progress.finish();
             let outcome = outcome.map_err(|e| baseline_error(e, &args.baseline))?;
@@ -167,7 +181,11 @@ pub fn run(args: &FimArgs) -> anyhow::Result<i32> {
             );
             report_outcome(args, &policy, &outcome, Some(note))
         }
-        FimCommand::VerifyPackages { packages, dpkg_dir, root } => {
+        FimCommand::VerifyPackages {
+            packages,
+            dpkg_dir,
+            root,
+        } => {
             let options = allclear_fim::VerifyOptions {
                 dpkg_dir: dpkg_dir.clone(),
                 root: root.clone(),
@@ -225,7 +243,9 @@ fn load_rules(args: &FimArgs) -> anyhow::Result<(Policy, FimConfig)> {
                 )
             })?
         }
-        (None, Some(text), Some(path)) => FimConfig::from_toml_str(text, &path.display().to_string())?,
+        (None, Some(text), Some(path)) => {
+            FimConfig::from_toml_str(text, &path.display().to_string())?
+        }
         _ => FimConfig::defaults(),
     };
     Ok((policy, config))
@@ -253,13 +273,19 @@ fn baseline_error(err: CheckError, path: &Path) -> anyhow::Error {
     let shown = path.display();
     let hint = match &err {
         CheckError::Baseline(BaselineError::AlreadyExists { .. }) => {
-            format!("run `allclear host fim check` to compare, or `init --force` to record a new baseline over {shown}")
+            format!(
+                "run `allclear host fim check` to compare, or `init --force` to record a new baseline over {shown}"
+            )
         }
-        CheckError::Baseline(BaselineError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+        CheckError::Baseline(BaselineError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
             "record one first with `allclear host fim init`".to_owned()
         }
         CheckError::Baseline(
-            BaselineError::ChecksumMismatch { .. } | BaselineError::Truncated { .. } | BaselineError::Corrupt { .. },
+            BaselineError::ChecksumMismatch { .. }
+            | BaselineError::Truncated { .. }
+            | BaselineError::Corrupt { .. },
         ) => format!(
             "do not trust this host's state until you know why: compare {shown} with your off-host copy; \
              `init --force` records a new baseline from the current (unverified) files"
@@ -293,7 +319,12 @@ fn warn_issues(issues: &[Issue]) {
 
 /// Renders a check or update and picks the exit code: 1 only for tampering (package updates
 /// and expected churn are reported but do not fail the run).
-fn report_outcome(args: &FimArgs, policy: &Policy, outcome: &CheckOutcome, note: Option<String>) -> anyhow::Result<i32> {
+fn report_outcome(
+    args: &FimArgs,
+    policy: &Policy,
+    outcome: &CheckOutcome,
+    note: Option<String>,
+) -> anyhow::Result<i32> {
     let findings: Vec<Finding> = outcome.findings();
     let mut report = policy.evaluate(findings, jiff::Zoned::now().date());
     // Human output lists tampering first, then package updates, then expected churn.
@@ -323,9 +354,18 @@ fn report_outcome(args: &FimArgs, policy: &Policy, outcome: &CheckOutcome, note:
         stats.entries,
         stats.hashed_files,
         stats.reused_hashes,
-        counts.get(&allclear_fim::Category::Tampering).copied().unwrap_or(0),
-        counts.get(&allclear_fim::Category::PackageUpdate).copied().unwrap_or(0),
-        counts.get(&allclear_fim::Category::Expected).copied().unwrap_or(0),
+        counts
+            .get(&allclear_fim::Category::Tampering)
+            .copied()
+            .unwrap_or(0),
+        counts
+            .get(&allclear_fim::Category::PackageUpdate)
+            .copied()
+            .unwrap_or(0),
+        counts
+            .get(&allclear_fim::Category::Expected)
+            .copied()
+            .unwrap_or(0),
     );
     render(args, &report)?;
     if !report.errors.is_empty() {
@@ -392,7 +432,10 @@ impl ProgressDisplay {
             bar.enable_steady_tick(std::time::Duration::from_millis(120));
             bar
         });
-        ProgressDisplay { bar, hashing: OnceLock::new() }
+        ProgressDisplay {
+            bar,
+            hashing: OnceLock::new(),
+        }
     }
 
     fn enabled(&self) -> bool {
@@ -438,12 +481,24 @@ mod tests {
 
     #[test]
     fn arguments_parse() {
-        let w = Wrapper::try_parse_from(["fim", "check", "--full", "--baseline", "/tmp/b", "--format", "json"]).unwrap();
+        let w = Wrapper::try_parse_from([
+            "fim",
+            "check",
+            "--full",
+            "--baseline",
+            "/tmp/b",
+            "--format",
+            "json",
+        ])
+        .unwrap();
         assert!(matches!(w.fim.command, FimCommand::Check { full: true }));
         assert_eq!(w.fim.baseline, PathBuf::from("/tmp/b"));
         let w = Wrapper::try_parse_from(["fim", "update", "/etc/ssh", "/etc/passwd"]).unwrap();
         assert!(matches!(&w.fim.command, FimCommand::Update { paths, .. } if paths.len() == 2));
-        assert_eq!(w.fim.baseline, PathBuf::from("/var/lib/allclear/fim.baseline"));
+        assert_eq!(
+            w.fim.baseline,
+            PathBuf::from("/var/lib/allclear/fim.baseline")
+        );
         assert!(Wrapper::try_parse_from(["fim", "check", "--format", "sarif"]).is_err());
     }
 

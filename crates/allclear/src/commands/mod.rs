@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod db;
+pub mod fim;
 pub mod init;
 pub mod scan;
 

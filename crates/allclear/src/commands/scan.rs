@@ -59,6 +59,7 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> anyhow::Result<u8> {
         store.as_ref(),
     )
     .context("could not check packages against the advisory database")?;
+    let findings = with_upgrade_commands(findings);
 
     let today = jiff::Zoned::now().date();
     let mut report = policy.evaluate(findings, today);
@@ -81,9 +82,9 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> anyhow::Result<u8> {
         width: None,
         scanned: Some(scanned),
     };
-    let mut rendered = Vec::new();
-    allclear_report::render(&report, format, &options, &mut rendered)?;
-    output::emit(&rendered, args.output.as_deref())?;
+    output::emit_with(args.output.as_deref(), |out| {
+        allclear_report::render(&report, format, &options, out)
+    })?;
     Ok(report.exit_code() as u8)
 }
 
@@ -103,4 +104,26 @@ fn load_policy(root: &Path, config: Option<&Path>) -> anyhow::Result<(Policy, Op
     let text = fs_err::read_to_string(&path)?;
     let policy = Policy::from_toml(&text, &path.display().to_string())?;
     Ok((policy, Some(path)))
+}
+
+/// Fills each fixable finding's `fix.command` with the command that upgrades just its package
+/// (`bundle update rack`), so JSON consumers need not know every ecosystem's tool.
+fn with_upgrade_commands(mut findings: Vec<allclear_core::Finding>) -> Vec<allclear_core::Finding> {
+    for finding in &mut findings {
+        let fixable = finding.package.is_some()
+            && finding
+                .fix
+                .as_ref()
+                .is_some_and(|fix| fix.version.is_some() && fix.command.is_none());
+        if !fixable {
+            continue;
+        }
+        let command = allclear_report::upgrade_commands(std::slice::from_ref(finding))
+            .into_iter()
+            .find(|line| !line.starts_with('#'));
+        if let (Some(fix), Some(command)) = (finding.fix.as_mut(), command) {
+            fix.command = Some(command);
+        }
+    }
+    findings
 }

@@ -1,0 +1,96 @@
+//! Recall and false positives on labelled examples our rules were not written against
+//! (`conformance/secrets/labeled-examples.jsonl`). Numbers go to docs/ACCURACY.md.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use allclear_secrets::{Scanner, SecretsConfig};
+
+use crate::support::shared_dir;
+
+#[derive(serde::Deserialize)]
+struct Example {
+    rule: String,
+    name: String,
+    secret: bool,
+    text: String,
+}
+
+/// Recall at least 95% of the positives; flag at most 5% of the negatives.
+#[test]
+fn labelled_examples_recall_and_false_positives() {
+    let Some(path) = shared_dir("conformance/secrets/labeled-examples.jsonl") else {
+        return;
+    };
+    let text = std::fs::read_to_string(&path).unwrap();
+    let examples: Vec<Example> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(examples.len(), 573, "the file changed; update docs/ACCURACY.md");
+    let scanner = Scanner::new(&SecretsConfig::default()).unwrap();
+    // A text labelled both ways (a negative of one of the other scanner's rules that is a
+    // positive of another) cannot count against us either way: it is left out of the
+    // negatives and kept in the positives.
+    let positive_texts: BTreeSet<&str> = examples
+        .iter()
+        .filter(|e| e.secret)
+        .map(|e| e.text.as_str())
+        .collect();
+    let (mut found, mut positives, mut flagged, mut negatives, mut ambiguous) = (0, 0, 0, 0, 0);
+    let mut misses: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut false_positives = Vec::new();
+    let mut by_rule: BTreeMap<String, usize> = BTreeMap::new();
+    for example in &examples {
+        let findings = scanner.scan_file("example.txt", example.text.as_bytes());
+        for f in &findings {
+            *by_rule.entry(f.rule.clone()).or_default() += 1;
+        }
+        if example.secret {
+            positives += 1;
+            if findings.is_empty() {
+                misses
+                    .entry(example.rule.as_str())
+                    .or_default()
+                    .push(format!("{} | {:.120}", example.name, example.text.replace('\n', "⏎")));
+            } else {
+                found += 1;
+            }
+        } else if positive_texts.contains(example.text.as_str()) {
+            ambiguous += 1;
+        } else {
+            negatives += 1;
+            if !findings.is_empty() {
+                flagged += 1;
+                let rules: Vec<_> = findings.iter().map(|f| f.rule.as_str()).collect();
+                false_positives.push(format!(
+                    "{} {:?} | {:.120}",
+                    example.rule,
+                    rules,
+                    example.text.replace('\n', "⏎")
+                ));
+            }
+        }
+    }
+    let recall = found as f64 / positives as f64;
+    let fp_rate = flagged as f64 / negatives as f64;
+    eprintln!("missed positives:");
+    for (rule, texts) in &misses {
+        for t in texts {
+            eprintln!("  {rule}: {t}");
+        }
+    }
+    eprintln!("false positives:");
+    for fp in &false_positives {
+        eprintln!("  {fp}");
+    }
+    eprintln!("findings by rule: {by_rule:?}");
+    eprintln!(
+        "recall {found}/{positives} = {:.1}%; false positives {flagged}/{negatives} = {:.1}% \
+         ({ambiguous} negatives also labelled positive, left out)",
+        recall * 100.0,
+        fp_rate * 100.0
+    );
+    assert!(recall >= 0.95, "recall {:.1}% is below 95%", recall * 100.0);
+    assert!(fp_rate <= 0.05, "false-positive rate {:.1}% is above 5%", fp_rate * 100.0);
+}
