@@ -126,6 +126,7 @@ pub fn check_packages(
     store: &Store,
     queries: &[PackageQuery<'_>],
 ) -> Result<Vec<PackageMatch>, MatchError> {
+    let t0 = std::time::Instant::now();
     // Distinct packages, and which one each query is about.
     let mut index: HashMap<(Ecosystem, String), usize> = HashMap::new();
     let mut packages: Vec<(Ecosystem, &str, Vec<RawRecord>)> = Vec::new();
@@ -144,6 +145,7 @@ pub fn check_packages(
         package_of.push(n);
     }
 
+    eprintln!("A {:?}", t0.elapsed());
     let compiled: Vec<Vec<Compiled>> = packages
         .par_iter()
         .map(|(eco, name, raws)| {
@@ -156,6 +158,7 @@ pub fn check_packages(
         })
         .collect::<Result<_, _>>()?;
 
+    eprintln!("B {:?}", t0.elapsed());
     let matched: Vec<Matched<'_>> = queries
         .par_iter()
         .zip(package_of.par_iter())
@@ -165,6 +168,7 @@ pub fn check_packages(
         })
         .collect();
 
+    eprintln!("C {:?}", t0.elapsed());
     // The long text of matched advisories, read once each.
     let mut extras: HashMap<i64, Extra> = HashMap::new();
     for m in &matched {
@@ -177,6 +181,7 @@ pub fn check_packages(
         }
     }
 
+    eprintln!("D {:?}", t0.elapsed());
     Ok(matched
         .into_par_iter()
         .map(|m| build(m, &extras))

@@ -49,6 +49,27 @@ pub fn check_rules() -> Vec<RuleCheckFailure> {
             }
         }
     }
+    for rule in crate::files::file_rules() {
+        let fail = |message: String| RuleCheckFailure {
+            rule: rule.id.to_owned(),
+            message,
+        };
+        let fires = |path: &str, content: &str| {
+            crate::files::check(path, content.as_bytes())
+                .iter()
+                .any(|f| f.rule == rule.id)
+        };
+        for (i, (path, content)) in rule.examples.iter().enumerate() {
+            if !fires(path, content) {
+                failures.push(fail(format!("example {} ({path}) is not found", i + 1)));
+            }
+        }
+        for (i, (path, content)) in rule.counter_examples.iter().enumerate() {
+            if fires(path, content) {
+                failures.push(fail(format!("counter-example {} ({path}) is found", i + 1)));
+            }
+        }
+    }
     failures
 }
 

@@ -1,9 +1,522 @@
-//! Personal data (stub).
-use allclear_core::Finding;
+//! Personal data that means a database was not sanitized: e-mail addresses, phone numbers,
+//! US social security numbers, card numbers, IBANs, dates of birth and password hashes.
+//!
+//! One address in a comment is not a finding; a file with many distinct real values of one
+//! kind is. Values that look like test data (`example.com`, 555-01xx numbers, the card and
+//! IBAN numbers from payment documentation, `user1@…user2@…` sequences) do not count.
+//! Findings carry counts per kind and a few redacted samples, never a value.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use allclear_core::{Finding, Fix, Location, Severity};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use regex::bytes::Regex;
+
 use crate::config::PersonalConfig;
 use crate::scanner::ScannerError;
-pub(crate) struct Detector;
+
+/// The rule id of personal-data findings.
+pub const RULE: &str = "personal.unsanitized-data";
+
+/// Files with these extensions are always checked; others only when they hold enough `@`.
+const DATA_EXTENSIONS: &[&str] = &[
+    "csv", "tsv", "sql", "dump", "json", "jsonl", "ndjson", "xml", "txt", "log", "psv", "dat",
+    "yml", "yaml",
+];
+/// Samples kept per kind.
+const SAMPLES: usize = 3;
+
+/// A kind of personal data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    Email,
+    Phone,
+    Ssn,
+    Card,
+    Iban,
+    DateOfBirth,
+    PasswordHash,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Email => "email",
+            Kind::Phone => "phone",
+            Kind::Ssn => "ssn",
+            Kind::Card => "card",
+            Kind::Iban => "iban",
+            Kind::DateOfBirth => "date-of-birth",
+            Kind::PasswordHash => "password-hash",
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Kind::Email => "e-mail addresses",
+            Kind::Phone => "phone numbers",
+            Kind::Ssn => "US social security numbers",
+            Kind::Card => "card numbers",
+            Kind::Iban => "IBANs",
+            Kind::DateOfBirth => "dates of birth",
+            Kind::PasswordHash => "password hashes",
+        }
+    }
+}
+
+pub(crate) struct Detector {
+    enabled: bool,
+    min_values: usize,
+    allow: GlobSet,
+    email: Regex,
+    phone: Regex,
+    ssn: Regex,
+    card: Regex,
+    iban: Regex,
+    date: Regex,
+    hash: Regex,
+}
+
+/// What one file holds: distinct real values per kind and a few of them for samples.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    pub values: BTreeMap<Kind, BTreeSet<Vec<u8>>>,
+    pub test_values: BTreeMap<Kind, usize>,
+}
+
+fn regex(pattern: &str) -> Result<Regex, ScannerError> {
+    Regex::new(pattern).map_err(ScannerError::Pattern)
+}
+
 impl Detector {
-    pub fn new(_c: &PersonalConfig) -> Result<Detector, ScannerError> { Ok(Detector) }
-    pub fn check(&self, _p: &str, _c: &[u8]) -> Vec<Finding> { Vec::new() }
+    pub fn new(config: &PersonalConfig) -> Result<Detector, ScannerError> {
+        let mut allow = GlobSetBuilder::new();
+        for pattern in &config.allow {
+            allow.add(Glob::new(pattern).map_err(|source| ScannerError::Glob {
+                pattern: pattern.clone(),
+                source,
+            })?);
+        }
+        Ok(Detector {
+            enabled: config.enabled,
+            min_values: config.min_values.max(1),
+            allow: allow.build().map_err(|source| ScannerError::Glob {
+                pattern: config.allow.join(", "),
+                source,
+            })?,
+            email: regex(
+                r"(?i-u)\b[a-z0-9][a-z0-9._%+\-]{0,63}@[a-z0-9][a-z0-9\-]{0,62}(?:\.[a-z0-9][a-z0-9\-]{0,62}){0,4}\.[a-z]{2,24}\b",
+            )?,
+            phone: regex(
+                r"(?-u)(?:^|[^0-9A-Za-z+\-])(\+?1[ .\-]?)?(?:\(([2-9][0-9]{2})\)[ .\-]?|([2-9][0-9]{2})[ .\-])([2-9][0-9]{2})[ .\-]([0-9]{4})(?:[^0-9A-Za-z\-]|$)|(?:^|[^0-9A-Za-z])(\+(?:[2-9][0-9]{1,2})[ .\-]?[0-9]{2,4}[ .\-]?[0-9]{3,4}[ .\-]?[0-9]{3,4})(?:[^0-9]|$)",
+            )?,
+            ssn: regex(r"(?-u)(?:^|[^0-9\-])([0-9]{3})[- ]([0-9]{2})[- ]([0-9]{4})(?:[^0-9\-]|$)")?,
+            card: regex(r"(?-u)(?:^|[^0-9\-])([0-9](?:[0-9]|[ \-][0-9]){12,22})(?:[^0-9\-]|$)")?,
+            iban: regex(
+                r"(?-u)\b([A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b",
+            )?,
+            date: regex(
+                r"(?-u)\b(?:(19[0-9]{2}|20[0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])|(0[1-9]|1[0-2])/(0[1-9]|[12][0-9]|3[01])/(19[0-9]{2}|20[0-9]{2}))\b",
+            )?,
+            hash: regex(
+                r"(?-u)\$2[abxy]?\$[0-9]{2}\$[./A-Za-z0-9]{53}|\$(?:1|apr1)\$[./A-Za-z0-9]{1,8}\$[./A-Za-z0-9]{22}|\$[56]\$(?:rounds=[0-9]{1,9}\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{43,86}|\$[SPH]\$[./A-Za-z0-9]{31,52}|(?:pbkdf2_sha256|pbkdf2_sha1|bcrypt_sha256|argon2)\$[A-Za-z0-9$=+/.,]{30,300}",
+            )?,
+        })
+    }
+
+    /// The personal-data finding for one file, if it holds enough real values.
+    pub fn check(&self, path: &str, content: &[u8]) -> Option<Finding> {
+        if !self.enabled || self.allow.is_match(path) || !self.worth_checking(path, content) {
+            return None;
+        }
+        let tally = self.tally(content);
+        self.finding(path, &tally)
+    }
+
+    fn worth_checking(&self, path: &str, content: &[u8]) -> bool {
+        let name = path.rsplit(['/', '!']).next().unwrap_or(path);
+        let data_file = name
+            .rsplit_once('.')
+            .is_some_and(|(_, ext)| DATA_EXTENSIONS.iter().any(|e| ext.eq_ignore_ascii_case(e)));
+        data_file || memchr::memchr_iter(b'@', content).take(self.min_values).count() >= self.min_values
+    }
+
+    pub(crate) fn tally(&self, content: &[u8]) -> Tally {
+        let mut tally = Tally::default();
+        let add = |tally: &mut Tally, kind: Kind, value: Vec<u8>, test: bool| {
+            if test {
+                *tally.test_values.entry(kind).or_default() += 1;
+            } else {
+                tally.values.entry(kind).or_default().insert(value);
+            }
+        };
+        for m in self.email.find_iter(content) {
+            let value = m.as_bytes().to_ascii_lowercase();
+            let test = test_email(&value);
+            add(&mut tally, Kind::Email, value, test);
+        }
+        for caps in self.phone.captures_iter(content) {
+            let digits: Vec<u8> = caps
+                .iter()
+                .skip(1)
+                .flatten()
+                .flat_map(|m| m.as_bytes().iter().copied())
+                .filter(u8::is_ascii_digit)
+                .collect();
+            let exchange = caps.get(4).map(|m| m.as_bytes());
+            let line = caps.get(5).map(|m| m.as_bytes());
+            let test = exchange == Some(b"555") && line.is_some_and(|l| l.starts_with(b"01"))
+                || exchange == Some(b"555")
+                || repetitive(&digits);
+            add(&mut tally, Kind::Phone, digits, test);
+        }
+        for caps in self.ssn.captures_iter(content) {
+            let (Some(area), Some(group), Some(serial)) = (caps.get(1), caps.get(2), caps.get(3))
+            else {
+                continue;
+            };
+            let (area, group, serial) = (area.as_bytes(), group.as_bytes(), serial.as_bytes());
+            if !valid_ssn(area, group, serial) {
+                continue;
+            }
+            let value = [area, group, serial].concat();
+            let test = TEST_SSNS.iter().any(|t| t.as_bytes() == value.as_slice()) || repetitive(&value);
+            add(&mut tally, Kind::Ssn, value, test);
+        }
+        for caps in self.card.captures_iter(content) {
+            let Some(m) = caps.get(1) else { continue };
+            let digits: Vec<u8> = m.as_bytes().iter().copied().filter(u8::is_ascii_digit).collect();
+            if !(13..=19).contains(&digits.len()) || !card_brand(&digits) || !luhn(&digits) {
+                continue;
+            }
+            let test = TEST_CARDS.iter().any(|t| t.as_bytes() == digits.as_slice()) || repetitive(&digits);
+            add(&mut tally, Kind::Card, digits, test);
+        }
+        for caps in self.iban.captures_iter(content) {
+            let Some(m) = caps.get(1) else { continue };
+            let compact: Vec<u8> = m.as_bytes().iter().copied().filter(|b| *b != b' ').collect();
+            if !(15..=34).contains(&compact.len()) || !iban_valid(&compact) {
+                continue;
+            }
+            let test = TEST_IBANS.iter().any(|t| t.as_bytes() == compact.as_slice());
+            add(&mut tally, Kind::Iban, compact, test);
+        }
+        if mentions_birth(content) {
+            for m in self.date.find_iter(content) {
+                let value = m.as_bytes().to_vec();
+                // 1970-01-01 and 1900-01-01 are what sanitizers and defaults write.
+                let test = value == b"1970-01-01" || value == b"1900-01-01" || value == b"01/01/1970";
+                add(&mut tally, Kind::DateOfBirth, value, test);
+            }
+        }
+        for m in self.hash.find_iter(content) {
+            add(&mut tally, Kind::PasswordHash, m.as_bytes().to_vec(), false);
+        }
+        drop_sequences(&mut tally, Kind::Email);
+        tally
+    }
+
+    fn finding(&self, path: &str, tally: &Tally) -> Option<Finding> {
+        let reported: Vec<(Kind, &BTreeSet<Vec<u8>>)> = tally
+            .values
+            .iter()
+            .filter(|(_, values)| values.len() >= self.min_values)
+            .map(|(k, v)| (*k, v))
+            .collect();
+        if reported.is_empty() {
+            return None;
+        }
+        let summary: Vec<String> = reported
+            .iter()
+            .map(|(kind, values)| format!("{} {}", values.len(), kind.words()))
+            .collect();
+        let mut counts = serde_json::Map::new();
+        let mut samples = serde_json::Map::new();
+        for (kind, values) in &reported {
+            counts.insert(kind.as_str().to_owned(), values.len().into());
+            let shown: Vec<serde_json::Value> = values
+                .iter()
+                .take(SAMPLES)
+                .map(|v| redact_value(*kind, v).into())
+                .collect();
+            samples.insert(kind.as_str().to_owned(), shown.into());
+        }
+        let severity = if reported
+            .iter()
+            .any(|(k, _)| matches!(k, Kind::Ssn | Kind::Card | Kind::Iban | Kind::PasswordHash))
+        {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
+        Some(
+            Finding::new(RULE, severity, format!("Personal data: {}", summary.join(", ")))
+                .with_location(Location::new(path))
+                .with_key("personal-data")
+                .with_description(
+                    "Many distinct real-looking values that identify people (or their \
+                     password hashes) in one file: a copy of production data that was not \
+                     sanitized. Test-looking values (example.com, 555-01xx, documented test \
+                     card numbers and IBANs, numbered sequences) are not counted.",
+                )
+                .with_fix(Fix {
+                    advice: Some(
+                        "Delete the file (and purge it from git history); use a sanitized \
+                         dump or generated fixtures. If the data is synthetic, allow the path \
+                         in `[personal-data] allow`."
+                            .to_owned(),
+                    ),
+                    ..Fix::default()
+                })
+                .with_detail("counts", counts)
+                .with_detail("samples", samples),
+        )
+    }
+}
+
+/// Domains and addresses reserved or commonly used for tests.
+fn test_email(value: &[u8]) -> bool {
+    let Some(at) = value.iter().rposition(|&b| b == b'@') else {
+        return true;
+    };
+    let domain = value.get(at + 1..).unwrap_or_default();
+    const DOMAINS: &[&str] = &[
+        "example.com", "example.org", "example.net", "example.edu", "test.com", "test.org",
+        "localhost", "domain.com", "email.com", "mailinator.com", "yopmail.com", "foo.com",
+        "bar.com", "acme.com", "company.com", "sample.com",
+    ];
+    const SUFFIXES: &[&str] = &[".example", ".test", ".invalid", ".localhost", ".local"];
+    let domain = std::str::from_utf8(domain).unwrap_or("");
+    DOMAINS
+        .iter()
+        .any(|d| domain == *d || domain.ends_with(&format!(".{d}")))
+        || SUFFIXES.iter().any(|s| domain.ends_with(s))
+        || domain.starts_with("example.")
+}
+
+/// `user1@x`, `user2@x`, …: a generator's sequence, not people. When one digit-stripped
+/// form covers most of a kind's values, those values move to the test count.
+fn drop_sequences(tally: &mut Tally, kind: Kind) {
+    let Some(values) = tally.values.get_mut(&kind) else {
+        return;
+    };
+    if values.len() < 4 {
+        return;
+    }
+    let mut forms: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
+    for v in values.iter() {
+        let form: Vec<u8> = v.iter().copied().filter(|b| !b.is_ascii_digit()).collect();
+        *forms.entry(form).or_default() += 1;
+    }
+    let sequences: BTreeSet<Vec<u8>> = forms
+        .into_iter()
+        .filter(|(_, n)| *n >= 4)
+        .map(|(form, _)| form)
+        .collect();
+    let before = values.len();
+    values.retain(|v| {
+        let form: Vec<u8> = v.iter().copied().filter(|b| !b.is_ascii_digit()).collect();
+        !sequences.contains(&form)
+    });
+    *tally.test_values.entry(kind).or_default() += before - values.len();
+}
+
+fn mentions_birth(content: &[u8]) -> bool {
+    let head = content.get(..1 << 20).unwrap_or(content).to_ascii_lowercase();
+    ["birth", "dob", "born"]
+        .iter()
+        .any(|w| memchr::memmem::find(&head, w.as_bytes()).is_some())
+}
+
+/// Same digit throughout, or a straight run (`123456789`).
+fn repetitive(digits: &[u8]) -> bool {
+    let Some(&first) = digits.first() else {
+        return true;
+    };
+    digits.iter().all(|&d| d == first) || digits.windows(2).all(|w| w[1] == w[0] + 1)
+}
+
+/// SSA rules: area not 000, 666 or 900–999; group not 00; serial not 0000.
+fn valid_ssn(area: &[u8], group: &[u8], serial: &[u8]) -> bool {
+    area != b"000"
+        && area != b"666"
+        && area.first().is_some_and(|&d| d != b'9')
+        && group != b"00"
+        && serial != b"0000"
+}
+
+/// Numbers used in documentation and advertising, never issued to a person.
+const TEST_SSNS: &[&str] = &["078051120", "219099999", "123456789", "111223333"];
+
+/// Card numbers from payment providers' test documentation.
+const TEST_CARDS: &[&str] = &[
+    "4111111111111111", "4242424242424242", "4012888888881881", "4000056655665556",
+    "4000000000000002", "4000000000000077", "4000000000003220", "4222222222222",
+    "5555555555554444", "5105105105105100", "5200828282828210", "2223003122003222",
+    "378282246310005", "371449635398431", "378734493671000", "6011111111111117",
+    "6011000990139424", "3530111333300000", "3566002020360505", "30569309025904",
+    "38520000023237", "6200000000000005",
+];
+
+/// IBANs printed in standards and banks' documentation.
+const TEST_IBANS: &[&str] = &[
+    "DE89370400440532013000", "GB82WEST12345698765432", "GB29NWBK60161331926819",
+    "GB33BUKB20201555555555", "FR1420041010050500013M02606", "NL91ABNA0417164300",
+    "ES9121000418450200051332", "IT60X0542811101000000123456", "CH9300762011623852957",
+    "BE68539007547034", "AT611904300234573201",
+];
+
+/// Issuer prefixes of the card brands that issue to people.
+fn card_brand(digits: &[u8]) -> bool {
+    let prefix = |n: usize| -> u32 {
+        digits
+            .iter()
+            .take(n)
+            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'))
+    };
+    let len = digits.len();
+    match digits.first() {
+        Some(b'4') => matches!(len, 13 | 16 | 19),
+        Some(b'5') => (51..=55).contains(&prefix(2)) && len == 16,
+        Some(b'2') => (2221..=2720).contains(&prefix(4)) && len == 16,
+        Some(b'3') => {
+            (matches!(prefix(2), 34 | 37) && len == 15)
+                || ((3528..=3589).contains(&prefix(4)) && len >= 16)
+                || (matches!(prefix(2), 36 | 38 | 39) || (300..=305).contains(&prefix(3))) && len == 14
+        }
+        Some(b'6') => {
+            (prefix(4) == 6011 || prefix(2) == 65 || (644..=649).contains(&prefix(3)) || prefix(2) == 62)
+                && len >= 16
+        }
+        _ => false,
+    }
+}
+
+/// The Luhn checksum every card number carries.
+fn luhn(digits: &[u8]) -> bool {
+    let mut sum = 0u32;
+    for (i, d) in digits.iter().rev().enumerate() {
+        let mut v = u32::from(d - b'0');
+        if i % 2 == 1 {
+            v *= 2;
+            if v > 9 {
+                v -= 9;
+            }
+        }
+        sum += v;
+    }
+    sum % 10 == 0
+}
+
+/// ISO 13616: move the first four characters to the end, letters to numbers, mod 97 = 1.
+fn iban_valid(iban: &[u8]) -> bool {
+    if iban.len() < 5 {
+        return false;
+    }
+    let (head, tail) = iban.split_at(4);
+    let mut rem = 0u32;
+    for &c in tail.iter().chain(head) {
+        let v = match c {
+            b'0'..=b'9' => u32::from(c - b'0'),
+            b'A'..=b'Z' => u32::from(c - b'A') + 10,
+            _ => return false,
+        };
+        rem = if v >= 10 { (rem * 100 + v) % 97 } else { (rem * 10 + v) % 97 };
+    }
+    rem == 1
+}
+
+/// A sample that shows the shape, never the value.
+fn redact_value(kind: Kind, value: &[u8]) -> String {
+    let text = String::from_utf8_lossy(value);
+    match kind {
+        Kind::Email => match text.split_once('@') {
+            Some((local, domain)) => {
+                let first = local.chars().next().unwrap_or('?');
+                let tld = domain.rsplit('.').next().unwrap_or("");
+                format!("{first}***@***.{tld}")
+            }
+            None => "***".to_owned(),
+        },
+        Kind::Card => format!("****{}", text.get(text.len().saturating_sub(4)..).unwrap_or("")),
+        Kind::Iban => format!("{}**…", text.get(..2).unwrap_or("")),
+        Kind::PasswordHash => crate::text::redact(value),
+        _ => format!("***{}", text.get(text.len().saturating_sub(2)..).unwrap_or("")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detector(min: usize) -> Detector {
+        Detector::new(&PersonalConfig {
+            min_values: min,
+            ..PersonalConfig::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn checksums() {
+        assert!(luhn(b"4539578763621486"));
+        assert!(!luhn(b"4539578763621487"));
+        assert!(iban_valid(b"DE89370400440532013000"));
+        assert!(!iban_valid(b"DE89370400440532013001"));
+        assert!(card_brand(b"4539578763621486"));
+        assert!(!card_brand(b"9539578763621486"));
+        assert!(valid_ssn(b"123", b"45", b"6789"));
+        for (a, g, s) in [("000", "12", "3456"), ("666", "12", "3456"), ("912", "12", "3456"), ("123", "00", "3456"), ("123", "45", "0000")] {
+            assert!(!valid_ssn(a.as_bytes(), g.as_bytes(), s.as_bytes()), "{a}-{g}-{s}");
+        }
+    }
+
+    #[test]
+    fn one_address_is_not_a_finding() {
+        let d = detector(10);
+        assert!(d.check("README.md", b"Contact jane.roe@gmail.com for access.").is_none());
+    }
+
+    #[test]
+    fn counts_kinds_and_skips_test_data() {
+        let d = detector(3);
+        let text = "name,email,phone,ssn\n\
+            Ann,ann.lee@gmail.com,(415) 867-2301,512-34-7781\n\
+            Bo,bo.ng@yahoo.co.uk,212-948-3310,430-55-1290\n\
+            Cy,cy.diaz@outlook.com,617 332 9987,219-09-9999\n\
+            Test,user1@example.com,555-0123,000-12-3456\n\
+            Dee,dee.k@proton.me,312.555.0199,288-41-0056\n";
+        let tally = d.tally(text.as_bytes());
+        assert_eq!(tally.values[&Kind::Email].len(), 4);
+        assert_eq!(tally.values[&Kind::Phone].len(), 3, "{:?}", tally.values[&Kind::Phone]);
+        assert_eq!(tally.values[&Kind::Ssn].len(), 3, "219-09-9999 is a known fake");
+        let finding = d.check("export.csv", text.as_bytes()).unwrap();
+        assert_eq!(finding.rule, RULE);
+        assert_eq!(finding.severity, Severity::High);
+        let json = serde_json::to_string(&finding).unwrap();
+        assert!(!json.contains("ann.lee") && !json.contains("867-2301") && !json.contains("512-34"), "{json}");
+        assert!(json.contains("\"email\":4"), "{json}");
+    }
+
+    #[test]
+    fn faker_sequences_are_test_data() {
+        let d = detector(3);
+        let text: String = (1..50).map(|i| format!("user{i}@mailhost.io\n")).collect();
+        assert!(d.check("seed.csv", text.as_bytes()).is_none());
+    }
+
+    #[test]
+    fn cards_ibans_and_dates_of_birth() {
+        let d = detector(2);
+        let text = "id;card;iban;date_of_birth\n1;4539 5787 6362 1486;GB94BARC10201530093459;1984-03-12\n\
+                    2;5425233430109903;DE44500105175407324931;1979-11-30\n\
+                    3;4111111111111111;DE89370400440532013000;1970-01-01\n";
+        let tally = d.tally(text.as_bytes());
+        assert_eq!(tally.values[&Kind::Card].len(), 2);
+        assert_eq!(tally.values[&Kind::Iban].len(), 2);
+        assert_eq!(tally.values[&Kind::DateOfBirth].len(), 2);
+        // Without a birth column, dates are just dates.
+        let plain = text.replace("date_of_birth", "created");
+        assert!(!d.tally(plain.as_bytes()).values.contains_key(&Kind::DateOfBirth));
+    }
 }

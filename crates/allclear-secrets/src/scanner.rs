@@ -20,6 +20,9 @@ pub enum ScannerError {
     /// A rule does not compile.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// A built-in pattern does not compile (a bug, reported rather than panicking).
+    #[error("built-in pattern does not compile")]
+    Pattern(#[source] regex::Error),
     /// A glob in the configuration does not parse.
     #[error("invalid glob `{pattern}` in the configuration")]
     Glob {
@@ -76,6 +79,11 @@ impl Scanner {
         } else {
             self.config.max_file_bytes
         }
+    }
+
+    /// The largest file (or blob) read for content.
+    pub fn max_file_bytes(&self) -> u64 {
+        self.config.max_file_bytes
     }
 
     /// Findings in one file. `path` is relative to the scanned root, `/`-separated; content
@@ -310,8 +318,8 @@ mod tests {
     fn finds_redacts_and_fingerprints_without_lines() {
         let s = scanner();
         let token = "ghp_R4nd0mT0k3nV4lu3F0rT3st1ngOnlyAbCd12";
-        let a = s.scan_file("a.env", format!("GITHUB_TOKEN={token}\n").as_bytes());
-        let b = s.scan_file("a.env", format!("\n\n# moved\nGITHUB_TOKEN={token}\n").as_bytes());
+        let a = s.scan_file("ci.txt", format!("GITHUB_TOKEN={token}\n").as_bytes());
+        let b = s.scan_file("ci.txt", format!("\n\n# moved\nGITHUB_TOKEN={token}\n").as_bytes());
         assert_eq!(a.len(), 1, "{a:#?}");
         assert_eq!(a[0].rule, "secrets.github-token");
         assert_eq!(a[0].location.line, Some(1));

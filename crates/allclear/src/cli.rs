@@ -56,7 +56,7 @@ pub enum Command {
     Db(DbCommand),
     /// Write a commented allclear.toml policy file
     Init(InitArgs),
-    /// Checks that run on a server: file integrity (and, later, logs and OS configuration)
+    /// Checks that run on a server: file integrity and log analysis
     #[command(subcommand)]
     Host(HostCommand),
 }
@@ -65,6 +65,8 @@ pub enum Command {
 pub enum HostCommand {
     /// File integrity monitoring: record a baseline, check the tree against it (the AIDE job)
     Fim(crate::commands::fim::FimArgs),
+    /// Log analysis with fail2ban's own filters: what would be banned, and why
+    Logs(crate::commands::logs::LogsArgs),
 }
 
 #[derive(Debug, Args)]

@@ -24,6 +24,9 @@ fn main() -> ExitCode {
         Command::Host(HostCommand::Fim(args)) => {
             commands::fim::run(args).map(|code| u8::try_from(code).unwrap_or(2))
         }
+        Command::Host(HostCommand::Logs(args)) => {
+            commands::logs::run(args).map(|code| u8::try_from(code).unwrap_or(2))
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),

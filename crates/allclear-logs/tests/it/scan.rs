@@ -262,3 +262,52 @@ fn crafted_user_name_cannot_inject_an_address_into_fail2bans_sshd_filter() {
         );
     }
 }
+
+/// Debian's stock jail.conf (with paths-debian.conf and paths-common.conf) loads, and every
+/// jail's filter resolves when forced on.
+#[test]
+fn stock_jail_conf_loads_with_every_filter() {
+    let Some(shared) = crate::conformance::shared_dir() else {
+        eprintln!("skipped: no shared test data (set ALLCLEAR_SHARED)");
+        return;
+    };
+    let config = shared.join("conformance/fail2ban/config");
+    let names: Vec<String> = read_jails(&config, &[])
+        .unwrap()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    let force: Vec<&str> = names.iter().map(String::as_str).collect();
+    let jails = read_jails(&config, &force).unwrap();
+    let failed: Vec<String> = jails
+        .iter()
+        .filter_map(|(n, r)| r.as_ref().err().map(|e| format!("{n}: {e}")))
+        .collect();
+    println!(
+        "{} jails, {} failed: {failed:#?}",
+        jails.len(),
+        failed.len()
+    );
+    assert!(jails.len() > 50, "{}", jails.len());
+    assert!(failed.is_empty(), "{failed:#?}");
+    let sshd = jails
+        .iter()
+        .find(|(n, _)| n == "sshd")
+        .unwrap()
+        .1
+        .as_ref()
+        .unwrap();
+    assert!(!sshd.enabled, "stock jail.conf enables nothing");
+    assert_eq!(
+        (sshd.maxretry, sshd.findtime, sshd.bantime),
+        (5, 600.0, 600.0)
+    );
+    assert_eq!(sshd.logpath, ["/var/log/auth.log"]);
+    assert_eq!(
+        sshd.filter_args.get("mode").map(String::as_str),
+        Some("normal")
+    );
+    let filter = sshd.filter.as_ref().unwrap();
+    assert!(filter.failregex.len() > 15, "{}", filter.failregex.len());
+    assert!(CompiledFilter::new(filter, FilterOptions::default()).is_ok());
+}

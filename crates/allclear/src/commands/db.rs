@@ -172,8 +172,82 @@ pub fn print_import_summary(summary: &ImportSummary, quiet: bool) -> anyhow::Res
 }
 
 pub fn update(cli: &Cli, args: &UpdateArgs) -> anyhow::Result<u8> {
-    let _ = (cli, args);
-    anyhow::bail!("`db update` is not wired yet")
+    let dir = db_dir(cli)?;
+    let ecosystems = if args.ecosystem.is_empty() {
+        let found = ecosystems_in(&args.path)?;
+        if found.is_empty() {
+            return Err(hinted(
+                format!("no lockfiles under {}", args.path.display()),
+                "name the ecosystems to download: --ecosystem RubyGems,npm (or run from the repository)",
+            ));
+        }
+        if !cli.quiet {
+            let names: Vec<&str> = found.iter().map(|e| e.as_str()).collect();
+            eprintln!(
+                "ecosystems found in {}: {}",
+                args.path.display(),
+                names.join(", ")
+            );
+        }
+        found
+    } else {
+        args.ecosystem.clone()
+    };
+    // The Ruby interpreter's advisories come from RubySec only; OSV has no zip for them.
+    let ecosystems: Vec<_> = ecosystems
+        .into_iter()
+        .filter(|e| *e != allclear_core::Ecosystem::Ruby)
+        .collect();
+    let options = allclear_advisories::UpdateOptions {
+        base_url: args.base_url.trim_end_matches('/').to_owned(),
+        ecosystems,
+        ..allclear_advisories::UpdateOptions::default()
+    };
+    let bar = progress_bar(cli.quiet);
+    let result = allclear_advisories::update(&dir, &options, &|event| match event {
+        allclear_advisories::UpdateEvent::Download {
+            ecosystem,
+            done,
+            total,
+            ..
+        } => {
+            bar.set_prefix(format!("downloading {ecosystem}"));
+            bar.set_length(total.unwrap_or(0));
+            bar.set_position(done);
+        }
+        allclear_advisories::UpdateEvent::Import(event) => report_progress(&bar, event),
+    });
+    bar.finish_and_clear();
+    let summary = result.with_context(|| {
+        format!(
+            "update from {} failed; the database in {} is unchanged",
+            options.base_url,
+            dir.display()
+        )
+    })?;
+    print_import_summary(&summary, cli.quiet)?;
+    Ok(0)
+}
+
+/// The ecosystems of the lockfiles under `path` (a quick walk of names only).
+fn ecosystems_in(path: &Path) -> anyhow::Result<Vec<allclear_core::Ecosystem>> {
+    let mut found = std::collections::BTreeSet::new();
+    let walk = ignore::WalkBuilder::new(path)
+        .hidden(false)
+        .filter_entry(|e| e.file_name() != ".git" && e.file_name() != "node_modules")
+        .build();
+    for entry in walk {
+        let Ok(entry) = entry else { continue };
+        let kind = entry
+            .file_name()
+            .to_str()
+            .and_then(allclear_lockfiles::detect)
+            .filter(|k| !k.is_manifest());
+        if let Some(eco) = kind.and_then(|k| k.ecosystem()) {
+            found.insert(eco);
+        }
+    }
+    Ok(found.into_iter().collect())
 }
 
 pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<u8> {

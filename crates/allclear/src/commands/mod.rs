@@ -3,6 +3,7 @@
 pub mod db;
 pub mod fim;
 pub mod init;
+pub mod logs;
 pub mod scan;
 
 use crate::cli::OutputFormat;

@@ -182,3 +182,62 @@ fn update_reports_a_server_error_clearly() {
     assert!(stderr(&output).contains("404"), "{}", text(&output));
     server.join().unwrap();
 }
+
+#[test]
+fn update_without_ecosystems_downloads_those_of_the_repository() {
+    let (base, server) = serve(osv_zip(), 1);
+    let db = tempfile::tempdir().unwrap();
+    let output = allclear()
+        .arg("--db")
+        .arg(db.path())
+        .args(["db", "update", "--base-url", &base, "--path"])
+        .arg(fixtures().join("repo/app"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    // Gemfile.lock is the only lockfile there: only RubyGems is fetched.
+    assert_eq!(server.join().unwrap(), ["/RubyGems/all.zip"]);
+    assert!(stderr(&output).contains("RubyGems"), "{}", text(&output));
+}
+
+#[test]
+fn import_refuses_a_hostile_zip_and_keeps_the_old_database() {
+    let db = fixture_db();
+    let dir = tempfile::tempdir().unwrap();
+    let zip_path = dir.path().join("all.zip");
+    let mut buffer = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut buffer);
+        let options = zip::write::SimpleFileOptions::default();
+        zip.start_file("../../escape.json", options).unwrap();
+        zip.write_all(b"{\"id\": \"X\"}").unwrap();
+        zip.finish().unwrap();
+    }
+    std::fs::write(&zip_path, buffer.into_inner()).unwrap();
+    let output = allclear()
+        .arg("--db")
+        .arg(db.path())
+        .args(["db", "import"])
+        .arg(&zip_path)
+        .output()
+        .unwrap();
+    let all = text(&output);
+    assert!(
+        all.contains("escape.json"),
+        "the hostile member is named: {all}"
+    );
+    assert!(!dir.path().parent().unwrap().join("escape.json").exists());
+    let scan = allclear()
+        .arg("--db")
+        .arg(db.path())
+        .arg("scan")
+        .arg(fixtures().join("repo"))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&scan).contains("GHSA-test-rack-0001"),
+        "{}",
+        text(&scan)
+    );
+}
