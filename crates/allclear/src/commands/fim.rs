@@ -1,4 +1,5 @@
-//! `allclear host fim`: file integrity monitoring (init, check, update, verify-packages).
+//! `allclear host fim`: file integrity monitoring (init, check, update, watch,
+//! verify-packages).
 //!
 //! Wiring: `Host(HostArgs)` → `fim` subcommand with [`FimArgs`]; call [`run`] and exit with
 //! its code. Needs `allclear-fim` and `indicatif` in this crate's dependencies.
@@ -84,6 +85,18 @@ pub enum FimCommand {
         /// Re-hash every file instead of trusting unchanged size, times and inode
         #[arg(long)]
         full: bool,
+    },
+    /// Report changes as they happen (inotify), with periodic full checks; runs until stopped.
+    /// Prints one line per new difference from the baseline (one JSON object per line with
+    /// --format json); each difference is reported once, again only if it changes further
+    Watch {
+        /// Seconds between full checks, which catch what events miss (0: only at start and
+        /// after the kernel reports lost events)
+        #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+        full_check_every: u64,
+        /// Milliseconds without events that end a burst (a package upgrade is one report)
+        #[arg(long, value_name = "MS", default_value_t = 500)]
+        debounce_ms: u64,
     },
     /// Check installed package files against dpkg's records, with no baseline (like debsums)
     VerifyPackages {
@@ -181,6 +194,20 @@ pub fn run(args: &FimArgs) -> anyhow::Result<i32> {
             );
             report_outcome(args, &policy, &outcome, Some(note))
         }
+        FimCommand::Watch {
+            full_check_every,
+            debounce_ms,
+        } => {
+            progress.finish();
+            let options = allclear_fim::WatchOptions {
+                debounce: std::time::Duration::from_millis(*debounce_ms),
+                max_delay: std::time::Duration::from_millis(debounce_ms.saturating_mul(20))
+                    .max(std::time::Duration::from_secs(2)),
+                full_check_every: (*full_check_every > 0)
+                    .then(|| std::time::Duration::from_secs(*full_check_every)),
+            };
+            watch(args, &policy, config, options)
+        }
         FimCommand::VerifyPackages {
             packages,
             dpkg_dir,
@@ -211,6 +238,79 @@ pub fn run(args: &FimArgs) -> anyhow::Result<i32> {
             );
             render(args, &report)?;
             Ok(report.exit_code())
+        }
+    }
+}
+
+/// `watch`: runs until killed or until the baseline cannot be used (then an error).
+fn watch(
+    args: &FimArgs,
+    policy: &Policy,
+    config: FimConfig,
+    options: allclear_fim::WatchOptions,
+) -> anyhow::Result<i32> {
+    let mut watcher = allclear_fim::FimWatcher::new(config, &args.baseline, options)
+        .map_err(|e| match e {
+            allclear_fim::WatchError::Check(e) => baseline_error(e, &args.baseline),
+            other => anyhow::Error::new(other),
+        })?;
+    let roots: Vec<String> = watcher
+        .watched_roots()
+        .iter()
+        .map(|r| r.display().to_string())
+        .collect();
+    eprintln!("watching {} (stop with Ctrl-C)", roots.join(", "));
+    loop {
+        let batch = watcher
+            .next_batch(std::time::Duration::from_secs(3600))
+            .map_err(|e| match e {
+                allclear_fim::WatchError::Check(e) => baseline_error(e, &args.baseline),
+                other => anyhow::Error::new(other),
+            })?;
+        let Some(batch) = batch else { continue };
+        for warning in &batch.warnings {
+            eprintln!("warning: {warning}");
+        }
+        for issue in &batch.issues {
+            let level = if issue.is_error() { "error" } else { "warning" };
+            eprintln!("{level}: {}: {}", issue.path, issue.message);
+        }
+        let findings = batch.changes.iter().map(|c| c.to_finding()).collect();
+        let report = policy.evaluate(findings, jiff::Zoned::now().date());
+        let now = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or(jiff::Timestamp::now());
+        let mut out = String::new();
+        for finding in &report.findings {
+            match args.format {
+                FimFormat::Json => {
+                    let mut value = serde_json::to_value(finding)?;
+                    if let Some(map) = value.as_object_mut() {
+                        map.insert("time".to_owned(), now.to_string().into());
+                    }
+                    out.push_str(&serde_json::to_string(&value)?);
+                }
+                _ => {
+                    out.push_str(&format!("{now} {:<8} {} {}", finding.severity, finding.rule, finding.title));
+                    if let Some(description) = &finding.description {
+                        out.push_str(" (");
+                        out.push_str(&description.replace('\n', "; "));
+                        out.push(')');
+                    }
+                }
+            }
+            out.push('\n');
+        }
+        emit(out.as_bytes())?;
+        if batch.trigger.is_full() && args.format != FimFormat::Json {
+            eprintln!(
+                "{now} full check ({}): {} entries, {} differences from the baseline outstanding",
+                match batch.trigger {
+                    allclear_fim::Trigger::Start => "start",
+                    allclear_fim::Trigger::Rescan => "events were lost",
+                    _ => "periodic",
+                },
+                batch.entries,
+                batch.outstanding
+            );
         }
     }
 }

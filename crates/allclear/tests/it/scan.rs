@@ -269,3 +269,31 @@ fn broken_pipe_is_not_an_error() {
     assert_ne!(output.status.code(), Some(2), "{}", text(&output));
     assert!(!stderr(&output).contains("panicked"), "{}", text(&output));
 }
+
+#[test]
+fn matches_go_pypi_and_npm_with_their_own_version_rules() {
+    let db = fixture_db();
+    let (_, json, stderr) = scan_json(db.path(), &fixtures().join("repo"));
+    let vulnerable = findings(&json, "deps.vulnerable");
+    let find = |name: &str| {
+        vulnerable
+            .iter()
+            .find(|f| f["package"]["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not found: {stderr}\n{json:#}"))
+    };
+    // go.mod keeps the `v`; OSV's Go records do not.
+    let text = find("golang.org/x/text");
+    assert_eq!(text["package"]["version"], "v0.3.5");
+    assert_eq!(text["location"]["path"], "svc/go.mod");
+    assert_eq!(text["location"]["line"], 6);
+    // PyPI names compare normalized (Django == django); a second introduced/fixed pair.
+    let django = find("Django");
+    assert_eq!(django["fix"]["version"], "3.2.14");
+    assert_eq!(django["location"]["line"], 2);
+    // `last_affected` includes the version itself; no fixed version is known.
+    let lodash = find("lodash");
+    assert_eq!(lodash["location"]["path"], "js/package-lock.json");
+    assert!(lodash["fix"].get("version").is_none(), "{lodash:#}");
+    // golang.org/x/net and requests are not affected by anything in the fixture database.
+    assert!(vulnerable.iter().all(|f| f["package"]["name"] != "requests"));
+}
