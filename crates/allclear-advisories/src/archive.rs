@@ -234,7 +234,12 @@ impl<R: Read + Seek> ZipRecords<R> {
     }
 }
 
-fn check_size(name: &str, size: u64, compressed: u64, limits: &ZipLimits) -> Result<(), ArchiveError> {
+fn check_size(
+    name: &str,
+    size: u64,
+    compressed: u64,
+    limits: &ZipLimits,
+) -> Result<(), ArchiveError> {
     if size > limits.max_member_bytes {
         return Err(ArchiveError::MemberTooLarge {
             name: name.to_owned(),
@@ -262,7 +267,8 @@ mod tests {
 
     fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
         let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let opts =
+            SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
         for (name, data) in members {
             w.start_file(*name, opts).unwrap();
             w.write_all(data).unwrap();
@@ -284,11 +290,19 @@ mod tests {
 
     #[test]
     fn reads_json_members_in_batches() {
-        let z = zip_of(&[("a.json", b"{}"), ("readme.txt", b"x"), ("b.JSON", b"[]"), ("c.json", b"1")]);
+        let z = zip_of(&[
+            ("a.json", b"{}"),
+            ("readme.txt", b"x"),
+            ("b.JSON", b"[]"),
+            ("c.json", b"1"),
+        ]);
         let mut r = ZipRecords::new(Cursor::new(z), ZipLimits::default()).unwrap();
         assert_eq!(r.len(), 4);
         let first = r.next_batch(2, u64::MAX).unwrap();
-        assert_eq!(first.iter().map(|m| m.0.as_str()).collect::<Vec<_>>(), ["a.json", "b.JSON"]);
+        assert_eq!(
+            first.iter().map(|m| m.0.as_str()).collect::<Vec<_>>(),
+            ["a.json", "b.JSON"]
+        );
         let second = r.next_batch(10, u64::MAX).unwrap();
         assert_eq!(second, vec![("c.json".to_owned(), b"1".to_vec())]);
         assert!(r.next_batch(10, u64::MAX).unwrap().is_empty());
@@ -297,27 +311,47 @@ mod tests {
     #[test]
     fn refuses_traversal() {
         let z = zip_of(&[("ok.json", b"{}"), ("../evil.json", b"{}")]);
-        let err = ZipRecords::new(Cursor::new(z), ZipLimits::default()).err().unwrap();
-        assert!(matches!(err, ArchiveError::UnsafePath { ref name } if name == "../evil.json"), "{err}");
+        let err = ZipRecords::new(Cursor::new(z), ZipLimits::default())
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err, ArchiveError::UnsafePath { ref name } if name == "../evil.json"),
+            "{err}"
+        );
     }
 
     #[test]
     fn refuses_bombs_and_big_members() {
         let big = vec![b'a'; 3 << 20];
         let z = zip_of(&[("bomb.json", &big)]);
-        let err = ZipRecords::new(Cursor::new(z.clone()), ZipLimits::default()).err().unwrap();
+        let err = ZipRecords::new(Cursor::new(z.clone()), ZipLimits::default())
+            .err()
+            .unwrap();
         assert!(matches!(err, ArchiveError::Ratio { .. }), "{err}");
 
-        let limits = ZipLimits { max_member_bytes: 1 << 20, max_ratio: u64::MAX, ..ZipLimits::default() };
-        let err = ZipRecords::new(Cursor::new(z.clone()), limits).err().unwrap();
+        let limits = ZipLimits {
+            max_member_bytes: 1 << 20,
+            max_ratio: u64::MAX,
+            ..ZipLimits::default()
+        };
+        let err = ZipRecords::new(Cursor::new(z.clone()), limits)
+            .err()
+            .unwrap();
         assert!(matches!(err, ArchiveError::MemberTooLarge { .. }), "{err}");
 
-        let limits = ZipLimits { max_total_bytes: 1 << 20, max_ratio: u64::MAX, ..ZipLimits::default() };
+        let limits = ZipLimits {
+            max_total_bytes: 1 << 20,
+            max_ratio: u64::MAX,
+            ..ZipLimits::default()
+        };
         let err = ZipRecords::new(Cursor::new(z), limits).err().unwrap();
         assert!(matches!(err, ArchiveError::TotalTooLarge { .. }), "{err}");
 
         let z = zip_of(&[("a.json", b"{}"), ("b.json", b"{}")]);
-        let limits = ZipLimits { max_members: 1, ..ZipLimits::default() };
+        let limits = ZipLimits {
+            max_members: 1,
+            ..ZipLimits::default()
+        };
         assert!(matches!(
             ZipRecords::new(Cursor::new(z), limits),
             Err(ArchiveError::TooManyMembers { count: 2, max: 1 })

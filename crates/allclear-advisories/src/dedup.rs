@@ -119,7 +119,10 @@ pub fn merge(group: &[&Advisory]) -> Merged {
     }
     ids.sort_by(|a, b| id_rank(a).cmp(&id_rank(b)).then(a.cmp(b)));
 
-    let summaries: Vec<&str> = ordered.iter().filter_map(|a| a.summary.as_deref()).collect();
+    let summaries: Vec<&str> = ordered
+        .iter()
+        .filter_map(|a| a.summary.as_deref())
+        .collect();
     let summary = summaries
         .iter()
         .find(|s| !starts_with_id(s))
@@ -200,19 +203,28 @@ mod tests {
         let mut a = adv("CVE-1", &["OSVDB-9"], "rubysec");
         a.summary = Some("CVE-1 rubygem-rack: thing".into());
         a.severity = Some(Severity::Medium);
-        a.cvss = Some(CvssScore { score: 5.0, vector: None });
+        a.cvss = Some(CvssScore {
+            score: 5.0,
+            vector: None,
+        });
         a.url = Some("https://nvd".into());
         let mut b = adv("GHSA-1", &["CVE-1"], "osv");
         b.summary = Some("Shell escape in rack".into());
         b.severity = Some(Severity::High);
         b.url = Some("https://github.com/advisories/GHSA-1".into());
-        b.cvss = Some(CvssScore { score: 7.5, vector: Some("v".into()) });
+        b.cvss = Some(CvssScore {
+            score: 7.5,
+            vector: Some("v".into()),
+        });
         let m = merge(&[&a, &b]);
         assert_eq!(m.ids, vec!["GHSA-1", "CVE-1", "OSVDB-9"]);
         assert_eq!(m.summary.as_deref(), Some("Shell escape in rack"));
         assert_eq!(m.severity, Some(Severity::High));
         assert_eq!(m.cvss.unwrap().score, 7.5);
-        assert_eq!(m.url.as_deref(), Some("https://github.com/advisories/GHSA-1"));
+        assert_eq!(
+            m.url.as_deref(),
+            Some("https://github.com/advisories/GHSA-1")
+        );
         assert_eq!(m.sources, vec!["osv", "rubysec"]);
     }
 }

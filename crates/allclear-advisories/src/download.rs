@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use allclear_core::Ecosystem;
 
-use crate::import::{ImportError, ImportEvent, ImportOptions, ImportSummary, SourceInput, import_with};
+use crate::import::{
+    ImportError, ImportEvent, ImportOptions, ImportSummary, SourceInput, import_with,
+};
 use crate::store::SourceKind;
 
 /// Where OSV publishes its data (`{base}/{ECOSYSTEM}/all.zip`).
@@ -139,7 +141,14 @@ pub fn update(
     let mut downloads: Vec<(tempfile::NamedTempFile, String)> = Vec::new();
     for eco in &options.ecosystems {
         let url = osv_zip_url(&options.base_url, *eco);
-        let file = download(&agent, *eco, &url, dir, options.max_download_bytes, progress)?;
+        let file = download(
+            &agent,
+            *eco,
+            &url,
+            dir,
+            options.max_download_bytes,
+            progress,
+        )?;
         downloads.push((file, url));
     }
     let inputs: Vec<SourceInput> = downloads

@@ -218,10 +218,11 @@ pub fn detect(path: &Path) -> Result<SourceKind, ImportError> {
     if path.join("vulns").is_dir() {
         return Ok(SourceKind::OsvYaml);
     }
-    let files = walk(path, 4, &["json", "yaml", "yml"], 1).map_err(|source| ImportError::Source {
-        path: path.to_owned(),
-        source,
-    })?;
+    let files =
+        walk(path, 4, &["json", "yaml", "yml"], 1).map_err(|source| ImportError::Source {
+            path: path.to_owned(),
+            source,
+        })?;
     let first = files.first().ok_or_else(unknown)?;
     if extension(first).as_deref() == Some("json") {
         return Ok(SourceKind::OsvJson);
@@ -384,19 +385,20 @@ fn import_source(
 
     if kind == SourceKind::OsvZip {
         let file = fs_err::File::open(path).map_err(source_err)?;
-        let mut zip = ZipRecords::new(std::io::BufReader::new(file), options.zip_limits)
-            .map_err(|source| ImportError::Archive {
+        let mut zip = ZipRecords::new(std::io::BufReader::new(file), options.zip_limits).map_err(
+            |source| ImportError::Archive {
                 path: path.to_owned(),
                 source,
-            })?;
+            },
+        )?;
         let total = zip.len();
         loop {
-            let batch = zip
-                .next_batch(BATCH, BATCH_BYTES)
-                .map_err(|source| ImportError::Archive {
-                    path: path.to_owned(),
-                    source,
-                })?;
+            let batch =
+                zip.next_batch(BATCH, BATCH_BYTES)
+                    .map_err(|source| ImportError::Archive {
+                        path: path.to_owned(),
+                        source,
+                    })?;
             if batch.is_empty() {
                 break;
             }
@@ -589,7 +591,9 @@ fn read_record(path: &Path) -> Result<String, String> {
         .read_to_string(&mut text)
         .map_err(|e| format!("cannot read: {e}"))?;
     if text.len() as u64 > MAX_RECORD_BYTES {
-        return Err(format!("larger than the {MAX_RECORD_BYTES} bytes allowed for one record"));
+        return Err(format!(
+            "larger than the {MAX_RECORD_BYTES} bytes allowed for one record"
+        ));
     }
     Ok(text)
 }
@@ -601,7 +605,12 @@ fn extension(path: &Path) -> Option<String> {
 
 /// Files under `root` with one of `exts`, at most `max_depth` levels down, hidden entries
 /// skipped and symbolic links not followed; sorted. Stops after `limit` files when given.
-fn walk(root: &Path, max_depth: usize, exts: &[&str], limit: usize) -> std::io::Result<Vec<PathBuf>> {
+fn walk(
+    root: &Path,
+    max_depth: usize,
+    exts: &[&str],
+    limit: usize,
+) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     // An explicit stack instead of recursion: depth is bounded, the stack is on the heap.
     let mut stack = vec![(root.to_owned(), 0usize)];
@@ -651,16 +660,28 @@ fn list_records(root: &Path, kind: SourceKind) -> std::io::Result<Vec<(PathBuf, 
     let mut out = Vec::new();
     match kind {
         SourceKind::OsvJson | SourceKind::OsvZip => {
-            out.extend(walk(root, MAX_DEPTH, &["json"], usize::MAX)?.into_iter().map(plain));
+            out.extend(
+                walk(root, MAX_DEPTH, &["json"], usize::MAX)?
+                    .into_iter()
+                    .map(plain),
+            );
         }
         SourceKind::OsvYaml => {
-            out.extend(walk(root, MAX_DEPTH, &["yaml", "yml"], usize::MAX)?.into_iter().map(plain));
+            out.extend(
+                walk(root, MAX_DEPTH, &["yaml", "yml"], usize::MAX)?
+                    .into_iter()
+                    .map(plain),
+            );
         }
         SourceKind::RubySec => {
             for sub in ["gems", "rubies"] {
                 let dir = root.join(sub);
                 if dir.is_dir() {
-                    out.extend(walk(&dir, 2, &["yml", "yaml"], usize::MAX)?.into_iter().map(plain));
+                    out.extend(
+                        walk(&dir, 2, &["yml", "yaml"], usize::MAX)?
+                            .into_iter()
+                            .map(plain),
+                    );
                 }
             }
         }

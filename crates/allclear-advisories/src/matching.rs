@@ -126,9 +126,21 @@ pub fn check_packages(
     store: &Store,
     queries: &[PackageQuery<'_>],
 ) -> Result<Vec<PackageMatch>, MatchError> {
-    let t0 = std::time::Instant::now();
+    // A batch that asks about many of an ecosystem's packages reads all its keys once
+    // instead of probing the index for each name (most names have no advisory).
+    let mut per_eco: HashMap<Ecosystem, usize> = HashMap::new();
+    for q in queries {
+        *per_eco.entry(q.ecosystem).or_default() += 1;
+    }
+    let mut key_sets = HashMap::new();
+    for (eco, asked) in per_eco {
+        if asked.saturating_mul(5) > store.package_count(eco) {
+            key_sets.insert(eco, store.key_set(eco)?);
+        }
+    }
+
     // Distinct packages, and which one each query is about.
-    let mut index: HashMap<(Ecosystem, String), usize> = HashMap::new();
+    let mut index: HashMap<(Ecosystem, String), Option<usize>> = HashMap::new();
     let mut packages: Vec<(Ecosystem, &str, Vec<RawRecord>)> = Vec::new();
     let mut package_of = Vec::with_capacity(queries.len());
     for q in queries {
@@ -136,39 +148,45 @@ pub fn check_packages(
         let n = match index.get(&key) {
             Some(&n) => n,
             None => {
-                let raw = store.raw_for(q.ecosystem, &key.1)?;
-                packages.push((q.ecosystem, q.name, raw));
-                index.insert(key, packages.len() - 1);
-                packages.len() - 1
+                let known = match key_sets.get(&q.ecosystem) {
+                    Some(set) => set.contains(key.1.as_str()),
+                    None => store.has_key(q.ecosystem, &key.1)?,
+                };
+                let n = if known {
+                    packages.push((q.ecosystem, q.name, store.raw_for(q.ecosystem, &key.1)?));
+                    Some(packages.len() - 1)
+                } else {
+                    None
+                };
+                index.insert(key, n);
+                n
             }
         };
         package_of.push(n);
     }
 
-    eprintln!("A {:?}", t0.elapsed());
     let compiled: Vec<Vec<Compiled>> = packages
         .par_iter()
         .map(|(eco, name, raws)| {
             raws.iter()
                 .map(|raw| Ok(compile(*eco, name, raw.decode()?, Some(raw.rowid))))
-                .filter(|c: &Result<Compiled, StoreError>| {
-                    c.as_ref().map_or(true, |c| c.usable())
-                })
+                .filter(|c: &Result<Compiled, StoreError>| c.as_ref().map_or(true, |c| c.usable()))
                 .collect::<Result<Vec<_>, StoreError>>()
         })
         .collect::<Result<_, _>>()?;
 
-    eprintln!("B {:?}", t0.elapsed());
     let matched: Vec<Matched<'_>> = queries
         .par_iter()
         .zip(package_of.par_iter())
         .map(|(q, &n)| {
-            let compiled = compiled.get(n).map(Vec::as_slice).unwrap_or(&[]);
+            let compiled = n
+                .and_then(|n| compiled.get(n))
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             find_matches(q.ecosystem, q.version, compiled)
         })
         .collect();
 
-    eprintln!("C {:?}", t0.elapsed());
     // The long text of matched advisories, read once each.
     let mut extras: HashMap<i64, Extra> = HashMap::new();
     for m in &matched {
@@ -181,11 +199,7 @@ pub fn check_packages(
         }
     }
 
-    eprintln!("D {:?}", t0.elapsed());
-    Ok(matched
-        .into_par_iter()
-        .map(|m| build(m, &extras))
-        .collect())
+    Ok(matched.into_par_iter().map(|m| build(m, &extras)).collect())
 }
 
 /// Matches a version against advisories already in hand (no store): what
@@ -216,12 +230,13 @@ struct Compiled {
 
 enum How {
     Ranges(Vec<CRange>),
-    /// Parsed only when first needed: PyPA lists run to hundreds of versions per record,
-    /// and the record's ranges usually decide first.
+    /// Parsed and sorted when first needed (PyPA lists run to hundreds of versions per
+    /// record, and the record's ranges usually decide first), then binary-searched:
+    /// computing a fix asks each list about many candidate versions.
     Versions {
         eco: Ecosystem,
         texts: Vec<String>,
-        parsed: OnceLock<Vec<Version>>,
+        parsed: OnceLock<ParsedList>,
     },
     /// An unparsable requirement is `None` and never matches (so the version counts as
     /// affected: the conservative reading).
@@ -232,6 +247,28 @@ enum How {
     /// An unparsable constraint is `None` and always matches (conservative again).
     Branches(Vec<Vec<Option<Requirement>>>),
     All,
+}
+
+/// A versions list, parsed: sorted versions, and the entries that do not parse (compared
+/// as text).
+struct ParsedList {
+    sorted: Vec<Version>,
+    unparsable: Vec<String>,
+}
+
+impl ParsedList {
+    fn new(eco: Ecosystem, texts: &[String]) -> ParsedList {
+        let mut sorted = Vec::with_capacity(texts.len());
+        let mut unparsable = Vec::new();
+        for t in texts {
+            match Version::parse(eco, t) {
+                Ok(v) => sorted.push(v),
+                Err(_) => unparsable.push(t.clone()),
+            }
+        }
+        sorted.sort();
+        ParsedList { sorted, unparsable }
+    }
 }
 
 enum Kind {
@@ -300,7 +337,7 @@ fn compile(eco: Ecosystem, name: &str, advisory: Advisory, rowid: Option<i64>) -
                 unaffected,
             } => {
                 for p in patched {
-                    candidates.extend(versions_in_requirement(p).filter_map(|v| parse(v)));
+                    candidates.extend(versions_in_requirement(p).filter_map(&parse));
                 }
                 How::Requirements {
                     patched: patched.iter().map(|s| req(s)).collect(),
@@ -359,8 +396,14 @@ impl CRange {
     /// Whether the range is "every version" (introduced 0 and nothing else).
     fn is_everything(&self) -> bool {
         self.limits.is_empty()
-            && self.events.iter().any(|(at, k)| at.is_none() && matches!(k, Kind::Introduced))
-            && self.events.iter().all(|(_, k)| matches!(k, Kind::Introduced))
+            && self
+                .events
+                .iter()
+                .any(|(at, k)| at.is_none() && matches!(k, Kind::Introduced))
+            && self
+                .events
+                .iter()
+                .all(|(_, k)| matches!(k, Kind::Introduced))
     }
 }
 
@@ -369,16 +412,9 @@ impl How {
         match self {
             How::Ranges(ranges) => ranges.iter().any(|r| r.affects(v)),
             How::Versions { eco, texts, parsed } => {
-                texts.iter().any(|t| t == v.as_str())
-                    || parsed
-                        .get_or_init(|| {
-                            texts
-                                .iter()
-                                .filter_map(|t| Version::parse(*eco, t).ok())
-                                .collect()
-                        })
-                        .iter()
-                        .any(|p| p == v)
+                let list = parsed.get_or_init(|| ParsedList::new(*eco, texts));
+                list.sorted.binary_search(v).is_ok()
+                    || list.unparsable.iter().any(|t| t == v.as_str())
             }
             How::Requirements {
                 patched,
@@ -458,10 +494,24 @@ fn build(m: Matched<'_>, extras: &HashMap<i64, Extra>) -> PackageMatch {
         .iter()
         .map(|c| match c.rowid.and_then(|r| extras.get(&r)) {
             Some(extra) => {
-                let mut a = c.advisory.clone();
-                a.details.clone_from(&extra.details);
-                a.references.clone_from(&extra.references);
-                std::borrow::Cow::Owned(a)
+                // Merging reads no affected entries: leave them out of the copy.
+                let a = &c.advisory;
+                std::borrow::Cow::Owned(Advisory {
+                    id: a.id.clone(),
+                    aliases: a.aliases.clone(),
+                    summary: a.summary.clone(),
+                    details: extra.details.clone(),
+                    published: a.published.clone(),
+                    modified: a.modified.clone(),
+                    withdrawn: a.withdrawn.clone(),
+                    severity: a.severity,
+                    cvss: a.cvss.clone(),
+                    url: a.url.clone(),
+                    references: extra.references.clone(),
+                    source: a.source.clone(),
+                    informational: a.informational,
+                    affected: Vec::new(),
+                })
             }
             None => std::borrow::Cow::Borrowed(&c.advisory),
         })
@@ -469,8 +519,14 @@ fn build(m: Matched<'_>, extras: &HashMap<i64, Extra>) -> PackageMatch {
     let advisories: Vec<&Advisory> = full.iter().map(|a| a.as_ref()).collect();
     let mut vulnerabilities = Vec::new();
     for group in group_advisories(&advisories) {
-        let members: Vec<&Compiled> = group.iter().filter_map(|&i| matched.get(i).copied()).collect();
-        let refs: Vec<&Advisory> = group.iter().filter_map(|&i| advisories.get(i).copied()).collect();
+        let members: Vec<&Compiled> = group
+            .iter()
+            .filter_map(|&i| matched.get(i).copied())
+            .collect();
+        let refs: Vec<&Advisory> = group
+            .iter()
+            .filter_map(|&i| advisories.get(i).copied())
+            .collect();
         let m = merge(&refs);
         let fixed_in = installed
             .as_ref()
@@ -527,9 +583,7 @@ fn smallest_fix<'a>(installed: &Version, advisories: &[&'a Compiled]) -> Option<
     candidates.dedup_by(|a, b| a == b);
     let fixes = |v: &Version| !advisories.iter().any(|c| c.affects(v));
     if !installed.is_prerelease()
-        && let Some(v) = candidates
-            .iter()
-            .find(|v| !v.is_prerelease() && fixes(v))
+        && let Some(v) = candidates.iter().find(|v| !v.is_prerelease() && fixes(v))
     {
         return Some(v);
     }
@@ -643,7 +697,10 @@ mod tests {
             "A",
             Ecosystem::CratesIo,
             "x",
-            vec![ranges(&[&[("introduced", "0"), ("last_affected", "1.4.0")]])],
+            vec![ranges(&[&[
+                ("introduced", "0"),
+                ("last_affected", "1.4.0"),
+            ]])],
         );
         assert!(hits(&a, Ecosystem::CratesIo, "1.4.0"));
         assert!(!hits(&a, Ecosystem::CratesIo, "1.4.1"));

@@ -7,6 +7,7 @@
 //! `extra` so matching decodes only what it needs; `sources` and `meta` hold what `status` reports. A
 //! scan reads only the rows of the packages it asks about.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -22,7 +23,7 @@ pub const DB_FILE_NAME: &str = "advisories.db";
 
 /// Bumped whenever the tables or the stored JSON change shape; an older file is rebuilt,
 /// never read.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Why the store could not be opened, read or written.
 #[derive(Debug, thiserror::Error)]
@@ -145,11 +146,16 @@ pub struct Status {
 pub struct Store {
     conn: Connection,
     status: Status,
+    /// Every key of an ecosystem, loaded on first use by a large batch (see
+    /// [`Store::key_set`]), indexed like [`Ecosystem::ALL`].
+    keys: [OnceCell<HashSet<Box<str>>>; Ecosystem::ALL.len()],
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.status.path).finish()
+        f.debug_struct("Store")
+            .field("path", &self.status.path)
+            .finish()
     }
 }
 
@@ -184,7 +190,11 @@ impl Store {
             .map_err(sqlite(&path))?;
         check_schema(&conn, "main", &path)?;
         let status = read_status(&conn, &path)?;
-        Ok(Store { conn, status })
+        Ok(Store {
+            conn,
+            status,
+            keys: Default::default(),
+        })
     }
 
     /// The database file.
@@ -199,7 +209,11 @@ impl Store {
 
     /// Whether any advisory names this package (the name is normalized first).
     pub fn has_advisories(&self, eco: Ecosystem, name: &str) -> Result<bool, StoreError> {
-        let key = normalize_name(eco, name);
+        self.has_key(eco, &normalize_name(eco, name))
+    }
+
+    /// Whether a normalized key has any advisory: one index probe.
+    pub(crate) fn has_key(&self, eco: Ecosystem, key: &str) -> Result<bool, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -239,6 +253,46 @@ impl Store {
             out.push(advisory);
         }
         Ok(out)
+    }
+
+    /// Every normalized key of an ecosystem, read once and kept. Worth it only when a
+    /// batch asks about a good share of the ecosystem's packages: one index probe costs
+    /// about as much as reading five keys.
+    pub(crate) fn key_set(&self, eco: Ecosystem) -> Result<&HashSet<Box<str>>, StoreError> {
+        let slot = Ecosystem::ALL
+            .iter()
+            .position(|e| *e == eco)
+            .and_then(|i| self.keys.get(i));
+        let Some(slot) = slot else {
+            // Unreachable (every ecosystem is in ALL); an empty set would be wrong, so
+            // fall back to a fresh load without caching.
+            return Err(StoreError::Io {
+                path: self.path().to_owned(),
+                source: std::io::Error::other(format!("no key slot for {eco}")),
+            });
+        };
+        if let Some(set) = slot.get() {
+            return Ok(set);
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT name FROM affected WHERE ecosystem = ?1")
+            .map_err(sqlite(self.path()))?;
+        let set = stmt
+            .query_map([eco.as_str()], |row| row.get::<_, String>(0))
+            .map_err(sqlite(self.path()))?
+            .map(|r| r.map(String::into_boxed_str))
+            .collect::<Result<HashSet<_>, _>>()
+            .map_err(sqlite(self.path()))?;
+        Ok(slot.get_or_init(|| set))
+    }
+
+    /// Packages of an ecosystem with at least one advisory (from the status).
+    pub(crate) fn package_count(&self, eco: Ecosystem) -> usize {
+        self.status
+            .ecosystems
+            .get(&eco)
+            .map_or(0, |s| s.packages)
     }
 
     /// The stored records (without their long text) under a normalized key.
@@ -309,7 +363,9 @@ pub(crate) struct Extra {
 }
 
 /// Splits an advisory into the stored record and its extra part, serialized.
-pub(crate) fn serialize_split(advisory: &Advisory) -> Result<(Vec<u8>, Vec<u8>), serde_json::Error> {
+pub(crate) fn serialize_split(
+    advisory: &Advisory,
+) -> Result<(Vec<u8>, Vec<u8>), serde_json::Error> {
     let mut core = advisory.clone();
     let extra = Extra {
         details: core.details.take(),
@@ -362,9 +418,11 @@ fn check_schema(conn: &Connection, schema: &str, path: &Path) -> Result<(), Stor
 
 fn read_status(conn: &Connection, path: &Path) -> Result<Status, StoreError> {
     let meta = |key: &str| -> Result<Option<String>, StoreError> {
-        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0))
-            .optional()
-            .map_err(sqlite(path))
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
+            row.get(0)
+        })
+        .optional()
+        .map_err(sqlite(path))
     };
     let built_at = meta("built_at")?.unwrap_or_default();
     let ecosystems = match meta("ecosystems")? {
@@ -378,7 +436,9 @@ fn read_status(conn: &Connection, path: &Path) -> Result<Status, StoreError> {
         .prepare("SELECT location, info FROM sources ORDER BY id")
         .map_err(sqlite(path))?;
     let rows = stmt
-        .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })
         .map_err(sqlite(path))?;
     let mut sources = Vec::new();
     for row in rows {
@@ -492,7 +552,11 @@ impl StoreBuilder {
         Ok(kept)
     }
 
-    fn copy_old(&mut self, old: &Path, replaced: &HashSet<String>) -> Result<Vec<String>, StoreError> {
+    fn copy_old(
+        &mut self,
+        old: &Path,
+        replaced: &HashSet<String>,
+    ) -> Result<Vec<String>, StoreError> {
         check_schema(&self.conn, "old", old)?;
         let path = self.path();
         let err = sqlite(&path);
@@ -534,11 +598,15 @@ impl StoreBuilder {
     }
 
     pub(crate) fn begin(&self) -> Result<(), StoreError> {
-        self.conn.execute_batch("BEGIN").map_err(sqlite(&self.path()))
+        self.conn
+            .execute_batch("BEGIN")
+            .map_err(sqlite(&self.path()))
     }
 
     pub(crate) fn commit(&self) -> Result<(), StoreError> {
-        self.conn.execute_batch("COMMIT").map_err(sqlite(&self.path()))
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(sqlite(&self.path()))
     }
 
     /// Adds a source row (its counts are filled in by [`StoreBuilder::finish_source`]).
@@ -563,7 +631,10 @@ impl StoreBuilder {
             source,
         })?;
         self.conn
-            .execute("UPDATE sources SET info = ?2 WHERE id = ?1", params![id, json])
+            .execute(
+                "UPDATE sources SET info = ?2 WHERE id = ?1",
+                params![id, json],
+            )
             .map_err(sqlite(&self.path()))?;
         Ok(())
     }
@@ -637,10 +708,11 @@ impl StoreBuilder {
                 }
             }
         }
-        let ecosystems = serde_json::to_string(&ecosystems).map_err(|source| StoreError::Record {
-            id: "meta.ecosystems".to_owned(),
-            source,
-        })?;
+        let ecosystems =
+            serde_json::to_string(&ecosystems).map_err(|source| StoreError::Record {
+                id: "meta.ecosystems".to_owned(),
+                source,
+            })?;
         let built_at = jiff::Timestamp::now().to_string();
         self.conn
             .execute(
@@ -660,12 +732,10 @@ impl StoreBuilder {
         };
         self.temp.as_file().sync_all().map_err(io(&path))?;
         let target = self.dir.join(DB_FILE_NAME);
-        self.temp
-            .persist(&target)
-            .map_err(|e| StoreError::Io {
-                path: target.clone(),
-                source: e.error,
-            })?;
+        self.temp.persist(&target).map_err(|e| StoreError::Io {
+            path: target.clone(),
+            source: e.error,
+        })?;
         // Make the rename itself durable (directories can be synced on Unix only).
         #[cfg(unix)]
         if let Ok(d) = std::fs::File::open(&self.dir) {

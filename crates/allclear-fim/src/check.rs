@@ -22,7 +22,7 @@ use crate::baseline::{
 use crate::dpkg::{DpkgEvent, PackageIndex, last_install};
 use crate::entry::{Entry, FileKind, Hashes, Xattr, display_path, fs_path, hash_file, md5_file};
 use crate::rules::FimConfig;
-use crate::walk::{Issue, ProgressFn, hash_entries, walk};
+use crate::walk::{Issue, ProgressFn, hash_entries, walk, walk_from};
 use std::os::unix::ffi::OsStrExt;
 
 /// `init`, `check` or `update` could not run at all.
@@ -417,8 +417,63 @@ pub fn check(
     options: &CheckOptions<'_>,
 ) -> Result<CheckOutcome, CheckError> {
     let verified = VerifiedBaseline::open(path)?;
-    let (outcome, _) = compare(config, &verified, options, None)?;
+    let (outcome, _) = compare(config, &verified, options, None, None)?;
     Ok(outcome)
+}
+
+/// [`check`] with a baseline already opened and verified (a watch keeps it in memory).
+pub fn check_verified(
+    config: &FimConfig,
+    baseline: &VerifiedBaseline,
+    options: &CheckOptions<'_>,
+) -> Result<CheckOutcome, CheckError> {
+    let (outcome, _) = compare(config, baseline, options, None, None)?;
+    Ok(outcome)
+}
+
+/// Compares only the entries at or under `scope` (absolute logical paths) with an already
+/// verified baseline: what `watch` does after events name those paths. Paths outside every
+/// watched tree are ignored, and one above a watched tree stands for that tree. An empty
+/// `scope` compares nothing; use [`check`] for everything.
+pub fn check_scoped(
+    config: &FimConfig,
+    baseline: &VerifiedBaseline,
+    scope: &[Vec<u8>],
+    options: &CheckOptions<'_>,
+) -> Result<CheckOutcome, CheckError> {
+    let roots = scope_roots(config, scope);
+    let (outcome, _) = compare(config, baseline, options, None, Some(&roots))?;
+    Ok(outcome)
+}
+
+/// Clamps `scope` to the walk roots and drops paths inside other ones.
+fn scope_roots(config: &FimConfig, scope: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let walk_roots = config.walk_roots();
+    let under = |path: &[u8], dir: &[u8]| {
+        path == dir || dir == b"/" || (path.starts_with(dir) && path.get(dir.len()) == Some(&b'/'))
+    };
+    let mut roots: Vec<Vec<u8>> = Vec::new();
+    for path in scope {
+        let trimmed = if path.len() > 1 {
+            path.strip_suffix(b"/").unwrap_or(path)
+        } else {
+            path
+        };
+        if walk_roots.iter().any(|r| under(trimmed, r)) {
+            roots.push(trimmed.to_vec());
+        } else {
+            roots.extend(walk_roots.iter().filter(|r| under(r, trimmed)).cloned());
+        }
+    }
+    roots.sort();
+    roots.dedup();
+    let mut kept: Vec<Vec<u8>> = Vec::new();
+    for root in roots {
+        if !kept.iter().any(|k| under(&root, k)) {
+            kept.push(root);
+        }
+    }
+    kept
 }
 
 /// Accepts the current state into the baseline at `path`: all of it when `only` is empty,
@@ -449,7 +504,7 @@ pub fn update(
     let accept = Accept {
         prefixes: &prefixes,
     };
-    let (mut outcome, state) = compare(config, &verified, options, Some(&accept))?;
+    let (mut outcome, state) = compare(config, &verified, options, Some(&accept), None)?;
     outcome.changes.retain(|c| accept.accepts(&c.path));
     for p in &prefixes {
         if !outcome.changes.iter().any(|c| {
@@ -539,8 +594,13 @@ fn compare(
     baseline: &VerifiedBaseline,
     options: &CheckOptions<'_>,
     accept: Option<&Accept<'_>>,
+    scope: Option<&[Vec<u8>]>,
 ) -> Result<(CheckOutcome, Option<Vec<Entry>>), CheckError> {
-    let scan = walk(config, options.progress);
+    let scan = match scope {
+        Some(roots) => walk_from(config, roots, options.progress),
+        None => walk(config, options.progress),
+    };
+    let in_scope = scope.map(|prefixes| Accept { prefixes });
     let mut current = scan.entries;
     let mut issues = scan.issues;
     let mut warnings = Vec::new();
@@ -564,6 +624,11 @@ fn compare(
     let mut ci = 0usize;
     for old in baseline.entries()? {
         let old = old?;
+        if let Some(scope) = &in_scope
+            && (scope.prefixes.is_empty() || !scope.accepts(&old.path))
+        {
+            continue;
+        }
         // Current entries before this path were added.
         while current.get(ci).is_some_and(|c| c.path < old.path) {
             ci += 1;

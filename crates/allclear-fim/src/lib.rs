@@ -10,6 +10,8 @@
 //!   `allclear_core::Finding`s (`fim.changed`, `fim.added`, `fim.removed`,
 //!   `fim.package-update`, `fim.rotated`).
 //! - **[`update`]** accepts the current state, all of it or only named paths.
+//! - **[`FimWatcher`]** (`watch`) reports differences as they happen, from inotify
+//!   events, with periodic full checks for what events miss.
 //! - **Package awareness**: a changed file whose new content matches dpkg's MD5 record is
 //!   a package update (low severity), not tampering; [`dpkg::verify_packages`] checks
 //!   installed files against those records with no baseline (what `debsums` does).
@@ -58,14 +60,16 @@ pub mod dpkg;
 pub mod entry;
 pub mod rules;
 pub mod walk;
+pub mod watch;
 
 pub use attrs::{Attr, AttrSet, HashAlgo};
 pub use baseline::{Baseline, BaselineError, BaselineHeader, VerifiedBaseline};
 pub use check::{
     AttrChange, Category, Change, ChangeKind, CheckError, CheckOptions, CheckOutcome, CheckStats,
-    InitOutcome, RULES, RuleDoc, check, init, record, update,
+    InitOutcome, RULES, RuleDoc, check, check_scoped, check_verified, init, record, update,
 };
 pub use dpkg::{DpkgError, VerifyOptions, VerifyOutcome, verify_packages};
 pub use entry::{Entry, FileKind, display_path};
 pub use rules::{ConfigError, FimConfig, Rule, RuleKind};
 pub use walk::{Issue, IssueKind, Progress};
+pub use watch::{FimWatcher, Trigger, WatchBatch, WatchError, WatchOptions};

@@ -631,6 +631,45 @@ impl FimConfig {
         roots
     }
 
+    /// The directories (or files) to ask for change events on: for a rule that is a plain
+    /// path, that path; otherwise the directory its pattern starts in. Narrower than
+    /// [`FimConfig::walk_roots`], which start at each rule's parent directory (a watch on
+    /// `/` for a rule on `/etc` would cover the whole system). None inside another.
+    pub(crate) fn watch_roots(&self) -> Vec<Vec<u8>> {
+        let mut paths: Vec<Vec<u8>> = self
+            .order
+            .iter()
+            .filter_map(|&i| self.rules.get(i))
+            .map(|r| {
+                let whole = !r.literal.is_empty()
+                    && r.literal.strip_suffix(b"/").unwrap_or(&r.literal)
+                        == r.pattern.trim_end_matches('/').as_bytes();
+                let path = if whole {
+                    r.literal.as_slice()
+                } else {
+                    r.node()
+                };
+                match path.strip_suffix(b"/") {
+                    Some(trimmed) if !trimmed.is_empty() => trimmed.to_vec(),
+                    _ if path.is_empty() => b"/".to_vec(),
+                    _ => path.to_vec(),
+                }
+            })
+            .collect();
+        paths.sort();
+        paths.dedup();
+        let mut roots: Vec<Vec<u8>> = Vec::new();
+        for path in paths {
+            if !roots
+                .iter()
+                .any(|r| r.as_slice() == b"/" || path.starts_with(&dir_prefix(r)))
+            {
+                roots.push(path);
+            }
+        }
+        roots
+    }
+
     /// Decides whether `path` is recorded, under which rule, and whether to enter it.
     /// `excluded_above` is the nearest excluded ancestor that the walk entered anyway.
     pub(crate) fn decide(
@@ -1221,6 +1260,18 @@ mod tests {
             Severity::High,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn watch_roots_are_the_paths_not_their_parents() {
+        let text = "[fim]\ndefaults = false\n[fim.groups.a]\npaths = [\"/etc\", \"/etc/ssh\", \"/var/log/*.log\", \"/srv/www/\"]\n";
+        let config = FimConfig::from_toml_str(text, "allclear.toml").unwrap();
+        assert_eq!(
+            config.watch_roots(),
+            vec![b"/etc".to_vec(), b"/srv/www".to_vec(), b"/var/log".to_vec()]
+        );
+        // The walk starts one level up (it must see /etc itself); the watch must not.
+        assert!(config.walk_roots().contains(&b"/".to_vec()));
     }
 
     #[test]

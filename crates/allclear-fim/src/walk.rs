@@ -146,6 +146,16 @@ struct Walker<'a> {
 
 /// Walks every root of `config` and returns the selected entries, without hashes.
 pub(crate) fn walk(config: &FimConfig, progress: Option<ProgressFn<'_>>) -> Scan {
+    walk_from(config, &config.walk_roots(), progress)
+}
+
+/// Walks only from `roots` (logical paths at or under the walk roots of `config`, none
+/// inside another), making the same decisions a full walk makes there.
+pub(crate) fn walk_from(
+    config: &FimConfig,
+    roots: &[Vec<u8>],
+    progress: Option<ProgressFn<'_>>,
+) -> Scan {
     let walker = Walker {
         config,
         root: config.root.as_os_str().as_bytes().to_vec(),
@@ -155,8 +165,8 @@ pub(crate) fn walk(config: &FimConfig, progress: Option<ProgressFn<'_>>) -> Scan
         progress,
     };
     rayon::scope(|scope| {
-        for root in config.walk_roots() {
-            walker.start(scope, root);
+        for root in roots {
+            walker.start(scope, root.clone());
         }
     });
     let mut entries = walker

@@ -591,6 +591,21 @@ pub struct DateDetector {
     /// `logtimezone`: minutes east of UTC for dates without a zone.
     pub default_tz: Option<i32>,
     slots: Vec<Option<Slots>>,
+    /// The last date read: consecutive lines usually share it, and reading it (strptime, year
+    /// completion, time zone) costs more than comparing its fields.
+    last_time: Option<TimeCache>,
+    scratch: String,
+}
+
+/// What the time of a date depends on, and the time.
+#[derive(Debug, Clone)]
+struct TimeCache {
+    template: usize,
+    fields: String,
+    now: Timestamp,
+    tz: TimeZone,
+    default_tz: Option<i32>,
+    time: Option<f64>,
 }
 
 impl Default for DateDetector {
@@ -604,6 +619,8 @@ impl Default for DateDetector {
             first_unused: 0,
             default_tz: None,
             slots: Vec::new(),
+            last_time: None,
+            scratch: String::new(),
         }
     }
 }
@@ -795,11 +812,41 @@ impl DateDetector {
         let (ds, de, time) = {
             let slots = self.slots.get(idx)?.as_ref()?;
             let (ds, de) = slots.get(group)?;
-            (
-                ds,
-                de,
-                template_time(&template, line, slots, self.default_tz, clock),
-            )
+            // The time is a function of the template, its fields' texts, "now" and the zone.
+            let mut key = std::mem::take(&mut self.scratch);
+            key.clear();
+            for i in 0..template.compiled.group_count() {
+                if let Some((s, e)) = slots.get(i) {
+                    key.push_str(&line[s..e]);
+                }
+                key.push('\0');
+            }
+            let template_id = Arc::as_ptr(&template) as usize;
+            let time = match &mut self.last_time {
+                Some(c)
+                    if c.template == template_id
+                        && c.fields == key
+                        && c.now == clock.now
+                        && c.default_tz == self.default_tz
+                        && c.tz == clock.tz =>
+                {
+                    c.time
+                }
+                cache => {
+                    let time = template_time(&template, line, slots, self.default_tz, clock);
+                    *cache = Some(TimeCache {
+                        template: template_id,
+                        fields: key.clone(),
+                        now: clock.now,
+                        tz: clock.tz.clone(),
+                        default_tz: self.default_tz,
+                        time,
+                    });
+                    time
+                }
+            };
+            self.scratch = key;
+            (ds, de, time)
         };
         {
             let entry = &mut self.entries[idx];

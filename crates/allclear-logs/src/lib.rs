@@ -7,7 +7,8 @@
 //!   `sshd[mode=aggressive]` and `<tag>` substitution) and jails (`jail.conf`, `jail.d/`,
 //!   `jail.local`).
 //! - [`pyre`] runs Python regular expressions on Rust engines: the linear-time `regex` crate
-//!   where the pattern allows, `fancy-regex` with a step limit only for lookaround,
+//!   where the pattern allows (conditionals and tempered loops rewritten when exact),
+//!   `fancy-regex` with a step limit only for other lookaround,
 //!   backreferences and conditionals.
 //! - [`date`] finds and removes the timestamp in a line as fail2ban's date detector does.
 //! - [`filter`] applies a filter to lines (prefregex, failregex, ignoreregex, multi-line
@@ -56,6 +57,7 @@
 
 pub mod config;
 pub mod date;
+mod expand;
 pub mod filter;
 pub mod ini;
 pub mod pyre;

@@ -12,6 +12,13 @@
 //! Two lookaheads fail2ban's date templates put around every date, `(?=^|\b|\W)` and
 //! `(?=\b|\W|$)`, are expressible as half word boundaries and are rewritten, so dates stay on the
 //! linear engine.
+//!
+//! Conditionals whose group is decided by an item of the same sequence, and tempered loops
+//! `(?:(?!LIT).)*`, are rewritten for the linear engine where the rewrite is exact (see
+//! `expand.rs`): fail2ban's sshd `Failed …` regex runs without backtracking, and
+//! `fancy-regex` only sees the rare line where a checked loop's literal occurs (an injected
+//! `from` in a user name). A linear pattern ending in `(.+)$` (fail2ban's `prefregex`)
+//! captures its head first and takes the rest of the line as the last group.
 
 use std::collections::HashMap;
 
@@ -719,6 +726,8 @@ fn literal(c: char, in_class: bool) -> String {
 pub struct PyRegex {
     source: String,
     engine: Engine,
+    /// For a linear pattern ending in a catch-all group: its head, to search first.
+    tail: Option<Tail>,
     names: HashMap<String, usize>,
     group_count: usize,
 }
@@ -726,6 +735,9 @@ pub struct PyRegex {
 #[derive(Debug, Clone)]
 enum Engine {
     Linear(regex::Regex),
+    /// A rewrite ([`crate::expand`]) on the linear engine: conditionals expanded, tempered
+    /// loops checked after the match; the backtracking engine only when a check fails.
+    Checked(Box<Checked>),
     Backtracking {
         re: Box<fancy_regex::Regex>,
         /// Superset prefilter on the linear engine (absent when it would not compile).
@@ -733,19 +745,172 @@ enum Engine {
     },
 }
 
+#[derive(Debug, Clone)]
+struct Checked {
+    re: regex::Regex,
+    /// Python group number → the rewrite's groups that are copies of it.
+    logical: Vec<Vec<usize>>,
+    /// (group of the rewrite, literal that must not start inside its span).
+    tempered: Vec<(usize, memchr::memmem::Finder<'static>)>,
+    /// The original pattern on the backtracking engine.
+    fallback: Box<fancy_regex::Regex>,
+}
+
+impl Checked {
+    /// Builds the rewrite of `pattern`, if there is one that runs on the linear engine.
+    fn new(pattern: &str, prefix: &str, exact: &str) -> Option<Checked> {
+        let e = crate::expand::expand(pattern)?;
+        let t = translate(&e.pattern).ok()?;
+        if !t.needs_backtracking.is_empty() {
+            return None;
+        }
+        let re = linear_builder(&format!("{prefix}{}", t.exact))
+            .build()
+            .ok()?;
+        let mut logical = vec![Vec::new(); e.groups.len() + 1];
+        logical[0].push(0);
+        let mut tempered = Vec::new();
+        for (phys, name) in re.capture_names().enumerate() {
+            let Some(name) = name else { continue };
+            if let Some(rest) = name.strip_prefix("__py") {
+                let n: usize = rest.split('_').next()?.parse().ok()?;
+                logical.get_mut(n)?.push(phys);
+            } else if let Some(k) = name.strip_prefix("__t") {
+                let k: usize = k.parse().ok()?;
+                let (_, lit) = e.tempered.iter().find(|(i, _)| *i == k)?;
+                tempered.push((
+                    phys,
+                    memchr::memmem::Finder::new(lit.as_bytes()).into_owned(),
+                ));
+            }
+        }
+        let fallback = match PyRegex::fancy(exact, None).ok()? {
+            Engine::Backtracking { re, .. } => re,
+            _ => return None,
+        };
+        Some(Checked {
+            re,
+            logical,
+            tempered,
+            fallback,
+        })
+    }
+
+    /// Whether no checked literal starts inside its loop's span.
+    fn spans_hold(&self, hay: &str, locs: &regex::CaptureLocations) -> bool {
+        self.tempered
+            .iter()
+            .all(|(phys, lit)| match locs.get(*phys) {
+                None => true,
+                Some((s, e)) => {
+                    // Occurrences starting before `e` may end after it.
+                    let end = (e + lit.needle().len()).saturating_sub(1).min(hay.len());
+                    hay.as_bytes()
+                        .get(s..end)
+                        .is_none_or(|w| lit.find(w).is_none_or(|q| s + q >= e))
+                }
+            })
+    }
+}
+
+/// A pattern `HEAD(.+)$` (or `(.*)$`, the group possibly named) split in two. fail2ban's
+/// `prefregex` ends in `<F-CONTENT>.+</F-CONTENT>$`; capturing the whole line costs several
+/// times more than capturing the head. On a text without line breaks, the pattern's matches
+/// are the head's matches that end before the end (`.+`) or anywhere (`.*`), in the same
+/// order; so when the head's first match ends there, the pattern's first match is that match
+/// plus the rest of the text as the last group. Otherwise the whole pattern runs.
+#[derive(Debug, Clone)]
+struct Tail {
+    head: regex::Regex,
+    /// The catch-all group (the pattern's last group).
+    group: usize,
+    /// `.+` (at least one character) rather than `.*`.
+    plus: bool,
+}
+
+impl Tail {
+    fn new(pattern: &str, group_count: usize) -> Option<Tail> {
+        let (rest, plus) = match pattern.strip_suffix(".+)$") {
+            Some(r) => (r, true),
+            None => (pattern.strip_suffix(".*)$")?, false),
+        };
+        let open = rest.rfind('(')?;
+        let opener = &rest[open..];
+        let named = opener
+            .strip_prefix("(?P<")
+            .and_then(|n| n.strip_suffix('>'))
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+        if !(opener == "(" || named) || rest[..open].ends_with('\\') {
+            return None;
+        }
+        let head = &rest[..open];
+        // The head must be one concatenation (a top-level `|` would bind looser than the cut),
+        // use no flags that change `.` or `$`, and have every group but the last.
+        let hir = regex_syntax::ParserBuilder::new()
+            .build()
+            .parse(head)
+            .ok()?;
+        if matches!(hir.kind(), regex_syntax::hir::HirKind::Alternation(_))
+            || head.contains("(?")
+                && head
+                    .split("(?")
+                    .skip(1)
+                    .any(|f| f.starts_with(|c: char| c.is_ascii_alphabetic() && c != 'P'))
+        {
+            return None;
+        }
+        let head = linear_builder(head).build().ok()?;
+        (head.captures_len() + 1 == group_count).then_some(Tail {
+            head,
+            group: group_count - 1,
+            plus,
+        })
+    }
+
+    /// The pattern's first match from `start` read into `slots.spans`, when the head decides
+    /// it: `Some(false)` no match, `Some(true)` a match, `None` run the whole pattern.
+    fn captures_at(&self, hay: &str, start: usize, slots: &mut Slots) -> Option<bool> {
+        if memchr::memchr2(b'\n', b'\r', hay.as_bytes()).is_some() {
+            return None;
+        }
+        let locs = slots.head.as_mut()?;
+        if self.head.captures_read_at(locs, hay, start).is_none() {
+            // No head match: no match of the whole either.
+            return Some(false);
+        }
+        let (_, end) = locs.get(0)?;
+        if self.plus && end >= hay.len() {
+            return None;
+        }
+        slots.spans.clear();
+        slots.spans.extend((0..self.group).map(|i| locs.get(i)));
+        slots.spans.push(Some((end, hay.len())));
+        if let Some(whole) = slots.spans.first_mut() {
+            *whole = whole.map(|(s, _)| (s, hay.len()));
+        }
+        Some(true)
+    }
+}
+
 /// Per-caller capture storage, so matching does not allocate per line.
 #[derive(Debug, Clone)]
 pub struct Slots {
     linear: Option<regex::CaptureLocations>,
+    /// Capture storage of a checked rewrite (its groups, not Python's).
+    checked: Option<regex::CaptureLocations>,
     spans: Vec<Option<(usize, usize)>>,
+    /// Capture storage of the head of a pattern that ends in a catch-all group.
+    head: Option<regex::CaptureLocations>,
+    /// The last match was read into `spans` (not `linear`).
+    in_spans: bool,
 }
 
 impl Slots {
     /// The span of group `i` of the last successful match.
     pub fn get(&self, i: usize) -> Option<(usize, usize)> {
         match &self.linear {
-            Some(locs) => locs.get(i),
-            None => self.spans.get(i).copied().flatten(),
+            Some(locs) if !self.in_spans => locs.get(i),
+            _ => self.spans.get(i).copied().flatten(),
         }
     }
 }
@@ -766,7 +931,14 @@ impl PyRegex {
         let t = translate(pattern)?;
         let prefix = if multiline { "(?m)" } else { "" };
         let exact = format!("{prefix}{}", t.exact);
-        let engine = if t.needs_backtracking.is_empty() {
+        let checked = if t.needs_backtracking.is_empty() {
+            None
+        } else {
+            Checked::new(pattern, prefix, &exact)
+        };
+        let engine = if let Some(c) = checked {
+            Engine::Checked(Box::new(c))
+        } else if t.needs_backtracking.is_empty() {
             match linear_builder(&exact).build() {
                 Ok(re) => Engine::Linear(re),
                 Err(e) => {
@@ -782,6 +954,14 @@ impl PyRegex {
             Self::fancy(&exact, prefilter)?
         };
         let (names, group_count) = match &engine {
+            Engine::Checked(c) => (
+                c.fallback
+                    .capture_names()
+                    .enumerate()
+                    .filter_map(|(i, n)| n.map(|n| (n.to_owned(), i)))
+                    .collect(),
+                c.logical.len(),
+            ),
             Engine::Linear(re) => (
                 re.capture_names()
                     .enumerate()
@@ -797,8 +977,13 @@ impl PyRegex {
                 re.captures_len(),
             ),
         };
+        let tail = match &engine {
+            Engine::Linear(re) => Tail::new(re.as_str(), group_count),
+            _ => None,
+        };
         Ok(PyRegex {
             source: pattern.to_owned(),
+            tail,
             engine,
             names,
             group_count,
@@ -836,6 +1021,7 @@ impl PyRegex {
     pub fn linear_superset(&self) -> Option<&str> {
         match &self.engine {
             Engine::Linear(re) => Some(re.as_str()),
+            Engine::Checked(c) => Some(c.re.as_str()),
             Engine::Backtracking { prefilter, .. } => prefilter.as_ref().map(|r| r.as_str()),
         }
     }
@@ -887,11 +1073,24 @@ impl PyRegex {
         match &self.engine {
             Engine::Linear(re) => Slots {
                 linear: Some(re.capture_locations()),
-                spans: Vec::new(),
+                checked: None,
+                spans: vec![None; self.group_count],
+                head: self.tail.as_ref().map(|t| t.head.capture_locations()),
+                in_spans: false,
+            },
+            Engine::Checked(c) => Slots {
+                linear: None,
+                checked: Some(c.re.capture_locations()),
+                spans: vec![None; self.group_count],
+                head: None,
+                in_spans: true,
             },
             Engine::Backtracking { .. } => Slots {
                 linear: None,
+                checked: None,
                 spans: vec![None; self.group_count],
+                head: None,
+                in_spans: true,
             },
         }
     }
@@ -900,6 +1099,14 @@ impl PyRegex {
     pub fn is_match(&self, hay: &str) -> Result<bool, BacktrackLimit> {
         match &self.engine {
             Engine::Linear(re) => Ok(re.is_match(hay)),
+            Engine::Checked(c) if c.tempered.is_empty() => Ok(c.re.is_match(hay)),
+            Engine::Checked(c) => {
+                if !c.re.is_match(hay) {
+                    return Ok(false);
+                }
+                let mut slots = self.slots();
+                self.captures_at(hay, 0, &mut slots)
+            }
             Engine::Backtracking { re, prefilter } => {
                 if prefilter.as_ref().is_some_and(|p| !p.is_match(hay)) {
                     return Ok(false);
@@ -918,16 +1125,57 @@ impl PyRegex {
         slots: &mut Slots,
     ) -> Result<bool, BacktrackLimit> {
         match &self.engine {
-            Engine::Linear(re) => match slots.linear.as_mut() {
-                Some(locs) => Ok(re.captures_read_at(locs, hay, start).is_some()),
-                None => Ok(false),
-            },
+            Engine::Linear(re) => {
+                if let Some(t) = &self.tail
+                    && let Some(found) = t.captures_at(hay, start, slots)
+                {
+                    slots.in_spans = true;
+                    return Ok(found);
+                }
+                slots.in_spans = false;
+                match slots.linear.as_mut() {
+                    Some(locs) => Ok(re.captures_read_at(locs, hay, start).is_some()),
+                    None => Ok(false),
+                }
+            }
+            Engine::Checked(c) => {
+                let Some(locs) = slots.checked.as_mut() else {
+                    return Ok(false);
+                };
+                if c.re.captures_read_at(locs, hay, start).is_none() {
+                    return Ok(false);
+                }
+                if c.spans_hold(hay, locs) {
+                    slots.spans.clear();
+                    slots.spans.extend(
+                        c.logical
+                            .iter()
+                            .map(|copies| copies.iter().find_map(|&phys| locs.get(phys))),
+                    );
+                    return Ok(true);
+                }
+                self.backtrack(&c.fallback, hay, start, slots)
+            }
             Engine::Backtracking { re, prefilter } => {
                 if let Some(p) = prefilter
                     && !p.is_match_at(hay, start)
                 {
                     return Ok(false);
                 }
+                self.backtrack(re, hay, start, slots)
+            }
+        }
+    }
+
+    fn backtrack(
+        &self,
+        re: &fancy_regex::Regex,
+        hay: &str,
+        start: usize,
+        slots: &mut Slots,
+    ) -> Result<bool, BacktrackLimit> {
+        {
+            {
                 let caps = re
                     .captures_from_pos(hay, start)
                     .map_err(|_| BacktrackLimit)?;
@@ -943,6 +1191,20 @@ impl PyRegex {
                     None => Ok(false),
                 }
             }
+        }
+    }
+
+    /// Searches the whole of `hay` with the original pattern on the backtracking engine,
+    /// bypassing a checked rewrite (for tests that compare the two).
+    #[cfg(test)]
+    pub(crate) fn captures_backtracking(
+        &self,
+        hay: &str,
+        slots: &mut Slots,
+    ) -> Result<bool, BacktrackLimit> {
+        match &self.engine {
+            Engine::Checked(c) => self.backtrack(&c.fallback, hay, 0, slots),
+            _ => self.captures_at(hay, 0, slots),
         }
     }
 

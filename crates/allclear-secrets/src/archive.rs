@@ -125,7 +125,11 @@ pub(crate) fn clean_name(name: &str) -> String {
     let parts: Vec<String> = name
         .split(['/', '\\'])
         .filter(|p| !p.is_empty() && *p != "." && *p != "..")
-        .map(|p| p.chars().map(|c| if c.is_control() { '?' } else { c }).collect())
+        .map(|p| {
+            p.chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect()
+        })
         .collect();
     if parts.is_empty() {
         "?".to_owned()
@@ -173,11 +177,26 @@ fn walk(
         Kind::Tar => tar_entries(content, budget, visit),
         Kind::Gzip => {
             let mut reader = flate2::read::MultiGzDecoder::new(content);
-            single(&mut reader, "gzip", path, &[".gz", ".tgz", ".gzip"], budget, visit)
+            single(
+                &mut reader,
+                "gzip",
+                path,
+                &[".gz", ".tgz", ".gzip"],
+                budget,
+                visit,
+            )
         }
         Kind::Zstd => {
-            let mut reader = zstd::stream::read::Decoder::new(content).map_err(|e| corrupt("zstd", e))?;
-            single(&mut reader, "zstd", path, &[".zst", ".zstd", ".tzst"], budget, visit)
+            let mut reader =
+                zstd::stream::read::Decoder::new(content).map_err(|e| corrupt("zstd", e))?;
+            single(
+                &mut reader,
+                "zstd",
+                path,
+                &[".zst", ".zstd", ".tzst"],
+                budget,
+                visit,
+            )
         }
         Kind::Xz => {
             // 64 MiB of decoder memory at most, whatever the header asks for.
@@ -188,7 +207,10 @@ fn walk(
     }
 }
 
-fn corrupt(format: &'static str, e: impl std::error::Error + Send + Sync + 'static) -> ArchiveError {
+fn corrupt(
+    format: &'static str,
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> ArchiveError {
     ArchiveError::Corrupt {
         format,
         source: Box::new(e),
@@ -323,7 +345,12 @@ mod tests {
         max_entry_bytes: 1 << 19,
     };
 
-    fn collect(kind: Kind, content: &[u8], path: &str, limits: &Limits) -> (Vec<(String, Vec<u8>)>, Option<String>) {
+    fn collect(
+        kind: Kind,
+        content: &[u8],
+        path: &str,
+        limits: &Limits,
+    ) -> (Vec<(String, Vec<u8>)>, Option<String>) {
         let mut seen = Vec::new();
         let result = for_each_entry(kind, content, path, limits, &mut |name, bytes| {
             seen.push((name.to_owned(), bytes.to_vec()));
@@ -402,7 +429,8 @@ mod tests {
         let mut header = tar::Header::new_gnu();
         header.set_size(3);
         header.set_cksum();
-        tar.append_data(&mut header, "a/b.txt", &b"abc"[..]).unwrap();
+        tar.append_data(&mut header, "a/b.txt", &b"abc"[..])
+            .unwrap();
         let tar = tar.into_inner().unwrap();
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&tar).unwrap();
@@ -418,7 +446,10 @@ mod tests {
             (Kind::Gzip, &[0x1f, 0x8b, 8, 0, 1, 2, 3][..]),
             (Kind::Zstd, &[0x28, 0xb5, 0x2f, 0xfd, 9, 9][..]),
             (Kind::Xz, &[0xfd, b'7', b'z', b'X', b'Z', 0, 1][..]),
-            (Kind::SevenZip, &[b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c, 0, 4][..]),
+            (
+                Kind::SevenZip,
+                &[b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c, 0, 4][..],
+            ),
         ] {
             let (_, err) = collect(kind, bytes, "x", &LIMITS);
             assert!(err.is_some(), "{kind:?}");

@@ -24,7 +24,9 @@ pub fn check_rules() -> Vec<RuleCheckFailure> {
             failures.push(fail("duplicate rule id".to_owned()));
         }
         if rule.examples.is_empty() || rule.counter_examples.is_empty() {
-            failures.push(fail("needs at least one example and one counter-example".to_owned()));
+            failures.push(fail(
+                "needs at least one example and one counter-example".to_owned(),
+            ));
         }
         let engine = match Engine::new(std::iter::once(rule)) {
             Ok(engine) => engine,

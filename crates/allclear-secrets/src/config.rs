@@ -138,10 +138,15 @@ fn section<T: for<'de> Deserialize<'de> + Default>(
 ) -> Result<T, ConfigError> {
     match sections.get(name) {
         None => Ok(T::default()),
-        Some(value) => value.clone().try_into().map_err(|e: toml::de::Error| ConfigError::Invalid {
-            section: name.to_owned(),
-            message: e.message().to_owned(),
-        }),
+        Some(value) => {
+            value
+                .clone()
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                    section: name.to_owned(),
+                    message: e.message().to_owned(),
+                })
+        }
     }
 }
 
@@ -179,7 +184,10 @@ mod tests {
         let err = SecretsConfig::from_sections(&sections("[restricted]\npaterns = []\n"))
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("[restricted]:") && err.contains("paterns"), "{err}");
+        assert!(
+            err.starts_with("[restricted]:") && err.contains("paterns"),
+            "{err}"
+        );
         let err = SecretsConfig::from_sections(&sections("[restricted]\nallow = [\"a[\"]\n"))
             .unwrap_err()
             .to_string();

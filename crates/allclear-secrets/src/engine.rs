@@ -148,9 +148,25 @@ impl Engine {
                 near,
             });
         }
+        // Leftmost-longest, non-overlapping (the fastest search) reports `password` but not
+        // the `pass` inside it: so a keyword also triggers the rules of every keyword it
+        // contains.
+        let direct = keyword_rules.clone();
+        for (k, keyword) in keyword_list.iter().enumerate() {
+            for (j, other) in keyword_list.iter().enumerate() {
+                if j != k && keyword.contains(other) {
+                    for &r in &direct[j] {
+                        if !keyword_rules[k].contains(&r) {
+                            keyword_rules[k].push(r);
+                        }
+                    }
+                }
+            }
+        }
         let keywords = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .match_kind(MatchKind::LeftmostLongest)
             .build(&keyword_list)
             .map_err(EngineError::Keywords)?;
         Ok(Engine {
@@ -171,7 +187,7 @@ impl Engine {
         // Per rule, the window being grown, or the last key start tried.
         let mut pending: Vec<Option<(usize, usize)>> = vec![None; n];
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
-        for m in self.keywords.find_overlapping_iter(content) {
+        for m in self.keywords.find_iter(content) {
             for &r in &self.keyword_rules[m.pattern().as_usize()] {
                 let rule = self.rules[r].rule;
                 match rule.anchor {
@@ -332,7 +348,27 @@ fn accept(
                 filter::KeyKind::Other => false,
             }
         }
-        Filter::UrlPassword => filter::password_value(secret, b"", 3),
+        Filter::UrlPassword => {
+            // Documentation hosts (RFC 2606: example.com, *.example, *.test, *.invalid) carry
+            // documentation credentials.
+            let host = caps
+                .name("host")
+                .map(|m| m.as_bytes().to_ascii_lowercase())
+                .unwrap_or_default();
+            let doc_host = [
+                &b"example.com"[..],
+                b"example.org",
+                b"example.net",
+                b"example.edu",
+            ]
+            .iter()
+            .any(|d| host == *d || host.ends_with(&[b".", *d].concat()))
+                || [&b".example"[..], b".test", b".invalid"]
+                    .iter()
+                    .any(|s| host.ends_with(s))
+                || host.starts_with(b"example.");
+            !doc_host && filter::password_value(secret, b"", 3)
+        }
         Filter::AssignedPassword | Filter::AssignedSecret => {
             let key = pattern
                 .key
@@ -351,10 +387,17 @@ fn accept(
                 if bare || (has(pattern.comma) && !closed) {
                     return false;
                 }
-                if !has(pattern.comma)
-                    && (closed || !caps.get(0).is_some_and(|m| m.as_bytes().contains(&b' ')))
-                {
-                    return false;
+                if !has(pattern.comma) {
+                    // `password 'x'` (Gradle, Groovy): a real password key, a space, and a
+                    // single- or double-quoted value. `pass \`Form\`` in prose is not one.
+                    let whole = caps.get(0).map(|m| m.as_bytes()).unwrap_or_default();
+                    let lower = key.to_ascii_lowercase();
+                    let strong = [&b"password"[..], b"passwd", b"pwd", b"passphrase"]
+                        .iter()
+                        .any(|w| memchr::memmem::find(&lower, w).is_some());
+                    if closed || !whole.contains(&b' ') || whole.ends_with(b"`") || !strong {
+                        return false;
+                    }
                 }
             }
             let kind = filter::classify_key(key);
@@ -379,7 +422,9 @@ fn accept(
                 (Filter::AssignedSecret, filter::KeyKind::HumanSecret) => {
                     filter::password_value(secret, key, 6)
                 }
-                (Filter::AssignedSecret, filter::KeyKind::Token) => filter::looks_random(secret, 16),
+                (Filter::AssignedSecret, filter::KeyKind::Token) => {
+                    filter::looks_random(secret, 16)
+                }
                 _ => false,
             }
         }
@@ -491,7 +536,10 @@ pub(crate) fn line_end(content: &[u8], pos: usize) -> usize {
 fn line_end_found(content: &[u8], pos: usize) -> (usize, bool) {
     let pos = pos.min(content.len());
     let ceiling = (pos + MAX_LINE_SPAN).min(content.len());
-    match content.get(pos..ceiling).and_then(|s| memchr::memchr(b'\n', s)) {
+    match content
+        .get(pos..ceiling)
+        .and_then(|s| memchr::memchr(b'\n', s))
+    {
         Some(i) => (pos + i, true),
         None => (ceiling, ceiling == content.len()),
     }
@@ -528,7 +576,12 @@ mod tests {
         assert_eq!(window(text, pos, pos + 3, Context::LINE), (4, 17));
         assert_eq!(window(text, pos, pos + 3, Context::around(1, 1)), (0, 22));
         let long = vec![b'a'; 10 * MAX_LINE_SPAN];
-        let (s, e) = window(&long, 5 * MAX_LINE_SPAN, 5 * MAX_LINE_SPAN + 3, Context::around(3, 3));
+        let (s, e) = window(
+            &long,
+            5 * MAX_LINE_SPAN,
+            5 * MAX_LINE_SPAN + 3,
+            Context::around(3, 3),
+        );
         assert!(e - s <= 2 * MAX_LINE_SPAN + 3);
     }
 

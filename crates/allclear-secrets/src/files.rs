@@ -33,7 +33,10 @@ const MASTER_KEY: FileRule = FileRule {
         key), and deliver the key through RAILS_MASTER_KEY.",
     examples: &[("config/master.key", "0d3f2a9c8b7e6d5f4a3b2c1d0e9f8a7b\n")],
     counter_examples: &[
-        ("config/master.key.example", "0d3f2a9c8b7e6d5f4a3b2c1d0e9f8a7b\n"),
+        (
+            "config/master.key.example",
+            "0d3f2a9c8b7e6d5f4a3b2c1d0e9f8a7b\n",
+        ),
         ("config/master.key", "put the key here\n"),
     ],
 };
@@ -83,7 +86,12 @@ const ENV_FILE: FileRule = FileRule {
 
 /// Every file rule, for documentation and `allclear rules check`.
 pub fn file_rules() -> &'static [FileRule] {
-    &[MASTER_KEY, CREDENTIALS_KEY, CREDENTIALS_BESIDE_KEY, ENV_FILE]
+    &[
+        MASTER_KEY,
+        CREDENTIALS_KEY,
+        CREDENTIALS_BESIDE_KEY,
+        ENV_FILE,
+    ]
 }
 
 fn finding(rule: &FileRule, path: &str, key: &str, title: String) -> Finding {
@@ -147,7 +155,11 @@ fn env_file_values(name: &str, content: &[u8]) -> Option<usize> {
     const EXAMPLES: &[&str] = &[
         "example", "sample", "template", "dist", "defaults", "default", "tpl", "schema", "tmpl",
     ];
-    if !is_env || EXAMPLES.iter().any(|e| name.to_ascii_lowercase().contains(e)) {
+    if !is_env
+        || EXAMPLES
+            .iter()
+            .any(|e| name.to_ascii_lowercase().contains(e))
+    {
         return None;
     }
     let count = content
@@ -159,7 +171,10 @@ fn env_file_values(name: &str, content: &[u8]) -> Option<usize> {
                 return None;
             }
             let eq = line.iter().position(|&b| b == b'=')?;
-            let (key, value) = (line.get(..eq)?.trim_ascii(), line.get(eq + 1..)?.trim_ascii());
+            let (key, value) = (
+                line.get(..eq)?.trim_ascii(),
+                line.get(eq + 1..)?.trim_ascii(),
+            );
             let value = value
                 .strip_prefix(b"\"")
                 .and_then(|v| v.strip_suffix(b"\""))
@@ -170,7 +185,9 @@ fn env_file_values(name: &str, content: &[u8]) -> Option<usize> {
                     filter::password_value(value, key, 4)
                 }
                 filter::KeyKind::Token => {
-                    value.len() >= 8 && !filter::is_placeholder(value) && !filter::is_reference(value)
+                    value.len() >= 8
+                        && !filter::is_placeholder(value)
+                        && !filter::is_reference(value)
                 }
                 filter::KeyKind::Other => false,
             };
@@ -239,14 +256,18 @@ mod tests {
         for rule in file_rules() {
             for (path, content) in rule.examples {
                 assert!(
-                    check(path, content.as_bytes()).iter().any(|f| f.rule == rule.id),
+                    check(path, content.as_bytes())
+                        .iter()
+                        .any(|f| f.rule == rule.id),
                     "{}: {path}",
                     rule.id
                 );
             }
             for (path, content) in rule.counter_examples {
                 assert!(
-                    !check(path, content.as_bytes()).iter().any(|f| f.rule == rule.id),
+                    !check(path, content.as_bytes())
+                        .iter()
+                        .any(|f| f.rule == rule.id),
                     "{}: {path}",
                     rule.id
                 );
@@ -262,7 +283,11 @@ mod tests {
         std::fs::write(config.join("credentials.yml.enc"), "x--y--z").unwrap();
         let enc = config.join("credentials.yml.enc");
         assert!(credentials_beside_key("config/credentials.yml.enc", &enc).is_none());
-        std::fs::write(config.join("master.key"), "0d3f2a9c8b7e6d5f4a3b2c1d0e9f8a7b").unwrap();
+        std::fs::write(
+            config.join("master.key"),
+            "0d3f2a9c8b7e6d5f4a3b2c1d0e9f8a7b",
+        )
+        .unwrap();
         let found = credentials_beside_key("config/credentials.yml.enc", &enc).unwrap();
         assert_eq!(found.rule, "secrets.rails-credentials-with-key");
 
@@ -274,6 +299,9 @@ mod tests {
         ];
         let paired = paired_credentials(&files);
         assert_eq!(paired.len(), 1);
-        assert_eq!(paired[0].location.path, "config/credentials/production.yml.enc");
+        assert_eq!(
+            paired[0].location.path,
+            "config/credentials/production.yml.enc"
+        );
     }
 }

@@ -243,7 +243,10 @@ pub(crate) fn is_code_expression(value: &[u8], next: Option<u8>) -> bool {
     // a.b or a.b.c made only of identifiers
     if v.contains(&b'.')
         && v.split(|&b| b == b'.').all(|part| {
-            identifier(part) && part.first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+            identifier(part)
+                && part
+                    .first()
+                    .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
         })
     {
         return true;
@@ -271,8 +274,9 @@ pub(crate) fn is_not_secret_text(value: &[u8]) -> bool {
     // A route or path without a leading slash (`cms/sites/passwords#edit`).
     if v.iter().filter(|&&b| b == b'/').count() >= 2
         && v.split(|&b| b == b'/').all(|seg| {
-            seg.iter()
-                .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'#' | b':'))
+            seg.iter().all(|&b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'#' | b':')
+            })
         })
         && v.iter().filter(|b| b.is_ascii_alphabetic()).count() * 2 > v.len()
     {
@@ -362,21 +366,140 @@ const NOT_PASSWORD_WORDS: &[&str] = &[
 
 /// Last words of keys that name something about a secret, not the secret itself.
 const NOT_SECRET_LAST_WORDS: &[&str] = &[
-    "id", "ids", "name", "names", "user", "username", "login", "email", "label", "field",
-    "fields", "hint", "prompt", "placeholder", "length", "len", "size", "min", "max", "count",
-    "type", "format", "policy", "policies", "rule", "rules", "regex", "pattern", "file", "files",
-    "path", "dir", "url", "uri", "urls", "endpoint", "host", "header", "headers", "param",
-    "params", "prefix", "suffix", "mode", "enabled", "enable", "disabled", "required", "reset",
-    "expires", "expiry", "expiration", "exp", "ttl", "timeout", "method", "algorithm", "algo",
-    "alg", "strength", "encoder", "hasher", "hash", "hashed", "digest", "column", "attribute",
-    "validator", "validation", "visible", "visibility", "toggle", "icon", "text", "message",
-    "msg", "error", "errors", "title", "description", "desc", "env", "var", "variable",
-    "version", "location", "store", "provider", "service", "class", "handler", "manager",
-    "callback", "event", "events", "route", "routes", "view", "page", "form", "input", "button",
-    "link", "sha", "sha1", "sha256", "md5", "checksum", "integrity", "commit", "revision", "rev",
-    "etag", "tag", "ref", "index", "idx", "position", "pos", "offset", "level", "scope", "scopes",
-    "audience", "issuer", "usage", "source", "template", "changed", "updated", "created",
-    "at", "date", "time",
+    "id",
+    "ids",
+    "name",
+    "names",
+    "user",
+    "username",
+    "login",
+    "email",
+    "label",
+    "field",
+    "fields",
+    "hint",
+    "prompt",
+    "placeholder",
+    "length",
+    "len",
+    "size",
+    "min",
+    "max",
+    "count",
+    "type",
+    "format",
+    "policy",
+    "policies",
+    "rule",
+    "rules",
+    "regex",
+    "pattern",
+    "file",
+    "files",
+    "path",
+    "dir",
+    "url",
+    "uri",
+    "urls",
+    "endpoint",
+    "host",
+    "header",
+    "headers",
+    "param",
+    "params",
+    "prefix",
+    "suffix",
+    "mode",
+    "enabled",
+    "enable",
+    "disabled",
+    "required",
+    "reset",
+    "expires",
+    "expiry",
+    "expiration",
+    "exp",
+    "ttl",
+    "timeout",
+    "method",
+    "algorithm",
+    "algo",
+    "alg",
+    "strength",
+    "encoder",
+    "hasher",
+    "hash",
+    "hashed",
+    "digest",
+    "column",
+    "attribute",
+    "validator",
+    "validation",
+    "visible",
+    "visibility",
+    "toggle",
+    "icon",
+    "text",
+    "message",
+    "msg",
+    "error",
+    "errors",
+    "title",
+    "description",
+    "desc",
+    "env",
+    "var",
+    "variable",
+    "version",
+    "location",
+    "store",
+    "provider",
+    "service",
+    "class",
+    "handler",
+    "manager",
+    "callback",
+    "event",
+    "events",
+    "route",
+    "routes",
+    "view",
+    "page",
+    "form",
+    "input",
+    "button",
+    "link",
+    "sha",
+    "sha1",
+    "sha256",
+    "md5",
+    "checksum",
+    "integrity",
+    "commit",
+    "revision",
+    "rev",
+    "etag",
+    "tag",
+    "ref",
+    "index",
+    "idx",
+    "position",
+    "pos",
+    "offset",
+    "level",
+    "scope",
+    "scopes",
+    "audience",
+    "issuer",
+    "usage",
+    "source",
+    "template",
+    "changed",
+    "updated",
+    "created",
+    "at",
+    "date",
+    "time",
 ];
 
 /// What a key says about the value assigned to it.
@@ -415,8 +538,36 @@ pub(crate) fn classify_key(key: &[u8]) -> KeyKind {
                 || w.ends_with("pwd")
                 || (w.ends_with("pass") && w.len() <= 12))
     };
-    if words.iter().any(|w| password_word(w)) {
+    // The password word must name the key (`db_password`, `REACT_APP_PASS`), not sit in
+    // the middle of a phrase (`needless_pass_by_value`, `late-compile-pass.rs`).
+    const QUALIFIERS: &[&str] = &[
+        "confirmation",
+        "confirm",
+        "plain",
+        "plaintext",
+        "raw",
+        "default",
+        "old",
+        "new",
+        "value",
+        "str",
+        "string",
+        "text",
+        "enc",
+        "encrypted",
+        "b64",
+        "base64",
+    ];
+    let n = words.len();
+    let named = |i: usize| {
+        words.get(i).is_some_and(|w| password_word(w))
+            && (i + 1 == n || (i + 2 == n && QUALIFIERS.contains(&last.as_str())))
+    };
+    if named(n.saturating_sub(1)) || (n >= 2 && named(n - 2)) {
         return KeyKind::Password;
+    }
+    if words.iter().any(|w| password_word(w)) {
+        return KeyKind::Other;
     }
     const HUMAN: &[&str] = &["secret", "secrets", "salt", "pepper", "passphrase"];
     const TOKEN: &[&str] = &[
@@ -443,9 +594,10 @@ pub(crate) fn classify_key(key: &[u8]) -> KeyKind {
     ];
     // Words run together (`jwtsecret`, `apitoken`) count by their ending.
     let ends_in = |list: &[&str]| {
-        words
-            .iter()
-            .any(|w| list.iter().any(|h| w == h || (w.len() <= 24 && w.ends_with(h))))
+        words.iter().any(|w| {
+            list.iter()
+                .any(|h| w == h || (w.len() <= 24 && w.ends_with(h)))
+        })
     };
     if ends_in(HUMAN) {
         // `client_secret`, `secret_key`: machine-made more often than not, but a person may
@@ -572,15 +724,30 @@ mod tests {
         ] {
             assert!(is_placeholder(p.as_bytes()), "{p}");
         }
-        for real in ["hunter2!", "e76f67ca8980aab6ae4bc13d2a43a6ada2706912", "open sesame"] {
+        for real in [
+            "hunter2!",
+            "e76f67ca8980aab6ae4bc13d2a43a6ada2706912",
+            "open sesame",
+        ] {
             assert!(!is_placeholder(real.as_bytes()), "{real}");
         }
     }
 
     #[test]
     fn references() {
-        for r in ["$DB_PASS", "${X}", "%PASSWORD%", "%s", "{0}", ":password", "ENV['X']"] {
-            assert!(is_reference(r.as_bytes()) || is_placeholder(r.as_bytes()), "{r}");
+        for r in [
+            "$DB_PASS",
+            "${X}",
+            "%PASSWORD%",
+            "%s",
+            "{0}",
+            ":password",
+            "ENV['X']",
+        ] {
+            assert!(
+                is_reference(r.as_bytes()) || is_placeholder(r.as_bytes()),
+                "{r}"
+            );
         }
         assert!(is_reference(b"process.env.SECRET"));
         assert!(!is_reference(b"$3cr3t!"), "a $ then a digit is a literal");
@@ -610,6 +777,9 @@ mod tests {
         assert_eq!(classify_key(b"access_key_id"), KeyKind::Other);
         assert_eq!(classify_key(b"public_key"), KeyKind::Other);
         assert_eq!(classify_key(b"keyboard"), KeyKind::Other);
+        assert_eq!(classify_key(b"needless_pass_by_value"), KeyKind::Other);
+        assert_eq!(classify_key(b"late-compile-pass.rs"), KeyKind::Other);
+        assert_eq!(classify_key(b"password_confirmation"), KeyKind::Password);
     }
 
     #[test]
@@ -621,12 +791,19 @@ mod tests {
         assert!(!password_value(b"123", b"password", 4));
         assert!(!password_value(b"password", b"password", 4));
         assert!(!password_value(b"SOME_PASSWORD", b"password", 4));
-        assert!(!password_value(b"/en/creating-a-strong-password", b"password", 4));
+        assert!(!password_value(
+            b"/en/creating-a-strong-password",
+            b"password",
+            4
+        ));
     }
 
     #[test]
     fn randomness() {
-        assert!(looks_random(b"e76f67ca8980aab6ae4bc13d2a43a6ada2706912", 16));
+        assert!(looks_random(
+            b"e76f67ca8980aab6ae4bc13d2a43a6ada2706912",
+            16
+        ));
         assert!(looks_random(b"zt7GeN6IH911xvRj", 16));
         assert!(!looks_random(b"MyApplicationName", 16));
         assert!(!looks_random(b"users_cache_key_v", 16));

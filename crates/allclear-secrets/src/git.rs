@@ -105,7 +105,9 @@ pub fn scan_history(scanner: &Scanner, path: &Path) -> Result<GitScan, GitError>
                     tips.push(commit.id);
                 }
             }
-            Err(e) => scan.errors.push(run_error(&name, format!("reference not resolved: {e}"))),
+            Err(e) => scan
+                .errors
+                .push(run_error(&name, format!("reference not resolved: {e}"))),
         }
     }
     if let Ok(head) = repo.head_id() {
@@ -127,7 +129,8 @@ pub fn scan_history(scanner: &Scanner, path: &Path) -> Result<GitScan, GitError>
             Ok(info) => commits.push(info.id),
             Err(e) => {
                 // A shallow clone or a missing object ends this line of history, not the scan.
-                scan.errors.push(run_error(".git", format!("history walk stopped: {e}")));
+                scan.errors
+                    .push(run_error(".git", format!("history walk stopped: {e}")));
                 break;
             }
         }
@@ -144,16 +147,25 @@ pub fn scan_history(scanner: &Scanner, path: &Path) -> Result<GitScan, GitError>
             Ok(Ok(commit)) => match commit.tree_id() {
                 Ok(id) => id.detach(),
                 Err(e) => {
-                    scan.errors.push(run_error(&commit_id.to_string(), format!("commit unreadable: {e}")));
+                    scan.errors.push(run_error(
+                        &commit_id.to_string(),
+                        format!("commit unreadable: {e}"),
+                    ));
                     continue;
                 }
             },
             Ok(Err(e)) => {
-                scan.errors.push(run_error(&commit_id.to_string(), format!("not a commit: {e}")));
+                scan.errors.push(run_error(
+                    &commit_id.to_string(),
+                    format!("not a commit: {e}"),
+                ));
                 continue;
             }
             Err(e) => {
-                scan.errors.push(run_error(&commit_id.to_string(), format!("commit missing: {e}")));
+                scan.errors.push(run_error(
+                    &commit_id.to_string(),
+                    format!("commit missing: {e}"),
+                ));
                 continue;
             }
         };
@@ -169,7 +181,13 @@ pub fn scan_history(scanner: &Scanner, path: &Path) -> Result<GitScan, GitError>
                 });
             }
         };
-        walk_tree(&repo, tree_id, &mut seen_trees, &mut scan.errors, &mut visit);
+        walk_tree(
+            &repo,
+            tree_id,
+            &mut seen_trees,
+            &mut scan.errors,
+            &mut visit,
+        );
     }
 
     scan.blobs = order.len();
@@ -196,11 +214,17 @@ pub fn scan_history(scanner: &Scanner, path: &Path) -> Result<GitScan, GitError>
                             Err(poisoned) => poisoned.into_inner().recv(),
                         };
                         let Ok((blob, data)) = next else { break };
-                        let Some(intro) = introduced.get(&blob) else { continue };
+                        let Some(intro) = introduced.get(&blob) else {
+                            continue;
+                        };
                         let Some(first) = intro.first() else { continue };
                         let out = scanner.scan(&first.path, &data);
                         errors.extend(out.errors);
-                        findings.extend(out.findings.into_iter().map(|f| with_history(f, blob, intro)));
+                        findings.extend(
+                            out.findings
+                                .into_iter()
+                                .map(|f| with_history(f, blob, intro)),
+                        );
                     }
                     (findings, errors)
                 })
@@ -237,7 +261,11 @@ pub fn scan_history(scanner: &Scanner, path: &Path) -> Result<GitScan, GitError>
     scan.findings.extend(findings);
     scan.errors.extend(errors);
     scan.findings.sort_by(|a, b| {
-        (&a.location.path, a.location.line, &a.rule).cmp(&(&b.location.path, b.location.line, &b.rule))
+        (&a.location.path, a.location.line, &a.rule).cmp(&(
+            &b.location.path,
+            b.location.line,
+            &b.rule,
+        ))
     });
     Ok(scan)
 }
@@ -255,13 +283,19 @@ pub fn scan_staged(scanner: &Scanner, path: &Path) -> Result<GitScan, GitError> 
     let mut head: HashMap<String, ObjectId> = HashMap::new();
     if let Ok(tree_id) = repo.head_tree_id() {
         let mut seen = HashSet::new();
-        walk_tree(&repo, tree_id.detach(), &mut seen, &mut scan.errors, &mut |blob, file| {
-            head.insert(file, blob);
-        });
+        walk_tree(
+            &repo,
+            tree_id.detach(),
+            &mut seen,
+            &mut scan.errors,
+            &mut |blob, file| {
+                head.insert(file, blob);
+            },
+        );
     }
     let max = scanner.max_file_bytes();
     for entry in index.entries() {
-        if entry.stage_raw() != 0 || !entry.mode.is_blob() {
+        if entry.stage_raw() != 0 || !entry.mode.to_tree_entry_mode().is_some_and(|m| m.is_blob()) {
             continue;
         }
         let file = entry.path(&index).to_str_lossy().into_owned();
@@ -298,7 +332,10 @@ fn walk_tree(
         let object = match repo.find_object(id) {
             Ok(object) => object,
             Err(e) => {
-                errors.push(run_error(if prefix.is_empty() { "." } else { &prefix }, format!("tree missing: {e}")));
+                errors.push(run_error(
+                    if prefix.is_empty() { "." } else { &prefix },
+                    format!("tree missing: {e}"),
+                ));
                 continue;
             }
         };
@@ -333,7 +370,9 @@ fn walk_tree(
 }
 
 fn read_blob(repo: &gix::Repository, id: ObjectId, max: u64) -> Result<Vec<u8>, String> {
-    let header = repo.find_header(id).map_err(|e| format!("blob {id} missing: {e}"))?;
+    let header = repo
+        .find_header(id)
+        .map_err(|e| format!("blob {id} missing: {e}"))?;
     if header.size() > max {
         return Err(format!(
             "blob {id} is {} bytes, over the {max}-byte limit: not scanned",

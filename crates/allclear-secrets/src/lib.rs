@@ -1,6 +1,19 @@
 //! Secrets, restricted files and personal data: what `allclear scan` looks for in a tree,
 //! inside archives and in git history.
 //!
+//! - [`Scanner`] is built once from [`SecretsConfig`] (`SecretsConfig::from_sections` reads
+//!   `[secrets]`, `[restricted]`, `[personal-data]` of `allclear.toml`) and shared by the
+//!   walk's threads. Per file: [`Scanner::scan_path`] (reads with limits), or
+//!   [`Scanner::wants`] + [`Scanner::read_limit`] + [`Scanner::scan`] when the walk reads.
+//! - Content rules ([`rules`]) run behind one Aho-Corasick pass over their keywords; file
+//!   rules ([`file_rules`]), restricted files ([`restricted_kinds`]) and personal data
+//!   ([`PERSONAL_DATA_RULE`]) complete the picture. [`check_rules`] proves every rule
+//!   against its examples.
+//! - [`scan_history`] and [`scan_staged`] read git with gix.
+//!
+//! Findings never hold a secret: titles and details carry a redacted form, and fingerprints
+//! use rule + path + a BLAKE3 hash of the secret (never a line number).
+//!
 //! ```
 //! use allclear_secrets::{Scanner, SecretsConfig};
 //!
@@ -29,8 +42,8 @@ mod text;
 pub use check::{RuleCheckFailure, check_rules};
 pub use config::{ConfigError, PersonalConfig, RestrictedConfig, SecretsConfig};
 pub use engine::EngineError;
-pub use git::{GitError, GitScan, scan_history, scan_staged};
 pub use files::{FileRule, file_rules, paired_credentials};
+pub use git::{GitError, GitScan, scan_history, scan_staged};
 pub use personal::RULE as PERSONAL_DATA_RULE;
 pub use restricted::{RestrictedKind, restricted_kinds};
 pub use rules::{Anchor, Context, Filter, Rule, rules};

@@ -112,9 +112,7 @@ impl Detector {
             )?,
             ssn: regex(r"(?-u)(?:^|[^0-9\-])([0-9]{3})[- ]([0-9]{2})[- ]([0-9]{4})(?:[^0-9\-]|$)")?,
             card: regex(r"(?-u)(?:^|[^0-9\-])([0-9](?:[0-9]|[ \-][0-9]){12,22})(?:[^0-9\-]|$)")?,
-            iban: regex(
-                r"(?-u)\b([A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b",
-            )?,
+            iban: regex(r"(?-u)\b([A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b")?,
             date: regex(
                 r"(?-u)\b(?:(19[0-9]{2}|20[0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])|(0[1-9]|1[0-2])/(0[1-9]|[12][0-9]|3[01])/(19[0-9]{2}|20[0-9]{2}))\b",
             )?,
@@ -138,7 +136,11 @@ impl Detector {
         let data_file = name
             .rsplit_once('.')
             .is_some_and(|(_, ext)| DATA_EXTENSIONS.iter().any(|e| ext.eq_ignore_ascii_case(e)));
-        data_file || memchr::memchr_iter(b'@', content).take(self.min_values).count() >= self.min_values
+        data_file
+            || memchr::memchr_iter(b'@', content)
+                .take(self.min_values)
+                .count()
+                >= self.min_values
     }
 
     pub(crate) fn tally(&self, content: &[u8]) -> Tally {
@@ -180,32 +182,47 @@ impl Detector {
                 continue;
             }
             let value = [area, group, serial].concat();
-            let test = TEST_SSNS.iter().any(|t| t.as_bytes() == value.as_slice()) || repetitive(&value);
+            let test =
+                TEST_SSNS.iter().any(|t| t.as_bytes() == value.as_slice()) || repetitive(&value);
             add(&mut tally, Kind::Ssn, value, test);
         }
         for caps in self.card.captures_iter(content) {
             let Some(m) = caps.get(1) else { continue };
-            let digits: Vec<u8> = m.as_bytes().iter().copied().filter(u8::is_ascii_digit).collect();
+            let digits: Vec<u8> = m
+                .as_bytes()
+                .iter()
+                .copied()
+                .filter(u8::is_ascii_digit)
+                .collect();
             if !(13..=19).contains(&digits.len()) || !card_brand(&digits) || !luhn(&digits) {
                 continue;
             }
-            let test = TEST_CARDS.iter().any(|t| t.as_bytes() == digits.as_slice()) || repetitive(&digits);
+            let test =
+                TEST_CARDS.iter().any(|t| t.as_bytes() == digits.as_slice()) || repetitive(&digits);
             add(&mut tally, Kind::Card, digits, test);
         }
         for caps in self.iban.captures_iter(content) {
             let Some(m) = caps.get(1) else { continue };
-            let compact: Vec<u8> = m.as_bytes().iter().copied().filter(|b| *b != b' ').collect();
+            let compact: Vec<u8> = m
+                .as_bytes()
+                .iter()
+                .copied()
+                .filter(|b| *b != b' ')
+                .collect();
             if !(15..=34).contains(&compact.len()) || !iban_valid(&compact) {
                 continue;
             }
-            let test = TEST_IBANS.iter().any(|t| t.as_bytes() == compact.as_slice());
+            let test = TEST_IBANS
+                .iter()
+                .any(|t| t.as_bytes() == compact.as_slice());
             add(&mut tally, Kind::Iban, compact, test);
         }
         if mentions_birth(content) {
             for m in self.date.find_iter(content) {
                 let value = m.as_bytes().to_vec();
                 // 1970-01-01 and 1900-01-01 are what sanitizers and defaults write.
-                let test = value == b"1970-01-01" || value == b"1900-01-01" || value == b"01/01/1970";
+                let test =
+                    value == b"1970-01-01" || value == b"1900-01-01" || value == b"01/01/1970";
                 add(&mut tally, Kind::DateOfBirth, value, test);
             }
         }
@@ -250,26 +267,30 @@ impl Detector {
             Severity::Medium
         };
         Some(
-            Finding::new(RULE, severity, format!("Personal data: {}", summary.join(", ")))
-                .with_location(Location::new(path))
-                .with_key("personal-data")
-                .with_description(
-                    "Many distinct real-looking values that identify people (or their \
+            Finding::new(
+                RULE,
+                severity,
+                format!("Personal data: {}", summary.join(", ")),
+            )
+            .with_location(Location::new(path))
+            .with_key("personal-data")
+            .with_description(
+                "Many distinct real-looking values that identify people (or their \
                      password hashes) in one file: a copy of production data that was not \
                      sanitized. Test-looking values (example.com, 555-01xx, documented test \
                      card numbers and IBANs, numbered sequences) are not counted.",
-                )
-                .with_fix(Fix {
-                    advice: Some(
-                        "Delete the file (and purge it from git history); use a sanitized \
+            )
+            .with_fix(Fix {
+                advice: Some(
+                    "Delete the file (and purge it from git history); use a sanitized \
                          dump or generated fixtures. If the data is synthetic, allow the path \
                          in `[personal-data] allow`."
-                            .to_owned(),
-                    ),
-                    ..Fix::default()
-                })
-                .with_detail("counts", counts)
-                .with_detail("samples", samples),
+                        .to_owned(),
+                ),
+                ..Fix::default()
+            })
+            .with_detail("counts", counts)
+            .with_detail("samples", samples),
         )
     }
 }
@@ -281,9 +302,22 @@ fn test_email(value: &[u8]) -> bool {
     };
     let domain = value.get(at + 1..).unwrap_or_default();
     const DOMAINS: &[&str] = &[
-        "example.com", "example.org", "example.net", "example.edu", "test.com", "test.org",
-        "localhost", "domain.com", "email.com", "mailinator.com", "yopmail.com", "foo.com",
-        "bar.com", "acme.com", "company.com", "sample.com",
+        "example.com",
+        "example.org",
+        "example.net",
+        "example.edu",
+        "test.com",
+        "test.org",
+        "localhost",
+        "domain.com",
+        "email.com",
+        "mailinator.com",
+        "yopmail.com",
+        "foo.com",
+        "bar.com",
+        "acme.com",
+        "company.com",
+        "sample.com",
     ];
     const SUFFIXES: &[&str] = &[".example", ".test", ".invalid", ".localhost", ".local"];
     let domain = std::str::from_utf8(domain).unwrap_or("");
@@ -322,7 +356,10 @@ fn drop_sequences(tally: &mut Tally, kind: Kind) {
 }
 
 fn mentions_birth(content: &[u8]) -> bool {
-    let head = content.get(..1 << 20).unwrap_or(content).to_ascii_lowercase();
+    let head = content
+        .get(..1 << 20)
+        .unwrap_or(content)
+        .to_ascii_lowercase();
     ["birth", "dob", "born"]
         .iter()
         .any(|w| memchr::memmem::find(&head, w.as_bytes()).is_some())
@@ -350,20 +387,43 @@ const TEST_SSNS: &[&str] = &["078051120", "219099999", "123456789", "111223333"]
 
 /// Card numbers from payment providers' test documentation.
 const TEST_CARDS: &[&str] = &[
-    "4111111111111111", "4242424242424242", "4012888888881881", "4000056655665556",
-    "4000000000000002", "4000000000000077", "4000000000003220", "4222222222222",
-    "5555555555554444", "5105105105105100", "5200828282828210", "2223003122003222",
-    "378282246310005", "371449635398431", "378734493671000", "6011111111111117",
-    "6011000990139424", "3530111333300000", "3566002020360505", "30569309025904",
-    "38520000023237", "6200000000000005",
+    "4111111111111111",
+    "4242424242424242",
+    "4012888888881881",
+    "4000056655665556",
+    "4000000000000002",
+    "4000000000000077",
+    "4000000000003220",
+    "4222222222222",
+    "5555555555554444",
+    "5105105105105100",
+    "5200828282828210",
+    "2223003122003222",
+    "378282246310005",
+    "371449635398431",
+    "378734493671000",
+    "6011111111111117",
+    "6011000990139424",
+    "3530111333300000",
+    "3566002020360505",
+    "30569309025904",
+    "38520000023237",
+    "6200000000000005",
 ];
 
 /// IBANs printed in standards and banks' documentation.
 const TEST_IBANS: &[&str] = &[
-    "DE89370400440532013000", "GB82WEST12345698765432", "GB29NWBK60161331926819",
-    "GB33BUKB20201555555555", "FR1420041010050500013M02606", "NL91ABNA0417164300",
-    "ES9121000418450200051332", "IT60X0542811101000000123456", "CH9300762011623852957",
-    "BE68539007547034", "AT611904300234573201",
+    "DE89370400440532013000",
+    "GB82WEST12345698765432",
+    "GB29NWBK60161331926819",
+    "GB33BUKB20201555555555",
+    "FR1420041010050500013M02606",
+    "NL91ABNA0417164300",
+    "ES9121000418450200051332",
+    "IT60X0542811101000000123456",
+    "CH9300762011623852957",
+    "BE68539007547034",
+    "AT611904300234573201",
 ];
 
 /// Issuer prefixes of the card brands that issue to people.
@@ -382,10 +442,14 @@ fn card_brand(digits: &[u8]) -> bool {
         Some(b'3') => {
             (matches!(prefix(2), 34 | 37) && len == 15)
                 || ((3528..=3589).contains(&prefix(4)) && len >= 16)
-                || (matches!(prefix(2), 36 | 38 | 39) || (300..=305).contains(&prefix(3))) && len == 14
+                || (matches!(prefix(2), 36 | 38 | 39) || (300..=305).contains(&prefix(3)))
+                    && len == 14
         }
         Some(b'6') => {
-            (prefix(4) == 6011 || prefix(2) == 65 || (644..=649).contains(&prefix(3)) || prefix(2) == 62)
+            (prefix(4) == 6011
+                || prefix(2) == 65
+                || (644..=649).contains(&prefix(3))
+                || prefix(2) == 62)
                 && len >= 16
         }
         _ => false,
@@ -405,7 +469,7 @@ fn luhn(digits: &[u8]) -> bool {
         }
         sum += v;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// ISO 13616: move the first four characters to the end, letters to numbers, mod 97 = 1.
@@ -421,7 +485,11 @@ fn iban_valid(iban: &[u8]) -> bool {
             b'A'..=b'Z' => u32::from(c - b'A') + 10,
             _ => return false,
         };
-        rem = if v >= 10 { (rem * 100 + v) % 97 } else { (rem * 10 + v) % 97 };
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
     }
     rem == 1
 }
@@ -438,10 +506,16 @@ fn redact_value(kind: Kind, value: &[u8]) -> String {
             }
             None => "***".to_owned(),
         },
-        Kind::Card => format!("****{}", text.get(text.len().saturating_sub(4)..).unwrap_or("")),
+        Kind::Card => format!(
+            "****{}",
+            text.get(text.len().saturating_sub(4)..).unwrap_or("")
+        ),
         Kind::Iban => format!("{}**…", text.get(..2).unwrap_or("")),
         Kind::PasswordHash => crate::text::redact(value),
-        _ => format!("***{}", text.get(text.len().saturating_sub(2)..).unwrap_or("")),
+        _ => format!(
+            "***{}",
+            text.get(text.len().saturating_sub(2)..).unwrap_or("")
+        ),
     }
 }
 
@@ -466,15 +540,27 @@ mod tests {
         assert!(card_brand(b"4539578763621486"));
         assert!(!card_brand(b"9539578763621486"));
         assert!(valid_ssn(b"123", b"45", b"6789"));
-        for (a, g, s) in [("000", "12", "3456"), ("666", "12", "3456"), ("912", "12", "3456"), ("123", "00", "3456"), ("123", "45", "0000")] {
-            assert!(!valid_ssn(a.as_bytes(), g.as_bytes(), s.as_bytes()), "{a}-{g}-{s}");
+        for (a, g, s) in [
+            ("000", "12", "3456"),
+            ("666", "12", "3456"),
+            ("912", "12", "3456"),
+            ("123", "00", "3456"),
+            ("123", "45", "0000"),
+        ] {
+            assert!(
+                !valid_ssn(a.as_bytes(), g.as_bytes(), s.as_bytes()),
+                "{a}-{g}-{s}"
+            );
         }
     }
 
     #[test]
     fn one_address_is_not_a_finding() {
         let d = detector(10);
-        assert!(d.check("README.md", b"Contact jane.roe@gmail.com for access.").is_none());
+        assert!(
+            d.check("README.md", b"Contact jane.roe@gmail.com for access.")
+                .is_none()
+        );
     }
 
     #[test]
@@ -488,13 +574,25 @@ mod tests {
             Dee,dee.k@proton.me,312.555.0199,288-41-0056\n";
         let tally = d.tally(text.as_bytes());
         assert_eq!(tally.values[&Kind::Email].len(), 4);
-        assert_eq!(tally.values[&Kind::Phone].len(), 3, "{:?}", tally.values[&Kind::Phone]);
-        assert_eq!(tally.values[&Kind::Ssn].len(), 3, "219-09-9999 is a known fake");
+        assert_eq!(
+            tally.values[&Kind::Phone].len(),
+            3,
+            "{:?}",
+            tally.values[&Kind::Phone]
+        );
+        assert_eq!(
+            tally.values[&Kind::Ssn].len(),
+            3,
+            "219-09-9999 is a known fake"
+        );
         let finding = d.check("export.csv", text.as_bytes()).unwrap();
         assert_eq!(finding.rule, RULE);
         assert_eq!(finding.severity, Severity::High);
         let json = serde_json::to_string(&finding).unwrap();
-        assert!(!json.contains("ann.lee") && !json.contains("867-2301") && !json.contains("512-34"), "{json}");
+        assert!(
+            !json.contains("ann.lee") && !json.contains("867-2301") && !json.contains("512-34"),
+            "{json}"
+        );
         assert!(json.contains("\"email\":4"), "{json}");
     }
 
@@ -517,6 +615,10 @@ mod tests {
         assert_eq!(tally.values[&Kind::DateOfBirth].len(), 2);
         // Without a birth column, dates are just dates.
         let plain = text.replace("date_of_birth", "created");
-        assert!(!d.tally(plain.as_bytes()).values.contains_key(&Kind::DateOfBirth));
+        assert!(
+            !d.tally(plain.as_bytes())
+                .values
+                .contains_key(&Kind::DateOfBirth)
+        );
     }
 }

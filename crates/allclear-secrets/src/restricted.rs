@@ -110,28 +110,73 @@ const KEYSTORE_EXTENSIONS: &[&str] = &[
     "jks", "keystore", "jceks", "bks", "p12", "pfx", "pkcs12", "kdbx", "kdb",
 ];
 const SSH_KEY_NAMES: &[&str] = &[
-    "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk", "identity",
+    "id_rsa",
+    "id_dsa",
+    "id_ecdsa",
+    "id_ed25519",
+    "id_ecdsa_sk",
+    "id_ed25519_sk",
+    "identity",
 ];
 const HISTORY_NAMES: &[&str] = &[
-    ".bash_history", ".zsh_history", ".sh_history", ".history", ".psql_history",
-    ".mysql_history", ".python_history", ".node_repl_history", ".rediscli_history",
-    ".irb_history", ".sqlite_history", ".lesshst", "fish_history", ".dbshell",
+    ".bash_history",
+    ".zsh_history",
+    ".sh_history",
+    ".history",
+    ".psql_history",
+    ".mysql_history",
+    ".python_history",
+    ".node_repl_history",
+    ".rediscli_history",
+    ".irb_history",
+    ".sqlite_history",
+    ".lesshst",
+    "fish_history",
+    ".dbshell",
     ".mongosh_history",
 ];
 const BACKUP_SUFFIXES: &[&str] = &[".bak", ".old", ".orig", ".backup", ".save", ".swp", "~"];
 const CONFIG_STEMS: &[&str] = &[
-    "settings", "config", "configuration", "database", "secrets", "credentials",
-    "wp-config", "local", "application", "appsettings", "web", "parameters",
+    "settings",
+    "config",
+    "configuration",
+    "database",
+    "secrets",
+    "credentials",
+    "wp-config",
+    "local",
+    "application",
+    "appsettings",
+    "web",
+    "parameters",
 ];
 const CONFIG_EXTENSIONS: &[&str] = &[
-    "php", "yml", "yaml", "json", "xml", "ini", "conf", "cfg", "properties", "toml", "env",
-    "config", "rb", "py",
+    "php",
+    "yml",
+    "yaml",
+    "json",
+    "xml",
+    "ini",
+    "conf",
+    "cfg",
+    "properties",
+    "toml",
+    "env",
+    "config",
+    "rb",
+    "py",
 ];
 /// Tables whose rows are schema bookkeeping, not data.
 const BOOKKEEPING_TABLES: &[&str] = &[
-    "schema_migrations", "ar_internal_metadata", "django_migrations", "migrations",
-    "flyway_schema_history", "doctrine_migration_versions", "knex_migrations",
-    "__efmigrationshistory", "key_value",
+    "schema_migrations",
+    "ar_internal_metadata",
+    "django_migrations",
+    "migrations",
+    "flyway_schema_history",
+    "doctrine_migration_versions",
+    "knex_migrations",
+    "__efmigrationshistory",
+    "key_value",
 ];
 
 pub(crate) struct Detector {
@@ -248,8 +293,11 @@ impl Detector {
         if lower.ends_with(".tfstate")
             || lower.ends_with(".tfstate.backup")
             || (content.trim_ascii_start().starts_with(b"{")
-                && memchr::memmem::find(content.get(..512).unwrap_or(content), b"\"terraform_version\"")
-                    .is_some())
+                && memchr::memmem::find(
+                    content.get(..512).unwrap_or(content),
+                    b"\"terraform_version\"",
+                )
+                .is_some())
         {
             out.push((TFSTATE, "Terraform state".to_owned()));
         }
@@ -278,7 +326,9 @@ fn backup_of_config(lower: &str) -> Option<&str> {
     let (stem, ext) = original.rsplit_once('.').unwrap_or((original, ""));
     let config_like = is_env
         || (CONFIG_EXTENSIONS.contains(&ext)
-            && CONFIG_STEMS.iter().any(|s| stem.trim_start_matches('.').starts_with(s)));
+            && CONFIG_STEMS
+                .iter()
+                .any(|s| stem.trim_start_matches('.').starts_with(s)));
     config_like.then_some(original)
 }
 
@@ -351,7 +401,10 @@ mod tests {
             ("home/.ssh/id_ed25519", "restricted.ssh-private-key"),
             ("public/.htpasswd", "restricted.htpasswd"),
             ("infra/terraform.tfstate", "restricted.terraform-state"),
-            ("infra/terraform.tfstate.backup", "restricted.terraform-state"),
+            (
+                "infra/terraform.tfstate.backup",
+                "restricted.terraform-state",
+            ),
             ("home/.bash_history", "restricted.shell-history"),
             ("sites/default/settings.php.bak", "restricted.config-backup"),
             ("config/database.yml~", "restricted.config-backup"),
@@ -372,14 +425,20 @@ mod tests {
             (b"SQLite format 3\0rest", "restricted.sqlite-database"),
             (b"PGDMP\x01\x0e\x00", "restricted.database-dump"),
             (&[0xFE, 0xED, 0xFE, 0xED, 0, 0, 0, 2], "restricted.keystore"),
-            (&[0x03, 0xD9, 0xA2, 0x9A, 0x67, 0xFB, 0x4B, 0xB5], "restricted.keystore"),
+            (
+                &[0x03, 0xD9, 0xA2, 0x9A, 0x67, 0xFB, 0x4B, 0xB5],
+                "restricted.keystore",
+            ),
         ];
         for (content, id) in cases {
             assert!(d.wants("download/blob", content), "{id}");
             assert_eq!(ids(&d.check("download/blob", content)), [id]);
         }
         let state = b"{\n  \"version\": 4,\n  \"terraform_version\": \"1.6.0\",\n";
-        assert_eq!(ids(&d.check("x.json", state)), ["restricted.terraform-state"]);
+        assert_eq!(
+            ids(&d.check("x.json", state)),
+            ["restricted.terraform-state"]
+        );
     }
 
     #[test]
@@ -388,9 +447,16 @@ mod tests {
         let schema = b"CREATE TABLE users (id int);\nINSERT INTO schema_migrations (version) VALUES ('1');\n";
         assert!(d.check("db/structure.sql", schema).is_empty());
         let mut dump = b"-- MySQL dump\n".to_vec();
-        dump.extend_from_slice(b"INSERT INTO `users` VALUES (1,'a'),(2,'b'),(3,'c'),(4,'d'),(5,'e');\n");
-        dump.extend_from_slice(b"INSERT INTO `users` VALUES (6,'a'),(7,'b'),(8,'c'),(9,'d'),(10,'e');\n");
-        assert_eq!(ids(&d.check("backup.txt", &dump)), ["restricted.database-dump"]);
+        dump.extend_from_slice(
+            b"INSERT INTO `users` VALUES (1,'a'),(2,'b'),(3,'c'),(4,'d'),(5,'e');\n",
+        );
+        dump.extend_from_slice(
+            b"INSERT INTO `users` VALUES (6,'a'),(7,'b'),(8,'c'),(9,'d'),(10,'e');\n",
+        );
+        assert_eq!(
+            ids(&d.check("backup.txt", &dump)),
+            ["restricted.database-dump"]
+        );
         let mut copy = b"COPY public.patients (id, name) FROM stdin;\n".to_vec();
         for i in 0..12 {
             copy.extend_from_slice(format!("{i}\tname{i}\n").as_bytes());
@@ -405,7 +471,10 @@ mod tests {
         let d = detector();
         let pem = b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----\n";
         assert!(d.check(".ssh/id_rsa", pem).is_empty());
-        assert_eq!(ids(&d.check(".ssh/id_rsa", b"\x00binary")), ["restricted.ssh-private-key"]);
+        assert_eq!(
+            ids(&d.check(".ssh/id_rsa", b"\x00binary")),
+            ["restricted.ssh-private-key"]
+        );
     }
 
     #[test]
@@ -417,15 +486,20 @@ mod tests {
             ..RestrictedConfig::default()
         };
         let d = Detector::new(&config).unwrap();
-        assert_eq!(ids(&d.check("exports/2024/patients.csv", b"a,b")), ["restricted.custom"]);
+        assert_eq!(
+            ids(&d.check("exports/2024/patients.csv", b"a,b")),
+            ["restricted.custom"]
+        );
         assert!(d.check("test/fixtures/keys/client.p12", b"").is_empty());
         assert!(d.check("app.db", b"SQLite format 3\0").is_empty());
-        assert!(Detector::new(&RestrictedConfig {
-            enabled: false,
-            ..RestrictedConfig::default()
-        })
-        .unwrap()
-        .check("a.jks", b"")
-        .is_empty());
+        assert!(
+            Detector::new(&RestrictedConfig {
+                enabled: false,
+                ..RestrictedConfig::default()
+            })
+            .unwrap()
+            .check("a.jks", b"")
+            .is_empty()
+        );
     }
 }

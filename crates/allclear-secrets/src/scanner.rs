@@ -162,9 +162,10 @@ impl Scanner {
                 max_entries: self.config.archive_max_entries,
                 max_entry_bytes: self.config.max_file_bytes,
             };
-            let result = archive::for_each_entry(kind, content, path, &limits, &mut |inner, bytes| {
-                self.scan_into(&format!("{path}!{inner}"), bytes, depth + 1, out);
-            });
+            let result =
+                archive::for_each_entry(kind, content, path, &limits, &mut |inner, bytes| {
+                    self.scan_into(&format!("{path}!{inner}"), bytes, depth + 1, out);
+                });
             if let Err(e) = result {
                 out.errors.push(RunError {
                     path: path.to_owned(),
@@ -178,6 +179,7 @@ impl Scanner {
         if looks_binary(head) {
             return;
         }
+
         out.findings.extend(files::check(path, content));
         self.secrets_into(path, content, &mut out.findings);
         out.findings.extend(self.personal.check(path, content));
@@ -288,10 +290,10 @@ fn allowed(content: &[u8], offset: usize) -> bool {
 /// Source files, where an unquoted `password = word` is a variable, not a literal.
 fn is_code(path: &str) -> bool {
     const CODE: &[&str] = &[
-        "rs", "py", "js", "mjs", "cjs", "ts", "tsx", "jsx", "rb", "php", "java", "kt", "kts",
-        "go", "c", "h", "cc", "cpp", "hpp", "cs", "swift", "scala", "m", "mm", "dart", "lua",
-        "pl", "pm", "ex", "exs", "erl", "hs", "clj", "groovy", "gradle", "vue", "svelte", "r",
-        "jl", "fs", "vb", "ps1", "psm1",
+        "rs", "py", "js", "mjs", "cjs", "ts", "tsx", "jsx", "rb", "php", "java", "kt", "kts", "go",
+        "c", "h", "cc", "cpp", "hpp", "cs", "swift", "scala", "m", "mm", "dart", "lua", "pl", "pm",
+        "ex", "exs", "erl", "hs", "clj", "groovy", "gradle", "vue", "svelte", "r", "jl", "fs",
+        "vb", "ps1", "psm1",
     ];
     let name = path.rsplit(['/', '!']).next().unwrap_or(path);
     match name.rsplit_once('.') {
@@ -319,7 +321,10 @@ mod tests {
         let s = scanner();
         let token = "ghp_R4nd0mT0k3nV4lu3F0rT3st1ngOnlyAbCd12";
         let a = s.scan_file("ci.txt", format!("GITHUB_TOKEN={token}\n").as_bytes());
-        let b = s.scan_file("ci.txt", format!("\n\n# moved\nGITHUB_TOKEN={token}\n").as_bytes());
+        let b = s.scan_file(
+            "ci.txt",
+            format!("\n\n# moved\nGITHUB_TOKEN={token}\n").as_bytes(),
+        );
         assert_eq!(a.len(), 1, "{a:#?}");
         assert_eq!(a[0].rule, "secrets.github-token");
         assert_eq!(a[0].location.line, Some(1));

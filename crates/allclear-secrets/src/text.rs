@@ -13,6 +13,8 @@ pub fn looks_binary(head: &[u8]) -> bool {
     if memchr::memchr(0, head).is_some() {
         return true;
     }
+    // Control bytes are counted in the first KiB only: enough to tell, and cheap.
+    let head = head.get(..1024).unwrap_or(head);
     let control = head
         .iter()
         .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0C | 0x1B))

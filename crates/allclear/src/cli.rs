@@ -56,9 +56,21 @@ pub enum Command {
     Db(DbCommand),
     /// Write a commented allclear.toml policy file
     Init(InitArgs),
+    /// The secret-detection rules
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Checks that run on a server: file integrity and log analysis
     #[command(subcommand)]
     Host(HostCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Check every secret rule against its own positive and negative examples (exit 1 if
+    /// any rule misses a positive or fires on a negative)
+    Check,
+    /// List the secret rules
+    List,
 }
 
 #[derive(Debug, Subcommand)]

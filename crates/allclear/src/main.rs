@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, DbCommand, HostCommand};
+use crate::cli::{Cli, Command, DbCommand, HostCommand, RulesCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -21,6 +21,8 @@ fn main() -> ExitCode {
         Command::Db(DbCommand::Update(args)) => commands::db::update(&cli, args),
         Command::Db(DbCommand::Status(args)) => commands::db::status(&cli, args),
         Command::Init(args) => commands::init::run(args),
+        Command::Rules(RulesCommand::Check) => commands::rules::check(),
+        Command::Rules(RulesCommand::List) => commands::rules::list(),
         Command::Host(HostCommand::Fim(args)) => {
             commands::fim::run(args).map(|code| u8::try_from(code).unwrap_or(2))
         }

@@ -140,7 +140,10 @@ mod tests {
         let a = p.advisory;
         assert_eq!(a.id, "friendsofphp:drupal/core/2018-10-17-1");
         assert_eq!(a.severity, Some(Severity::Medium));
-        assert_eq!(a.url.as_deref(), Some("https://www.drupal.org/sa-core-2018-006"));
+        assert_eq!(
+            a.url.as_deref(),
+            Some("https://www.drupal.org/sa-core-2018-006")
+        );
         assert_eq!(a.affected[0].package, "drupal/core");
         assert_eq!(
             a.affected[0].how,

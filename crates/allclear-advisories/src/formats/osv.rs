@@ -309,7 +309,10 @@ mod tests {
         };
         assert_eq!(ranges.len(), 1, "GIT range dropped");
         assert_eq!(ranges[0].events.len(), 4);
-        assert!(matches!(a.affected[1].how, AffectedVersions::Versions { .. }));
+        assert!(matches!(
+            a.affected[1].how,
+            AffectedVersions::Versions { .. }
+        ));
         assert_eq!(a.affected[2].ecosystem, Ecosystem::Npm);
         assert_eq!(a.affected[2].how, AffectedVersions::All);
     }
@@ -328,10 +331,7 @@ mod tests {
             AffectedVersions::Ranges {
                 ranges: vec![Range {
                     semver: false,
-                    events: vec![
-                        Event::Introduced("0".into()),
-                        Event::Fixed("1.0.1".into())
-                    ]
+                    events: vec![Event::Introduced("0".into()), Event::Fixed("1.0.1".into())]
                 }]
             }
         );

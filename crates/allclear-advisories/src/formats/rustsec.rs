@@ -221,8 +221,10 @@ mod tests {
 
     #[test]
     fn toolchain_informational_withdrawn() {
-        let text = TEXT
-            .replace("package = \"abi_stable\"", "package = \"std\"\ninformational = \"unmaintained\"\nwithdrawn = \"2022-08-14\" # why");
+        let text = TEXT.replace(
+            "package = \"abi_stable\"",
+            "package = \"std\"\ninformational = \"unmaintained\"\nwithdrawn = \"2022-08-14\" # why",
+        );
         let a = parse(&text, true).unwrap().advisory;
         assert_eq!(a.affected[0].package, "rust:std");
         assert_eq!(a.informational, Some(Informational::Unmaintained));
@@ -231,9 +233,18 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert!(matches!(parse("# no front matter", false), Err(RustSecError::NoFrontMatter)));
-        assert!(matches!(parse("```toml\n[advisory]\n", false), Err(RustSecError::NoFrontMatter)));
-        assert!(matches!(parse("```toml\n[advisory\n```\n", false), Err(RustSecError::Toml(_))));
+        assert!(matches!(
+            parse("# no front matter", false),
+            Err(RustSecError::NoFrontMatter)
+        ));
+        assert!(matches!(
+            parse("```toml\n[advisory]\n", false),
+            Err(RustSecError::NoFrontMatter)
+        ));
+        assert!(matches!(
+            parse("```toml\n[advisory\n```\n", false),
+            Err(RustSecError::Toml(_))
+        ));
         assert!(matches!(
             parse("```toml\n[advisory]\nid = \"X\"\n```\n", false),
             Err(RustSecError::Missing("package"))

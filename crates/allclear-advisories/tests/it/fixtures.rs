@@ -36,10 +36,7 @@ fn detects_each_format() {
     assert_eq!(detect(&fixture("rustsec")).unwrap(), SourceKind::RustSec);
     assert_eq!(detect(&fixture("pypa")).unwrap(), SourceKind::OsvYaml);
     // A PyPA-style folder given below `vulns/` is recognised by its content.
-    assert_eq!(
-        detect(&fixture("pypa/vulns")).unwrap(),
-        SourceKind::OsvYaml
-    );
+    assert_eq!(detect(&fixture("pypa/vulns")).unwrap(), SourceKind::OsvYaml);
     assert_eq!(
         detect(&fixture("osv/npm/OSV-TEST-0002.json")).unwrap(),
         SourceKind::OsvJson
@@ -121,7 +118,11 @@ fn same_problem_from_two_sources_is_one_vulnerability() {
     assert_eq!(v.ids, vec!["GHSA-test-0001-aaaa", "CVE-2099-0001"]);
     assert_eq!(v.sources, vec!["osv", "rubysec"]);
     assert_eq!(v.summary.as_deref(), Some("Header injection in testgem"));
-    assert_eq!(v.severity, Some(Severity::Critical), "highest of 9.8 and 6.1");
+    assert_eq!(
+        v.severity,
+        Some(Severity::Critical),
+        "highest of 9.8 and 6.1"
+    );
     assert_eq!(v.cvss.as_ref().map(|c| c.score), Some(9.8));
     assert_eq!(v.fixed_in.as_deref(), Some("2.0.6"));
     assert_eq!(m.fix.as_deref(), Some("2.0.6"));

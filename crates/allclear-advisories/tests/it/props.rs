@@ -12,8 +12,10 @@ fn semver(v: (u8, u8, u8)) -> String {
 
 /// A random OSV record for npm package `p` with `pairs` introduced/fixed intervals (from
 /// sorted, distinct boundaries), and the plain model of which versions it affects.
-fn record(bounds: &[(u8, u8, u8)], open_end: bool) -> (String, Vec<((u8, u8, u8), (u8, u8, u8))>) {
-    let mut b: Vec<(u8, u8, u8)> = bounds.iter().map(|v| (v.0 % 4, v.1 % 4, v.2 % 4)).collect();
+type V = (u8, u8, u8);
+
+fn record(bounds: &[V], open_end: bool) -> (String, Vec<(V, V)>) {
+    let mut b: Vec<V> = bounds.iter().map(|v| (v.0 % 4, v.1 % 4, v.2 % 4)).collect();
     b.sort();
     b.dedup();
     let mut events = Vec::new();

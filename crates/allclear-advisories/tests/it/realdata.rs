@@ -54,10 +54,11 @@ fn census(root: &Path, ext: &str) -> (usize, usize) {
             } else if path.to_string_lossy().ends_with(ext) {
                 files += 1;
                 let text = std::fs::read_to_string(&path).unwrap();
-                if text
-                    .lines()
-                    .any(|l| l.starts_with("withdrawn") || l.starts_with("\"withdrawn\"") || l.trim_start().starts_with("\"withdrawn\":"))
-                {
+                if text.lines().any(|l| {
+                    l.starts_with("withdrawn")
+                        || l.starts_with("\"withdrawn\"")
+                        || l.trim_start().starts_with("\"withdrawn\":")
+                }) {
                     withdrawn += 1;
                 }
             }
@@ -132,7 +133,10 @@ fn rack_advisory_affects_201_not_the_patched_version() {
         .unwrap();
     assert_eq!(v.fixed_in.as_deref(), Some("2.0.6"));
     assert_eq!(v.severity, Some(Severity::Medium), "cvss_v3 6.1");
-    let fix = m.fix.clone().expect("some rack release fixes everything 2.0.1 has");
+    let fix = m
+        .fix
+        .clone()
+        .expect("some rack release fixes everything 2.0.1 has");
     // The fix really is clean of every advisory it was computed against.
     let after = check_package(&store, Ecosystem::RubyGems, "rack", &fix).unwrap();
     assert!(after.vulnerabilities.len() < m.vulnerabilities.len());
@@ -160,7 +164,10 @@ fn drupal_core_friendsofphp() {
         .expect("CVE-2018-7602 affects drupal/core 8.5.2");
     assert_eq!(v.fixed_in.as_deref(), Some("8.5.3"));
     assert_eq!(v.severity, Some(Severity::Critical), "title says Critical");
-    assert_eq!(v.url.as_deref(), Some("https://www.drupal.org/sa-core-2018-004"));
+    assert_eq!(
+        v.url.as_deref(),
+        Some("https://www.drupal.org/sa-core-2018-004")
+    );
     for ok in ["8.5.3", "8.6.0"] {
         let m = check_package(&store, Ecosystem::Packagist, "Drupal/Core", ok).unwrap();
         assert!(!ids(&m).contains(&"CVE-2018-7602"), "{ok}");
@@ -181,8 +188,13 @@ fn drupal_contrib_osv() {
         ("3.0.1", true),
         ("3.0.2", false),
     ] {
-        let m = check_package(&store, Ecosystem::Packagist, "drupal/admin_toolbar", version)
-            .unwrap();
+        let m = check_package(
+            &store,
+            Ecosystem::Packagist,
+            "drupal/admin_toolbar",
+            version,
+        )
+        .unwrap();
         assert_eq!(
             ids(&m).contains(&"DRUPAL-CONTRIB-2021-025"),
             affected,
@@ -223,9 +235,16 @@ fn rustsec_crates_toolchain_and_informational() {
     assert!(!ids(&m).contains(&"RUSTSEC-2022-0044"));
 
     // Toolchain advisories are stored under `rust:` names, never hit by a crate name.
-    let std_advisories = store.advisories_for(Ecosystem::CratesIo, "rust:std").unwrap();
+    let std_advisories = store
+        .advisories_for(Ecosystem::CratesIo, "rust:std")
+        .unwrap();
     assert!(std_advisories.iter().any(|a| a.id == "CVE-2015-20001"));
-    assert!(store.advisories_for(Ecosystem::CratesIo, "std").unwrap().is_empty());
+    assert!(
+        store
+            .advisories_for(Ecosystem::CratesIo, "std")
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -234,7 +253,12 @@ fn pypa_record() {
     let store = Store::open(&i.path).unwrap();
     // PYSEC-2014-8: fixed in 2.7.2, with a versions list that includes "2.0" (quoted in
     // YAML so it stays a string) and 2.0rc1.
-    for (version, affected) in [("2.7.1", true), ("2.0rc1", true), ("2.0", true), ("2.7.2", false)] {
+    for (version, affected) in [
+        ("2.7.1", true),
+        ("2.0rc1", true),
+        ("2.0", true),
+        ("2.7.2", false),
+    ] {
         let m = check_package(&store, Ecosystem::PyPI, "Jinja2", version).unwrap();
         assert_eq!(ids(&m).contains(&"PYSEC-2014-8"), affected, "{version}");
     }
@@ -274,7 +298,9 @@ fn names_with_advisories_is_a_cheap_filter() {
     let Some(i) = imported() else { return };
     let store = Store::open(&i.path).unwrap();
     let names = ["rack", "rails", "no-such-gem-xyz", "Rack"];
-    let found = store.names_with_advisories(Ecosystem::RubyGems, names).unwrap();
+    let found = store
+        .names_with_advisories(Ecosystem::RubyGems, names)
+        .unwrap();
     assert!(found.contains("rack"));
     assert!(!found.contains("no-such-gem-xyz"));
     assert!(!found.contains("Rack"), "RubyGems names are case-sensitive");

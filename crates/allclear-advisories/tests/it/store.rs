@@ -27,7 +27,11 @@ fn missing_store_is_a_clear_error() {
 #[test]
 fn foreign_file_is_incompatible_and_an_import_replaces_it() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join(DB_FILE_NAME), b"not sqlite at all, just text").unwrap();
+    std::fs::write(
+        dir.path().join(DB_FILE_NAME),
+        b"not sqlite at all, just text",
+    )
+    .unwrap();
     let err = Store::open(dir.path()).unwrap_err();
     assert!(matches!(err, StoreError::Incompatible { .. }), "{err}");
     let s = import(dir.path(), &[fixture("rustsec")], &|_| {}).unwrap();
@@ -46,7 +50,11 @@ fn reimporting_a_source_replaces_it_and_keeps_the_others() {
     let store = Store::open(dir.path()).unwrap();
     let status = store.status();
     assert_eq!(status.sources.len(), 2);
-    assert_eq!(status.ecosystems[&Ecosystem::CratesIo].advisories, 3, "not doubled");
+    assert_eq!(
+        status.ecosystems[&Ecosystem::CratesIo].advisories,
+        3,
+        "not doubled"
+    );
     assert_eq!(status.ecosystems[&Ecosystem::PyPI].advisories, 1, "kept");
     // The carried-over source still matches.
     let m = check_package(&store, Ecosystem::PyPI, "test-pkg", "1.0").unwrap();
@@ -58,11 +66,21 @@ fn reimporting_a_source_replaces_it_and_keeps_the_others() {
         keep_other_sources: false,
         ..ImportOptions::default()
     };
-    import_with(dir.path(), &[SourceInput::new(fixture("rustsec"))], &opts, &|_| {}).unwrap();
+    import_with(
+        dir.path(),
+        &[SourceInput::new(fixture("rustsec"))],
+        &opts,
+        &|_| {},
+    )
+    .unwrap();
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.status().sources.len(), 1);
     assert!(!store.status().ecosystems.contains_key(&Ecosystem::PyPI));
-    assert!(leftovers(dir.path()).is_empty(), "{:?}", leftovers(dir.path()));
+    assert!(
+        leftovers(dir.path()).is_empty(),
+        "{:?}",
+        leftovers(dir.path())
+    );
 }
 
 #[test]
@@ -79,8 +97,15 @@ fn failed_import_leaves_the_old_store_intact() {
     let err = import(dir.path(), &[fixture("rustsec"), bad_zip], &|_| {}).unwrap_err();
     assert!(matches!(err, ImportError::Archive { .. }), "{err}");
 
-    assert_eq!(std::fs::read(dir.path().join(DB_FILE_NAME)).unwrap(), before);
-    assert!(leftovers(dir.path()).is_empty(), "{:?}", leftovers(dir.path()));
+    assert_eq!(
+        std::fs::read(dir.path().join(DB_FILE_NAME)).unwrap(),
+        before
+    );
+    assert!(
+        leftovers(dir.path()).is_empty(),
+        "{:?}",
+        leftovers(dir.path())
+    );
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.status().sources.len(), 1);
     assert!(!store.status().ecosystems.contains_key(&Ecosystem::CratesIo));
@@ -100,7 +125,10 @@ fn crash_mid_import_leaves_the_old_store_intact() {
         });
     });
     assert!(result.is_err());
-    assert_eq!(std::fs::read(dir.path().join(DB_FILE_NAME)).unwrap(), before);
+    assert_eq!(
+        std::fs::read(dir.path().join(DB_FILE_NAME)).unwrap(),
+        before
+    );
     let store = Store::open(dir.path()).unwrap();
     assert!(!store.status().ecosystems.contains_key(&Ecosystem::CratesIo));
 }
@@ -114,7 +142,9 @@ fn open_store_keeps_reading_while_an_import_replaces_it() {
     // The open handle still sees the file it opened (the rename does not disturb it)…
     assert_eq!(old.status().sources.len(), 1);
     assert_eq!(
-        old.advisories_for(Ecosystem::PyPI, "test-pkg").unwrap().len(),
+        old.advisories_for(Ecosystem::PyPI, "test-pkg")
+            .unwrap()
+            .len(),
         1
     );
     // …and a new handle sees the new one.

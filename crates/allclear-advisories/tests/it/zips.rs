@@ -42,13 +42,21 @@ fn imports_an_osv_all_zip() {
         .map(|i| {
             (
                 format!("PYSEC-TEST-{i}.json"),
-                record(&format!("PYSEC-TEST-{i}"), "PyPI", &format!("pkg{}", i % 100), "2.0"),
+                record(
+                    &format!("PYSEC-TEST-{i}"),
+                    "PyPI",
+                    &format!("pkg{}", i % 100),
+                    "2.0",
+                ),
             )
         })
         .collect();
     members.push(("broken.json".into(), b"{".to_vec()));
     members.push(("README.txt".into(), b"not a record".to_vec()));
-    let refs: Vec<(&str, Vec<u8>)> = members.iter().map(|(n, d)| (n.as_str(), d.clone())).collect();
+    let refs: Vec<(&str, Vec<u8>)> = members
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.clone()))
+        .collect();
     let zip = write(work.path(), "all.zip", &zip_of(&refs));
     assert_eq!(detect(&zip).unwrap(), SourceKind::OsvZip);
 
@@ -64,7 +72,11 @@ fn imports_an_osv_all_zip() {
     assert_eq!(progress.get(), 2502, "all members looked at");
     let src = &s.sources[0];
     assert_eq!((src.records, src.imported, src.malformed), (2501, 2500, 1));
-    assert!(src.warnings[0].file.ends_with("all.zip!broken.json"), "{}", src.warnings[0]);
+    assert!(
+        src.warnings[0].file.ends_with("all.zip!broken.json"),
+        "{}",
+        src.warnings[0]
+    );
     let store = Store::open(&store_dir).unwrap();
     assert_eq!(store.status().ecosystems[&Ecosystem::PyPI].packages, 100);
     let m = check_package(&store, Ecosystem::PyPI, "PKG7", "1.0").unwrap();
@@ -99,9 +111,15 @@ fn hostile_zips_are_refused_and_nothing_is_written() {
         "bomb.zip",
         &zip_of(&[("bomb.json", vec![b' '; 8 << 20])]),
     );
-    let err = import(&store_dir, &[bomb.clone()], &|_| {}).unwrap_err();
+    let err = import(&store_dir, std::slice::from_ref(&bomb), &|_| {}).unwrap_err();
     assert!(
-        matches!(&err, ImportError::Archive { source: ArchiveError::Ratio { .. }, .. }),
+        matches!(
+            &err,
+            ImportError::Archive {
+                source: ArchiveError::Ratio { .. },
+                ..
+            }
+        ),
         "{err:?}"
     );
     let strict = ImportOptions {
@@ -114,7 +132,13 @@ fn hostile_zips_are_refused_and_nothing_is_written() {
     };
     let err = import_with(&store_dir, &[SourceInput::new(bomb)], &strict, &|_| {}).unwrap_err();
     assert!(
-        matches!(&err, ImportError::Archive { source: ArchiveError::MemberTooLarge { .. }, .. }),
+        matches!(
+            &err,
+            ImportError::Archive {
+                source: ArchiveError::MemberTooLarge { .. },
+                ..
+            }
+        ),
         "{err:?}"
     );
 
@@ -158,7 +182,8 @@ fn serve(routes: HashMap<String, Vec<u8>>) -> (String, Arc<Mutex<Vec<String>>>) 
                     r.extend_from_slice(body);
                     r
                 }
-                None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+                None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_vec(),
             };
             let _ = stream.write_all(&response);
         }
@@ -189,7 +214,13 @@ fn update_downloads_and_imports_over_loopback() {
     };
     let last = std::cell::RefCell::new(HashMap::new());
     let s = update(dir.path(), &opts, &|e| {
-        if let UpdateEvent::Download { ecosystem, done, total, .. } = e {
+        if let UpdateEvent::Download {
+            ecosystem,
+            done,
+            total,
+            ..
+        } = e
+        {
             last.borrow_mut().insert(ecosystem, (done, total));
         }
     })
@@ -221,7 +252,11 @@ fn update_downloads_and_imports_over_loopback() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, vec![DB_FILE_NAME.to_owned()], "no temporary files left");
+    assert_eq!(
+        names,
+        vec![DB_FILE_NAME.to_owned()],
+        "no temporary files left"
+    );
 }
 
 #[test]
@@ -250,7 +285,10 @@ fn update_errors_leave_the_store_alone() {
         ..UpdateOptions::default()
     };
     let err = update(dir.path(), &too_large, &|_| {}).unwrap_err();
-    assert!(matches!(err, UpdateError::TooLarge { max: 10, .. }), "{err}");
+    assert!(
+        matches!(err, UpdateError::TooLarge { max: 10, .. }),
+        "{err}"
+    );
 
     let ruby = UpdateOptions {
         ecosystems: vec![Ecosystem::Ruby],
@@ -261,7 +299,10 @@ fn update_errors_leave_the_store_alone() {
         Err(UpdateError::NoOsvData(Ecosystem::Ruby))
     ));
 
-    assert_eq!(std::fs::read(dir.path().join(DB_FILE_NAME)).unwrap(), before);
+    assert_eq!(
+        std::fs::read(dir.path().join(DB_FILE_NAME)).unwrap(),
+        before
+    );
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
 

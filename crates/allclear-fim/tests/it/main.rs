@@ -7,6 +7,7 @@ mod baseline_file;
 mod check;
 mod packages;
 mod props;
+mod watch;
 
 use std::path::{Path, PathBuf};
 

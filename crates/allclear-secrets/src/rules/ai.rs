@@ -18,7 +18,9 @@ pub(super) const RULES: &[Rule] = &[
             on the organisation's bill and reads its files and fine-tunes.",
         remedy: "Revoke the key (platform.openai.com → API keys) and create a project-scoped \
             one.",
-        examples: &["OPENAI_API_KEY=sk-proj-J35mWsNox-14MWa775E8aNQzRf16wBoLRO0nH-7fT3BlbkFJTrnTufg62Mx929uTTg2fvmoGnn48MlhRR52KtXQC"],
+        examples: &[
+            "OPENAI_API_KEY=sk-proj-J35mWsNox-14MWa775E8aNQzRf16wBoLRO0nH-7fT3BlbkFJTrnTufg62Mx929uTTg2fvmoGnn48MlhRR52KtXQC",
+        ],
         counter_examples: &["sk-3bysodaJrKvyHO8yhFZQ"],
         ..Rule::DEFAULT
     },
@@ -34,7 +36,9 @@ pub(super) const RULES: &[Rule] = &[
         description: "An Anthropic API or admin key: runs models on the organisation's bill or \
             administers it.",
         remedy: "Disable and delete the key in the Anthropic Console (API keys).",
-        examples: &["ANTHROPIC_API_KEY=sk-ant-api03-qH4NWnaI8tZDsROW7RLKH86LGlFbXJoQqhYhTaVaMBQ_75aGZBDQnajhmPt_jxTsmUYY9-il97ve8b351ytQnbrN8Kvy4AA"],
+        examples: &[
+            "ANTHROPIC_API_KEY=sk-ant-api03-qH4NWnaI8tZDsROW7RLKH86LGlFbXJoQqhYhTaVaMBQ_75aGZBDQnajhmPt_jxTsmUYY9-il97ve8b351ytQnbrN8Kvy4AA",
+        ],
         counter_examples: &["sk-ant-api03-short"],
         ..Rule::DEFAULT
     },
@@ -56,7 +60,10 @@ pub(super) const RULES: &[Rule] = &[
         name: "Hugging Face access token",
         severity: Severity::High,
         keywords: &["hf_", "api_org_"],
-        patterns: &[concat!(r"\b(?P<secret>(?:hf_|api_org_)[A-Za-z]{34})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>(?:hf_|api_org_)[A-Za-z]{34})",
+            end!()
+        )],
         filter: Filter::Entropy(3.5),
         description: "A Hugging Face user or organisation token: reads private models and \
             datasets, and may push to them.",
@@ -74,10 +81,16 @@ pub(super) const RULES: &[Rule] = &[
             concat!(r"\b(?P<secret>r8_[A-Za-z0-9]{37})", end!()),
             concat!(r"\b(?P<secret2>pplx-[A-Za-z0-9]{48})", end!()),
             concat!(r"\b(?P<secret3>xai-[A-Za-z0-9]{80})", end!()),
-            concat!(r"\b(?P<secret4>tvly-(?:dev-|prod-)?[A-Za-z0-9]{32})", end!()),
+            concat!(
+                r"\b(?P<secret4>tvly-(?:dev-|prod-)?[A-Za-z0-9]{32})",
+                end!()
+            ),
             concat!(r"\b(?P<secret5>jina_[A-Za-z0-9_\-]{60})", end!()),
             concat!(r"\b(?P<secret6>fc-[0-9a-f]{32})", end!()),
-            concat!(r"\b(?P<secret7>lsv2_(?:pt|sk)_[0-9a-f]{32}_[0-9a-f]{10})", end!()),
+            concat!(
+                r"\b(?P<secret7>lsv2_(?:pt|sk)_[0-9a-f]{32}_[0-9a-f]{10})",
+                end!()
+            ),
         ],
         filter: Filter::Entropy(3.0),
         description: "An API key of an AI model, search or scraping provider: runs requests on \
@@ -95,7 +108,17 @@ pub(super) const RULES: &[Rule] = &[
         id: "secrets.ai-provider-keyed",
         name: "AI provider API key by name (Cohere, Mistral, DeepSeek, Together, Fireworks…)",
         severity: Severity::High,
-        keywords: &["cohere", "mistral", "deepseek", "together", "fireworks", "voyage", "anyscale", "gemini", "openrouter"],
+        keywords: &[
+            "cohere",
+            "mistral",
+            "deepseek",
+            "together",
+            "fireworks",
+            "voyage",
+            "anyscale",
+            "gemini",
+            "openrouter",
+        ],
         patterns: &[keyed!(
             r"(?:cohere|mistral|deepseek|together|fireworks|voyage|anyscale|gemini|openrouter)[A-Za-z0-9_.\-]{0,20}?(?:key|token)",
             r"sk-or-v1-[0-9a-f]{64}|sk-[0-9a-f]{32}|[A-Za-z0-9_\-]{32,64}"
@@ -104,7 +127,10 @@ pub(super) const RULES: &[Rule] = &[
         description: "An API key assigned to a variable named after an AI provider: runs models \
             on the account's bill.",
         remedy: "Revoke the key in the provider's dashboard and load keys from a secret store.",
-        examples: &["MISTRAL_API_KEY=6bJtqAG0hZ2fnmMJuZ2PyDTw7UP7XnSU", "DEEPSEEK_API_KEY=\"sk-e07330e321fe66521af7dff58a4b5050\""],
+        examples: &[
+            "MISTRAL_API_KEY=6bJtqAG0hZ2fnmMJuZ2PyDTw7UP7XnSU",
+            "DEEPSEEK_API_KEY=\"sk-e07330e321fe66521af7dff58a4b5050\"",
+        ],
         counter_examples: &["MISTRAL_API_KEY=${MISTRAL_API_KEY}"],
         ..Rule::DEFAULT
     },
@@ -137,7 +163,10 @@ pub(super) const RULES: &[Rule] = &[
         description: "A Figma personal access token: reads (and comments on) every file the \
             user can open.",
         remedy: "Revoke it (Settings → Security → Personal access tokens).",
-        examples: &["--header='X-Figma-Token: 1564-6bb03273-fd2c-41aa-9e1b-3e295843fb94'", "FIGMA_TOKEN=figd_MpgGld-D5PxuiUUTwebH510NeuL9g7hRh4hYfd5z"],
+        examples: &[
+            "--header='X-Figma-Token: 1564-6bb03273-fd2c-41aa-9e1b-3e295843fb94'",
+            "FIGMA_TOKEN=figd_MpgGld-D5PxuiUUTwebH510NeuL9g7hRh4hYfd5z",
+        ],
         counter_examples: &["X-Figma-Token: $FIGMA"],
         ..Rule::DEFAULT
     },

@@ -5,7 +5,6 @@ use allclear_core::Severity;
 
 use super::{Context, Filter, Rule, end, end64, keyed};
 
-
 pub(super) const RULES: &[Rule] = &[
     Rule {
         id: "secrets.aws-access-key-id",
@@ -38,8 +37,13 @@ pub(super) const RULES: &[Rule] = &[
         name: "AWS secret access key",
         severity: Severity::Critical,
         keywords: &[
-            "aws_secret", "aws-secret", "awssecret", "aws.secret", "secret_access",
-            "secretaccess", "secret-access",
+            "aws_secret",
+            "aws-secret",
+            "awssecret",
+            "aws.secret",
+            "secret_access",
+            "secretaccess",
+            "secret-access",
         ],
         patterns: &[keyed!(
             r"aws[_.\-]?secret[_.\-]?(?:access[_.\-]?)?key|secret[_.\-]?access[_.\-]?key",
@@ -47,7 +51,11 @@ pub(super) const RULES: &[Rule] = &[
         )],
         filter: Filter::Entropy(3.5),
         claims: &[
-            "aws_secret", "aws-secret", "awssecret", "secret_access_key", "secretaccesskey",
+            "aws_secret",
+            "aws-secret",
+            "awssecret",
+            "secret_access_key",
+            "secretaccesskey",
             "secret-access-key",
         ],
         description: "The secret half of an AWS IAM access key: with the key ID it signs any \
@@ -132,7 +140,10 @@ pub(super) const RULES: &[Rule] = &[
         remedy: "Delete or regenerate the key in Google Cloud console (APIs & Services → \
             Credentials), and restrict the new one by API and by referrer or IP.",
         examples: &["var DEVELOPER_KEY = 'AIza5-DyHia0-9ry9HrgZzyUv-daLpCigHUHnv4';"],
-        counter_examples: &["AIzaSiTXIzcusgmQwVgqnQi0", "aizaiD62M8r5vJR_kpsM0oUWX9Sd-woyiz2l9ZC"],
+        counter_examples: &[
+            "AIzaSiTXIzcusgmQwVgqnQi0",
+            "aizaiD62M8r5vJR_kpsM0oUWX9Sd-woyiz2l9ZC",
+        ],
         ..Rule::DEFAULT
     },
     Rule {
@@ -154,13 +165,18 @@ pub(super) const RULES: &[Rule] = &[
         name: "Google OAuth access token",
         severity: Severity::Medium,
         keywords: &["ya29."],
-        patterns: &[concat!(r"\b(?P<secret>ya29\.[0-9A-Za-z_\-]{20,400})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>ya29\.[0-9A-Za-z_\-]{20,400})",
+            end!()
+        )],
         filter: Filter::Entropy(3.5),
         description: "A short-lived Google OAuth access token: acts as the user for up to an \
             hour, with the scopes granted.",
         remedy: "Revoke it (https://oauth2.googleapis.com/revoke?token=…) and find how it was \
             captured: tokens should come from the OAuth flow at run time, not from files.",
-        examples: &["access_token = 'ya29._IDZJeaYfPRkUsBU5I7lv7YOUGYt-fSRzyjeNfWMmqm5v25oTzwDFelhrt1I'"],
+        examples: &[
+            "access_token = 'ya29._IDZJeaYfPRkUsBU5I7lv7YOUGYt-fSRzyjeNfWMmqm5v25oTzwDFelhrt1I'",
+        ],
         counter_examples: &["ya29.short"],
         ..Rule::DEFAULT
     },
@@ -169,13 +185,18 @@ pub(super) const RULES: &[Rule] = &[
         name: "Google OAuth refresh token",
         severity: Severity::High,
         keywords: &["1//0"],
-        patterns: &[concat!(r"(?:^|[^A-Za-z0-9/])(?P<secret>1//0[0-9A-Za-z_\-]{40,400})", end!())],
+        patterns: &[concat!(
+            r"(?:^|[^A-Za-z0-9/])(?P<secret>1//0[0-9A-Za-z_\-]{40,400})",
+            end!()
+        )],
         filter: Filter::Entropy(3.5),
         description: "A Google OAuth refresh token: mints new access tokens for the user until \
             revoked.",
         remedy: "Revoke it in the user's Google account (Security → Third-party access) or via \
             the revoke endpoint, then re-authorise.",
-        examples: &["refresh_token: '1//0XjQWaXjxOPl6s47WdjP6M9hdqyHGNDJ1rSIMh9W3MXM7VsctSUdX3h3PYU1fM1SVZNCiVP'"],
+        examples: &[
+            "refresh_token: '1//0XjQWaXjxOPl6s47WdjP6M9hdqyHGNDJ1rSIMh9W3MXM7VsctSUdX3h3PYU1fM1SVZNCiVP'",
+        ],
         counter_examples: &["see http://1//0 for nothing"],
         ..Rule::DEFAULT
     },
@@ -233,7 +254,9 @@ pub(super) const RULES: &[Rule] = &[
             every configuration value, often including other secrets.",
         remedy: "Regenerate the access key (App Configuration → Access keys) and prefer managed \
             identities over connection strings.",
-        examples: &["Endpoint=https://acme.azconfig.io;Id=qFdP-l0-s0:DjU4LGsWbmekp42en3p3;Secret=1NzZQyNjOuHck0tfq06pLCfNS6VX8QU51n7ayaPs1eQ="],
+        examples: &[
+            "Endpoint=https://acme.azconfig.io;Id=qFdP-l0-s0:DjU4LGsWbmekp42en3p3;Secret=1NzZQyNjOuHck0tfq06pLCfNS6VX8QU51n7ayaPs1eQ=",
+        ],
         counter_examples: &["Endpoint=https://contoso.azconfig.io;Id=xxx;Secret=xxx"],
         ..Rule::DEFAULT
     },
@@ -262,14 +285,22 @@ pub(super) const RULES: &[Rule] = &[
         name: "Azure DevOps personal access token",
         severity: Severity::High,
         keywords: &["azdo"],
-        patterns: &[concat!(r"\b(?P<secret>[A-Za-z0-9]{76}AZDO[A-Za-z0-9]{4})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>[A-Za-z0-9]{76}AZDO[A-Za-z0-9]{4})",
+            end!()
+        )],
         filter: Filter::Entropy(4.0),
         description: "An Azure DevOps personal access token (84 characters with the AZDO \
             signature): acts as the user on repositories, pipelines and boards.",
         remedy: "Revoke the token (User settings → Personal access tokens) and create a new \
             one with the narrowest scopes and a short expiry.",
-        examples: &["azure_devops_pat = \"VTPcL77VxC8LdPIr8dvI1KZ66lWX49Hybmm3Toatz8ATqa3cKTBIJQQJ997ZPiKPpsPh4HQvyToOAZDOFNlh\""],
-        counter_examples: &["nuarWS6UjEszEcuBudqrpqTOhDUTSHpAcuQD9pNALgUdD62QZ1VIJQQJ991LknMjOabw6u3cQKWAZDOR0Qs", "tNJHdnovC1PEvkjls8hpSG79qIdru6FsjzBR5uBooHOdee4LucnK0KWfv4CRFXPRJt3DrhhEzBQuXXXX21Kh"],
+        examples: &[
+            "azure_devops_pat = \"VTPcL77VxC8LdPIr8dvI1KZ66lWX49Hybmm3Toatz8ATqa3cKTBIJQQJ997ZPiKPpsPh4HQvyToOAZDOFNlh\"",
+        ],
+        counter_examples: &[
+            "nuarWS6UjEszEcuBudqrpqTOhDUTSHpAcuQD9pNALgUdD62QZ1VIJQQJ991LknMjOabw6u3cQKWAZDOR0Qs",
+            "tNJHdnovC1PEvkjls8hpSG79qIdru6FsjzBR5uBooHOdee4LucnK0KWfv4CRFXPRJt3DrhhEzBQuXXXX21Kh",
+        ],
         ..Rule::DEFAULT
     },
     Rule {
@@ -299,7 +330,9 @@ pub(super) const RULES: &[Rule] = &[
         description: "A DigitalOcean personal access, OAuth or refresh token: manages droplets, \
             databases, DNS and billing as the user.",
         remedy: "Delete the token (API → Tokens) and generate a new, narrowly scoped one.",
-        examples: &["token = \"dop_v1_5668959be4a15a207313005c224cdc9f858690cf75af94289265478df7e3311b\""],
+        examples: &[
+            "token = \"dop_v1_5668959be4a15a207313005c224cdc9f858690cf75af94289265478df7e3311b\"",
+        ],
         counter_examples: &["dop_v1_efa7bbb6b704a4c923f8374c6c12a1ca644170f39f0a13c8f597b5b145f1"],
         ..Rule::DEFAULT
     },
@@ -317,7 +350,10 @@ pub(super) const RULES: &[Rule] = &[
             workers for the zones it covers.",
         remedy: "Roll or delete the token (My Profile → API Tokens); replace global API keys \
             with scoped tokens.",
-        examples: &["CLOUDFLARE_API_TOKEN=iiNafQfplWNFF0pxcy_s53K601Uy0yPQNCoHAmjC", "cf_api_key: 9f01b1050336c39b3d3547992a6e3646574f8"],
+        examples: &[
+            "CLOUDFLARE_API_TOKEN=iiNafQfplWNFF0pxcy_s53K601Uy0yPQNCoHAmjC",
+            "cf_api_key: 9f01b1050336c39b3d3547992a6e3646574f8",
+        ],
         counter_examples: &["CLOUDFLARE_API_TOKEN=${CF_TOKEN}"],
         ..Rule::DEFAULT
     },
@@ -326,11 +362,16 @@ pub(super) const RULES: &[Rule] = &[
         name: "Cloudflare Origin CA key",
         severity: Severity::High,
         keywords: &["v1.0-"],
-        patterns: &[concat!(r"\b(?P<secret>v1\.0-[a-f0-9]{24}-[a-f0-9]{146})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>v1\.0-[a-f0-9]{24}-[a-f0-9]{146})",
+            end!()
+        )],
         description: "A Cloudflare Origin CA key: issues and revokes origin certificates for \
             the account's zones.",
         remedy: "Change the Origin CA key (My Profile → API Tokens → Origin CA Key → Change).",
-        examples: &["origin_ca_key = v1.0-b14ec01a9a8f99a19ba14b97-551142a1c4fd760512cb40d314874e66c83e2ef5ab96dc9a9c2dec94649cbb1efac1f66b89d38410d64e46294004a9413ca56cffe072d3252d487e72a7ddc198c99703cff7143fc6a9"],
+        examples: &[
+            "origin_ca_key = v1.0-b14ec01a9a8f99a19ba14b97-551142a1c4fd760512cb40d314874e66c83e2ef5ab96dc9a9c2dec94649cbb1efac1f66b89d38410d64e46294004a9413ca56cffe072d3252d487e72a7ddc198c99703cff7143fc6a9",
+        ],
         counter_examples: &["version v1.0-beta"],
         ..Rule::DEFAULT
     },
@@ -350,8 +391,13 @@ pub(super) const RULES: &[Rule] = &[
             vars (often other secrets) of every app the user can reach.",
         remedy: "Regenerate the API key (Account settings → API Key) or revoke the \
             authorization (`heroku authorizations:revoke`).",
-        examples: &["HEROKU_API_KEY: 931778d4-1e10-4ecb-82ca-c66901b1673b", "HRKU-U0tjD7Jp_pTvGKQyHaH9yvPHyQZb6Eop24Lp7E60tbwMaIoR9KqOoC9mTSsA"],
-        counter_examples: &["https://kolkrabbi.heroku.com/apps/56696530-130b-4829-8cee-309803826c3e/github"],
+        examples: &[
+            "HEROKU_API_KEY: 931778d4-1e10-4ecb-82ca-c66901b1673b",
+            "HRKU-U0tjD7Jp_pTvGKQyHaH9yvPHyQZb6Eop24Lp7E60tbwMaIoR9KqOoC9mTSsA",
+        ],
+        counter_examples: &[
+            "https://kolkrabbi.heroku.com/apps/56696530-130b-4829-8cee-309803826c3e/github",
+        ],
         ..Rule::DEFAULT
     },
     Rule {
@@ -375,7 +421,10 @@ pub(super) const RULES: &[Rule] = &[
         keywords: &["hvs.", "hvb.", "hvr.", "vault"],
         patterns: &[
             concat!(r"\b(?P<secret>hv[sbr]\.[A-Za-z0-9_\-]{24,400})", end!()),
-            keyed!(r"vault[_.\-]?(?:client[_.\-]?)?token", r"[sbr]\.[A-Za-z0-9_\-]{24,400}"),
+            keyed!(
+                r"vault[_.\-]?(?:client[_.\-]?)?token",
+                r"[sbr]\.[A-Za-z0-9_\-]{24,400}"
+            ),
         ],
         filter: Filter::Entropy(3.5),
         description: "A Vault service, batch or recovery token: reads the secrets its policies \
@@ -402,7 +451,10 @@ pub(super) const RULES: &[Rule] = &[
         description: "A share of a Vault unseal (or recovery) key: with enough shares anyone \
             with the storage backend can decrypt everything in Vault.",
         remedy: "Rekey Vault (`vault operator rekey`) so the leaked shares become useless.",
-        examples: &["Unseal Key 1: IJ3IkCvxEodMbji3vKhipJ1JAYGVYwXEMVMHbHQsbqur", "vault operator unseal Dbo/sIxmPb35Yzsxw9m1/Yhf8+tm/opztPzuvb97t8N4"],
+        examples: &[
+            "Unseal Key 1: IJ3IkCvxEodMbji3vKhipJ1JAYGVYwXEMVMHbHQsbqur",
+            "vault operator unseal Dbo/sIxmPb35Yzsxw9m1/Yhf8+tm/opztPzuvb97t8N4",
+        ],
         counter_examples: &["vault operator unseal $KEY"],
         ..Rule::DEFAULT
     },
@@ -419,7 +471,9 @@ pub(super) const RULES: &[Rule] = &[
             applies, and reads state (with its secrets).",
         remedy: "Delete the token (User settings → Tokens, or the team/organisation API token) \
             and create a new one.",
-        examples: &["token = \"3z9FyBASdiWY02.atlasv1.B0KxQ3QUNIzZX5sgygftBacnkgoXavCrQYqnCqHbCSLVqyFe50zD6NObPG-Y_mid_Xo\""],
+        examples: &[
+            "token = \"3z9FyBASdiWY02.atlasv1.B0KxQ3QUNIzZX5sgygftBacnkgoXavCrQYqnCqHbCSLVqyFe50zD6NObPG-Y_mid_Xo\"",
+        ],
         counter_examples: &["atlasv1 docs"],
         ..Rule::DEFAULT
     },
@@ -433,13 +487,19 @@ pub(super) const RULES: &[Rule] = &[
                 r"(?i:bootstrap)[A-Za-z0-9_\-]*[\x22']?(?:[ \t]*[:=][ \t]*|[ \t]+)[\x22']?(?P<secret>[a-z0-9]{6}\.[a-z0-9]{16})",
                 end!()
             ),
-            concat!(r"(?i:token-secret)[ \t]*:[ \t]*[\x22']?(?P<secret2>[a-z0-9]{16})", end!()),
+            concat!(
+                r"(?i:token-secret)[ \t]*:[ \t]*[\x22']?(?P<secret2>[a-z0-9]{16})",
+                end!()
+            ),
         ],
         description: "A kubeadm bootstrap token: joins nodes to the cluster (and, with the \
             default RBAC, reads cluster information).",
         remedy: "Delete it (`kubeadm token delete <id>`) and create a short-lived one when a \
             node needs to join.",
-        examples: &["kubeadm join --tls-bootstrap-token sr0w0e.yahs0c4620oc3wx4", "token-secret: 4kgw44pf6n10k799"],
+        examples: &[
+            "kubeadm join --tls-bootstrap-token sr0w0e.yahs0c4620oc3wx4",
+            "token-secret: 4kgw44pf6n10k799",
+        ],
         counter_examples: &["ei2m2d.5d5yvrk9vqmah5da", "bootstrap: true"],
         ..Rule::DEFAULT
     },

@@ -9,10 +9,15 @@ pub(super) const RULES: &[Rule] = &[
         id: "secrets.slack-token",
         name: "Slack token",
         severity: Severity::Critical,
-        keywords: &["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe-", "xoxe.", "xapp-"],
+        keywords: &[
+            "xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe-", "xoxe.", "xapp-",
+        ],
         patterns: &[
             concat!(r"\b(?P<secret>xox[baprse]-[0-9A-Za-z\-]{10,250})", end!()),
-            concat!(r"\b(?P<secret2>xoxe\.xox[bp]-\d-[A-Za-z0-9]{100,300})", end!()),
+            concat!(
+                r"\b(?P<secret2>xoxe\.xox[bp]-\d-[A-Za-z0-9]{100,300})",
+                end!()
+            ),
             r"\b(?P<secret3>xapp-[0-9A-Za-z/\-]{20,250})(?:[^0-9A-Za-z/\-_]|\z)",
         ],
         filter: Filter::Entropy(3.0),
@@ -45,8 +50,12 @@ pub(super) const RULES: &[Rule] = &[
             (a phishing channel inside your workspace).",
         remedy: "Remove the webhook (the app's Incoming Webhooks page) and create a new one \
             kept in a secret store.",
-        examples: &["url: https://hooks.slack.com/services/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"],
-        counter_examples: &["https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"],
+        examples: &[
+            "url: https://hooks.slack.com/services/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",
+        ],
+        counter_examples: &[
+            "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+        ],
         ..Rule::DEFAULT
     },
     Rule {
@@ -69,7 +78,9 @@ pub(super) const RULES: &[Rule] = &[
             bot in every server it joined.",
         remedy: "Delete the webhook (channel settings → Integrations) or reset the bot token \
             (Developer Portal → Bot → Reset Token).",
-        examples: &["https://discord.com/api/webhooks/735143819832063409/r28dEJtME_eJ3Jidr7Eb6ygxxouyU6NDwFT4gfdsAv3jFl0uIIOeP6cQFCmqhHeYa4Uy"],
+        examples: &[
+            "https://discord.com/api/webhooks/735143819832063409/r28dEJtME_eJ3Jidr7Eb6ygxxouyU6NDwFT4gfdsAv3jFl0uIIOeP6cQFCmqhHeYa4Uy",
+        ],
         counter_examples: &["https://discord.com/api/webhooks/123/abc"],
         ..Rule::DEFAULT
     },
@@ -96,7 +107,10 @@ pub(super) const RULES: &[Rule] = &[
         name: "Telegram bot token",
         severity: Severity::High,
         keywords: &[":aa"],
-        patterns: &[concat!(r"\b(?P<secret>\d{8,10}:AA[0-9A-Za-z_\-]{30,35})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>\d{8,10}:AA[0-9A-Za-z_\-]{30,35})",
+            end!()
+        )],
         filter: Filter::Entropy(3.5),
         description: "A Telegram bot token: controls the bot and reads every message sent to \
             it.",
@@ -112,7 +126,10 @@ pub(super) const RULES: &[Rule] = &[
         keywords: &["twilio"],
         patterns: &[
             concat!(r"\b(?P<secret>SK[0-9a-f]{32})", end!()),
-            keyed!(r"twilio[A-Za-z0-9_.\-]{0,30}?(?:token|secret|key)", r"[A-Za-z0-9]{32}"),
+            keyed!(
+                r"twilio[A-Za-z0-9_.\-]{0,30}?(?:token|secret|key)",
+                r"[A-Za-z0-9]{32}"
+            ),
         ],
         context: Context::around(3, 3),
         filter: Filter::Entropy(3.5),
@@ -124,7 +141,9 @@ pub(super) const RULES: &[Rule] = &[
             "twilioApiKeySecret = 'YTj9AcovsbIFfitxuyBNxFSIfsucmprn'",
             "// twilio\nconst keySid = 'SKd058e6d02822c7000fdd966e0ce1a314'",
         ],
-        counter_examples: &["SKfd41456e930e35cdafbcc8df61bd5bee without the vendor's name anywhere"],
+        counter_examples: &[
+            "SKfd41456e930e35cdafbcc8df61bd5bee without the vendor's name anywhere",
+        ],
         ..Rule::DEFAULT
     },
     Rule {
@@ -132,12 +151,20 @@ pub(super) const RULES: &[Rule] = &[
         name: "SendGrid API key",
         severity: Severity::Critical,
         keywords: &["sg."],
-        patterns: &[concat!(r"\b(?P<secret>SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})",
+            end!()
+        )],
         description: "A SendGrid API key: sends mail from your verified domains (phishing that \
             passes SPF and DKIM) and reads contacts.",
         remedy: "Delete the key (Settings → API Keys) and create a restricted one.",
-        examples: &["SENDGRID_API_KEY='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'"],
-        counter_examples: &["msg.ByZqfmiNYVJZdX8zU0w8Ez.sIf5sGG1caSGUOo8JH3GCI3DmNxVx85TfUDU_z8c8mT", "SG.short"],
+        examples: &[
+            "SENDGRID_API_KEY='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'",
+        ],
+        counter_examples: &[
+            "msg.ByZqfmiNYVJZdX8zU0w8Ez.sIf5sGG1caSGUOo8JH3GCI3DmNxVx85TfUDU_z8c8mT",
+            "SG.short",
+        ],
         ..Rule::DEFAULT
     },
     Rule {
@@ -156,7 +183,9 @@ pub(super) const RULES: &[Rule] = &[
         filter: Filter::Entropy(3.0),
         description: "A Mailgun private API key: sends mail from your domains and reads logs.",
         remedy: "Delete the key (API Security → API keys) and create a new one.",
-        examples: &["var apiKey = process.env.MAILGUN_API || 'key-7121d5e21af2259ff1e593a07fa79d67'"],
+        examples: &[
+            "var apiKey = process.env.MAILGUN_API || 'key-7121d5e21af2259ff1e593a07fa79d67'",
+        ],
         counter_examples: &["cache-key-20abda257bc1a3a341b84f1cd23b4921"],
         ..Rule::DEFAULT
     },
@@ -186,7 +215,10 @@ pub(super) const RULES: &[Rule] = &[
         description: "A Postmark server or account API token: sends mail from your sender \
             signatures and reads message content.",
         remedy: "Regenerate the token (Server → API Tokens, or Account → API Tokens).",
-        examples: &["\"X-Postmark-Server-Token\": \"395b8082-6115-4bc9-a715-02b55e37c21e\"", "postmarkApiToken: '5fdcf8d4-0e3b-470c-b22a-a7cff288189f'"],
+        examples: &[
+            "\"X-Postmark-Server-Token\": \"395b8082-6115-4bc9-a715-02b55e37c21e\"",
+            "postmarkApiToken: '5fdcf8d4-0e3b-470c-b22a-a7cff288189f'",
+        ],
         counter_examples: &["postmark: process.env.POSTMARK_TOKEN"],
         ..Rule::DEFAULT
     },
@@ -195,10 +227,15 @@ pub(super) const RULES: &[Rule] = &[
         name: "Brevo (Sendinblue) API key",
         severity: Severity::High,
         keywords: &["xkeysib-", "xsmtpsib-"],
-        patterns: &[concat!(r"\b(?P<secret>x(?:keysib|smtpsib)-[a-f0-9]{64}-[A-Za-z0-9]{16})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>x(?:keysib|smtpsib)-[a-f0-9]{64}-[A-Za-z0-9]{16})",
+            end!()
+        )],
         description: "A Brevo API or SMTP key: sends mail and reads contacts.",
         remedy: "Delete the key (SMTP & API → API keys) and create a new one.",
-        examples: &["BREVO_KEY=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"],
+        examples: &[
+            "BREVO_KEY=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",
+        ],
         counter_examples: &["xkeysib-5000280b19"],
         ..Rule::DEFAULT
     },
@@ -207,13 +244,19 @@ pub(super) const RULES: &[Rule] = &[
         name: "Stripe live secret or restricted key",
         severity: Severity::Critical,
         keywords: &["sk_live_", "rk_live_"],
-        patterns: &[concat!(r"\b(?P<secret>[sr]k_live_[0-9A-Za-z]{10,247})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>[sr]k_live_[0-9A-Za-z]{10,247})",
+            end!()
+        )],
         filter: Filter::Entropy(3.0),
         description: "A Stripe live secret or restricted key: charges cards, issues refunds \
             and payouts, and reads customers.",
         remedy: "Roll the key (Developers → API keys → Roll key) and review the request log.",
         examples: &["Stripe.api_key = \"sk_live_kSZmxRpt68qgY0HrhmUmKKXJ\""],
-        counter_examples: &["sk_live_xxxxxxxxxxxxxxxxxxxxxxxx", "pk_live_kubhuRFMwK2KQysNHv63Av2X"],
+        counter_examples: &[
+            "sk_live_xxxxxxxxxxxxxxxxxxxxxxxx",
+            "pk_live_kubhuRFMwK2KQysNHv63Av2X",
+        ],
         ..Rule::DEFAULT
     },
     Rule {
@@ -221,7 +264,10 @@ pub(super) const RULES: &[Rule] = &[
         name: "Stripe test secret key",
         severity: Severity::Low,
         keywords: &["sk_test_", "rk_test_"],
-        patterns: &[concat!(r"\b(?P<secret>[sr]k_test_[0-9A-Za-z]{10,247})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>[sr]k_test_[0-9A-Za-z]{10,247})",
+            end!()
+        )],
         filter: Filter::Entropy(3.0),
         description: "A Stripe test-mode key: no real money, but it exposes test data and \
             often sits next to its live twin.",
@@ -249,13 +295,19 @@ pub(super) const RULES: &[Rule] = &[
         name: "Square access token or application secret",
         severity: Severity::Critical,
         keywords: &["sq0atp-", "sq0csp-"],
-        patterns: &[concat!(r"\b(?P<secret>sq0(?:atp|csp)-[0-9A-Za-z_\-]{22,43})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>sq0(?:atp|csp)-[0-9A-Za-z_\-]{22,43})",
+            end!()
+        )],
         filter: Filter::Entropy(3.5),
         description: "A Square access token or OAuth application secret: takes payments and \
             reads customers.",
         remedy: "Revoke the token or replace the application secret in the Square Developer \
             Dashboard.",
-        examples: &["var accessToken = 'sq0atp-nH72z3sSLK4H23oB1CCqRP';", "app_secret: sq0csp-eCXajVprsJtSgZl3HbsBeMoxLvHhuIZq_g2rOosVqg-"],
+        examples: &[
+            "var accessToken = 'sq0atp-nH72z3sSLK4H23oB1CCqRP';",
+            "app_secret: sq0csp-eCXajVprsJtSgZl3HbsBeMoxLvHhuIZq_g2rOosVqg-",
+        ],
         counter_examples: &["sq0idp-EspoBbhRR1ftB7ocSyNgYO"],
         ..Rule::DEFAULT
     },
@@ -270,7 +322,9 @@ pub(super) const RULES: &[Rule] = &[
         )],
         description: "A Braintree (PayPal) access token: processes payments for the merchant.",
         remedy: "Revoke it in the Braintree control panel and re-authorise.",
-        examples: &["BRAINTREE_TOKEN=access_token$production$te7a0rc7t36w67mk$90267efd1661be517dd7cff995cc725d"],
+        examples: &[
+            "BRAINTREE_TOKEN=access_token$production$te7a0rc7t36w67mk$90267efd1661be517dd7cff995cc725d",
+        ],
         counter_examples: &["access_token$production$short"],
         ..Rule::DEFAULT
     },
@@ -279,12 +333,18 @@ pub(super) const RULES: &[Rule] = &[
         name: "Shopify access token or secret",
         severity: Severity::Critical,
         keywords: &["shpat_", "shpca_", "shppa_", "shpss_"],
-        patterns: &[concat!(r"\b(?P<secret>shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32})",
+            end!()
+        )],
         description: "A Shopify Admin API access token (shpat_, shpca_, shppa_) or app shared \
             secret (shpss_): reads orders and customers, and changes the store.",
         remedy: "Uninstall/reinstall the custom app or rotate the API credentials in the \
             Shopify admin, and rotate the shared secret in the Partner dashboard.",
-        examples: &["$token = \"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\";", "SHOPIFY_API_SECRET: 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"],
+        examples: &[
+            "$token = \"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\";",
+            "SHOPIFY_API_SECRET: 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",
+        ],
         counter_examples: &["shpat_f4018e5ce8f3c7ef"],
         ..Rule::DEFAULT
     },
@@ -299,7 +359,9 @@ pub(super) const RULES: &[Rule] = &[
             for.",
         remedy: "Invalidate it (log out the sessions, or reset the app secret which kills \
             app-issued tokens) and issue tokens at run time.",
-        examples: &["access_token=EAACEdEose0cBAmc1ehlFqC21FJLB0UuaQsH4beHXBUTMtbV4ZNVjnlnAmSkG7CoBVRagvZ9F18H4ZVQKnfD1OeISdB0hEFFsReHYZhMTQlh6sjG2ZZykSBymTRX4O0FWGbKdv"],
+        examples: &[
+            "access_token=EAACEdEose0cBAmc1ehlFqC21FJLB0UuaQsH4beHXBUTMtbV4ZNVjnlnAmSkG7CoBVRagvZ9F18H4ZVQKnfD1OeISdB0hEFFsReHYZhMTQlh6sjG2ZZykSBymTRX4O0FWGbKdv",
+        ],
         counter_examples: &["EAA4T5pYEHLWmegQOOepPIs"],
         ..Rule::DEFAULT
     },
@@ -308,8 +370,18 @@ pub(super) const RULES: &[Rule] = &[
         name: "Facebook (Meta) app secret",
         severity: Severity::High,
         keywords: &[
-            "facebook", "fbapi", "fb_api", "fb.api", "fbapp", "fb_app", "fbsecret", "fb_secret",
-            "fbkey", "fb_key", "fb-api", "fb-app",
+            "facebook",
+            "fbapi",
+            "fb_api",
+            "fb.api",
+            "fbapp",
+            "fb_app",
+            "fbsecret",
+            "fb_secret",
+            "fbkey",
+            "fb_key",
+            "fb-api",
+            "fb-app",
         ],
         patterns: &[keyed!(
             r"(?:facebook|fb)[_.\-]?(?:app[_.\-]?)?(?:secret|api[_.\-]?key|key|token)|facebook[A-Za-z0-9_.\-]{0,20}?(?:key|secret)",
@@ -318,7 +390,10 @@ pub(super) const RULES: &[Rule] = &[
         filter: Filter::Entropy(3.0),
         description: "A Facebook app secret: signs requests as the app and mints app tokens.",
         remedy: "Reset the app secret (App dashboard → Settings → Basic → Reset).",
-        examples: &["var fbApiKey = '3aac818ba8c9d67235912732824149a8';", "config.facebook.key = \"d140b5c6a3394f3c13eae8c89d378b2a\""],
+        examples: &[
+            "var fbApiKey = '3aac818ba8c9d67235912732824149a8';",
+            "config.facebook.key = \"d140b5c6a3394f3c13eae8c89d378b2a\"",
+        ],
         counter_examples: &["\\\"fbconnectkey\\\";s:32:\\\"5a6d763236ae96c0a64f1cae8d1634c1\\\";"],
         ..Rule::DEFAULT
     },
@@ -336,7 +411,10 @@ pub(super) const RULES: &[Rule] = &[
             direct messages as the account.",
         remedy: "Regenerate the keys and tokens in the X developer portal (Project → App → \
             Keys and tokens).",
-        examples: &["TWITTER_API_SECRET = 'h8zwddW165IsxXuWLhKbHTJsOvqM7nMC6PkC64g8Yf'", "TWITTER_ID: \"zW9kQKusgMieDYq5j9mv\""],
+        examples: &[
+            "TWITTER_API_SECRET = 'h8zwddW165IsxXuWLhKbHTJsOvqM7nMC6PkC64g8Yf'",
+            "TWITTER_ID: \"zW9kQKusgMieDYq5j9mv\"",
+        ],
         counter_examples: &["TWITTER_API_KEY = os.environ['TWITTER_API_KEY']"],
         ..Rule::DEFAULT
     },
@@ -345,11 +423,16 @@ pub(super) const RULES: &[Rule] = &[
         name: "X (Twitter) bearer token",
         severity: Severity::High,
         keywords: &["aaaaaaaaaaaaaaaaaaaaa"],
-        patterns: &[concat!(r"\b(?P<secret>A{21,23}[A-Za-z0-9%]{60,120})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>A{21,23}[A-Za-z0-9%]{60,120})",
+            end!()
+        )],
         filter: Filter::None,
         description: "An X (Twitter) app bearer token: reads the API as the app.",
         remedy: "Regenerate the bearer token in the X developer portal.",
-        examples: &["BEARER=AAAAAAAAAAAAAAAAAAAAAjnl3YjjidWHKHM4pn08PZHxVG0gVCm%3DisBA20bpQ9sSnYSH3aS6oggI9rZg82T871j3D2V7D6EknzePn3"],
+        examples: &[
+            "BEARER=AAAAAAAAAAAAAAAAAAAAAjnl3YjjidWHKHM4pn08PZHxVG0gVCm%3DisBA20bpQ9sSnYSH3aS6oggI9rZg82T871j3D2V7D6EknzePn3",
+        ],
         counter_examples: &["AAAAAAAAAAAAAAAAAAAAAAAAAA"],
         ..Rule::DEFAULT
     },
@@ -358,7 +441,10 @@ pub(super) const RULES: &[Rule] = &[
         name: "LinkedIn client ID or secret",
         severity: Severity::Medium,
         keywords: &["linkedin"],
-        patterns: &[keyed!(r"linkedin[A-Za-z0-9_.\-]{0,20}?(?:key|secret)", r"[A-Za-z0-9]{12,16}")],
+        patterns: &[keyed!(
+            r"linkedin[A-Za-z0-9_.\-]{0,20}?(?:key|secret)",
+            r"[A-Za-z0-9]{12,16}"
+        )],
         filter: Filter::Entropy(3.0),
         description: "A LinkedIn OAuth client secret (or its ID): completes OAuth as the app.",
         remedy: "Generate a new client secret in the LinkedIn developer portal (Auth tab).",
@@ -379,8 +465,12 @@ pub(super) const RULES: &[Rule] = &[
             and uploads on the account. (Public pk. tokens are meant for browsers.)",
         remedy: "Delete the token (Account → Tokens) and create a new one with the scopes \
             needed.",
-        examples: &["MAPBOX_SECRET_TOKEN=sk.eyJCM_7wAWxa9IQdjMxsAmNXsuaNlKCaGJNFnw8hpgk.wI1Wo1NSxKICamTih_bHcl"],
-        counter_examples: &["pk.eyJl1pJ88EL3d3IyyfWfsuU3NQ4Tq4SKBqUX57TXhSZ.RGN-U1QesIDtVZet2_qDll"],
+        examples: &[
+            "MAPBOX_SECRET_TOKEN=sk.eyJCM_7wAWxa9IQdjMxsAmNXsuaNlKCaGJNFnw8hpgk.wI1Wo1NSxKICamTih_bHcl",
+        ],
+        counter_examples: &[
+            "pk.eyJl1pJ88EL3d3IyyfWfsuU3NQ4Tq4SKBqUX57TXhSZ.RGN-U1QesIDtVZet2_qDll",
+        ],
         ..Rule::DEFAULT
     },
     Rule {
@@ -388,13 +478,18 @@ pub(super) const RULES: &[Rule] = &[
         name: "Dropbox access token",
         severity: Severity::High,
         keywords: &["sl."],
-        patterns: &[concat!(r"\b(?P<secret>sl\.[A-Za-z0-9_\-]{120,1400})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>sl\.[A-Za-z0-9_\-]{120,1400})",
+            end!()
+        )],
         filter: Filter::Entropy(4.0),
         description: "A Dropbox short-lived access token: reads and writes the user's files \
             until it expires.",
         remedy: "Revoke it (`/2/auth/token/revoke`) or remove the app's access in the user's \
             Dropbox settings.",
-        examples: &["\"access_token\": \"sl.6bFnUy9nIRlhL0R9JJ1iJkRQAP3ZWzPOnZSH5MnLZRUqjdlka1-Wss-bcsMkeybFgG7QJHqsTKGaNvkquvlf0AJlK_ngWx9CiSet__7M80d9wTovh17VVAwcjSdkLG2wZdmrHg7l\","],
+        examples: &[
+            "\"access_token\": \"sl.6bFnUy9nIRlhL0R9JJ1iJkRQAP3ZWzPOnZSH5MnLZRUqjdlka1-Wss-bcsMkeybFgG7QJHqsTKGaNvkquvlf0AJlK_ngWx9CiSet__7M80d9wTovh17VVAwcjSdkLG2wZdmrHg7l\",",
+        ],
         counter_examples: &["sl.append(x)"],
         ..Rule::DEFAULT
     },
@@ -408,14 +503,20 @@ pub(super) const RULES: &[Rule] = &[
                 r"okta[A-Za-z0-9_.\-]{0,20}?(?:token|key|secret)",
                 r"00[A-Za-z0-9_\-]{39}[A-Za-z0-9]"
             ),
-            concat!(r"SSWS[ \t]+(?P<secret2>00[A-Za-z0-9_\-]{39}[A-Za-z0-9])", end!()),
+            concat!(
+                r"SSWS[ \t]+(?P<secret2>00[A-Za-z0-9_\-]{39}[A-Za-z0-9])",
+                end!()
+            ),
         ],
         filter: Filter::Entropy(3.5),
         description: "An Okta API token: administers the Okta org (users, groups, apps) with \
             the rights of the admin who made it.",
         remedy: "Revoke it (Security → API → Tokens) and use OAuth service apps with scoped \
             grants.",
-        examples: &["okta_api_token = 00rOvDu8h-5HD-Jf0aJzX1PUKjSzTYcRW30Btm5npH", "Authorization: SSWS 00-r0j0h9WjN0A7h7chqgHxbxeulIVtjTmyeHcggad"],
+        examples: &[
+            "okta_api_token = 00rOvDu8h-5HD-Jf0aJzX1PUKjSzTYcRW30Btm5npH",
+            "Authorization: SSWS 00-r0j0h9WjN0A7h7chqgHxbxeulIVtjTmyeHcggad",
+        ],
         counter_examples: &["okta_api_token: 000000000000000000000000000000000000000000"],
         ..Rule::DEFAULT
     },
@@ -424,13 +525,18 @@ pub(super) const RULES: &[Rule] = &[
         name: "Salesforce access token",
         severity: Severity::High,
         keywords: &["00d"],
-        patterns: &[concat!(r"\b(?P<secret>00D[A-Za-z0-9]{12,15}![A-Za-z0-9_.]{80,200})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>00D[A-Za-z0-9]{12,15}![A-Za-z0-9_.]{80,200})",
+            end!()
+        )],
         filter: Filter::Entropy(4.0),
         description: "A Salesforce session or OAuth access token (the org ID, `!`, then the \
             session): acts as the user in the org until the session ends.",
         remedy: "Revoke it (Setup → Session Management, or the connected app's OAuth usage) \
             and re-authenticate.",
-        examples: &["Access Token      00DyHRSIf8NFmAU!NLnY5Yx0y3RnjDQl2Kvf8THRXfEuzcrJaBnx7IfDH5mMDdwin86TkVYCM7l8GQlchbkER0Af7BOfjtNayviHzm5YdOnCqIz0"],
+        examples: &[
+            "Access Token      00DyHRSIf8NFmAU!NLnY5Yx0y3RnjDQl2Kvf8THRXfEuzcrJaBnx7IfDH5mMDdwin86TkVYCM7l8GQlchbkER0Af7BOfjtNayviHzm5YdOnCqIz0",
+        ],
         counter_examples: &["00DWiw8SE7diV3T!short"],
         ..Rule::DEFAULT
     },

@@ -10,7 +10,10 @@ pub(super) const RULES: &[Rule] = &[
         name: "GitHub token",
         severity: Severity::Critical,
         keywords: &["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
-        patterns: &[concat!(r"\b(?P<secret>gh[pousr]_[A-Za-z0-9]{36,251})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>gh[pousr]_[A-Za-z0-9]{36,251})",
+            end!()
+        )],
         filter: Filter::Entropy(3.5),
         description: "A GitHub personal access (ghp_), OAuth (gho_), user-to-server (ghu_), \
             server-to-server (ghs_) or refresh (ghr_) token: acts as the user or app on every \
@@ -18,8 +21,14 @@ pub(super) const RULES: &[Rule] = &[
         remedy: "Revoke it (Settings → Developer settings → Personal access tokens, or the \
             app's installation), replace it with a fine-grained token or a GitHub App, and \
             check the security log.",
-        examples: &["GITHUB_TOKEN=ghp_vKGUgjyK0kntvvycNh0Ugtjw0Bq2vzMhNuYz", "git clone https://x:ghs_xYO758ADXWnGciWDc5d3XNHhh7ULrtddDiAj@github.com/o/r"],
-        counter_examples: &["ghp_3n6Ewd5DKESjcU2BoQlB", "ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"],
+        examples: &[
+            "GITHUB_TOKEN=ghp_vKGUgjyK0kntvvycNh0Ugtjw0Bq2vzMhNuYz",
+            "git clone https://x:ghs_xYO758ADXWnGciWDc5d3XNHhh7ULrtddDiAj@github.com/o/r",
+        ],
+        counter_examples: &[
+            "ghp_3n6Ewd5DKESjcU2BoQlB",
+            "ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        ],
         ..Rule::DEFAULT
     },
     Rule {
@@ -27,13 +36,18 @@ pub(super) const RULES: &[Rule] = &[
         name: "GitHub fine-grained personal access token",
         severity: Severity::Critical,
         keywords: &["github_pat_"],
-        patterns: &[concat!(r"\b(?P<secret>github_pat_[A-Za-z0-9_]{82})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>github_pat_[A-Za-z0-9_]{82})",
+            end!()
+        )],
         filter: Filter::Entropy(3.5),
         description: "A fine-grained GitHub personal access token: acts as the user on the \
             repositories and permissions it was granted.",
         remedy: "Revoke it (Settings → Developer settings → Fine-grained tokens) and issue a \
             new one with the least access and a short expiry.",
-        examples: &["token: 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"],
+        examples: &[
+            "token: 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",
+        ],
         counter_examples: &["github_pat_ODZt6kZTvfOcsOxFZpEbVRAtIy2OEu"],
         ..Rule::DEFAULT
     },
@@ -51,7 +65,10 @@ pub(super) const RULES: &[Rule] = &[
             the OAuth flow as the app.",
         remedy: "Generate a new client secret in the OAuth app's settings and delete the old \
             one.",
-        examples: &["GITHUB_SECRET=e0129eac6d2a39f563dd2ef59a10ac7d6e8b6cf8", "github_client_secret: 'c70ed5cb27e13b228c10185e2c9be85b03c5e574'"],
+        examples: &[
+            "GITHUB_SECRET=e0129eac6d2a39f563dd2ef59a10ac7d6e8b6cf8",
+            "github_client_secret: 'c70ed5cb27e13b228c10185e2c9be85b03c5e574'",
+        ],
         counter_examples: &["GITHUB_SECRET=${{ secrets.GH }}"],
         ..Rule::DEFAULT
     },
@@ -60,8 +77,18 @@ pub(super) const RULES: &[Rule] = &[
         name: "GitLab token",
         severity: Severity::Critical,
         keywords: &[
-            "glpat-", "gldt-", "glrt-", "glcbt-", "glptt-", "glft-", "glimt-", "glagent-",
-            "gloas-", "glsoat-", "glffct-", "gr1348941",
+            "glpat-",
+            "gldt-",
+            "glrt-",
+            "glcbt-",
+            "glptt-",
+            "glft-",
+            "glimt-",
+            "glagent-",
+            "gloas-",
+            "glsoat-",
+            "glffct-",
+            "gr1348941",
         ],
         patterns: &[
             concat!(
@@ -75,7 +102,10 @@ pub(super) const RULES: &[Rule] = &[
             feed or agent token: API or registry access as its owner.",
         remedy: "Revoke it where it was created (user or project Access tokens, CI/CD → \
             Runners, Deploy tokens) and create a new one with the least scope.",
-        examples: &["GO_REPO_TOKEN=glpat-938XzQbF2cZQ4Otpupyn", "--registration-token \"GR1348941-dQMe_6CO4PnLZxa1Py8\""],
+        examples: &[
+            "GO_REPO_TOKEN=glpat-938XzQbF2cZQ4Otpupyn",
+            "--registration-token \"GR1348941-dQMe_6CO4PnLZxa1Py8\"",
+        ],
         counter_examples: &["glpat-R5AYzM4L"],
         ..Rule::DEFAULT
     },
@@ -98,12 +128,17 @@ pub(super) const RULES: &[Rule] = &[
         name: "Atlassian API token",
         severity: Severity::High,
         keywords: &["atatt3"],
-        patterns: &[concat!(r"\b(?P<secret>ATATT3[A-Za-z0-9_\-=]{150,250})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>ATATT3[A-Za-z0-9_\-=]{150,250})",
+            end!()
+        )],
         filter: Filter::Entropy(4.0),
         description: "An Atlassian Cloud API token (Jira, Confluence): everything the user can \
             do there.",
         remedy: "Revoke it at id.atlassian.com (Security → API tokens) and create a new one.",
-        examples: &["JIRA_API_TOKEN=\"ATATT3FpUhNcHjiYoHaUJEABxrjYs2eZh5EyaIPbLKIt9s6mXfajBSNMDXbCvw3y_YRr0DqdulL3FLyd10izEnOWsZ6ev0JsvCdw9rqe2yWrTseYg5e3FX1TFbgwYZI3j2FWlXF94_5lmVR8mXh2Q77cR0Xm-Nt9cjK8Y_Fzkf7QYzhWXTHbp3Ojut=A4A2F460\""],
+        examples: &[
+            "JIRA_API_TOKEN=\"ATATT3FpUhNcHjiYoHaUJEABxrjYs2eZh5EyaIPbLKIt9s6mXfajBSNMDXbCvw3y_YRr0DqdulL3FLyd10izEnOWsZ6ev0JsvCdw9rqe2yWrTseYg5e3FX1TFbgwYZI3j2FWlXF94_5lmVR8mXh2Q77cR0Xm-Nt9cjK8Y_Fzkf7QYzhWXTHbp3Ojut=A4A2F460\"",
+        ],
         counter_examples: &["ATATT3vvAiT1WW4fNnWIuNd_qBAmwgN823Qc8H8zxD_7XE"],
         ..Rule::DEFAULT
     },
@@ -145,12 +180,17 @@ pub(super) const RULES: &[Rule] = &[
         name: "PyPI API token",
         severity: Severity::Critical,
         keywords: &["pypi-age"],
-        patterns: &[concat!(r"\b(?P<secret>pypi-AgE[A-Za-z0-9_\-]{50,400})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>pypi-AgE[A-Za-z0-9_\-]{50,400})",
+            end!()
+        )],
         description: "A PyPI (or TestPyPI) API token: uploads releases of the user's or \
             project's packages.",
         remedy: "Delete the token (PyPI → Account settings → API tokens) and move publishing \
             to trusted publishing from CI.",
-        examples: &["password = pypi-AgEIcHlwaS5vcmcZkiSaDnqL3NlKcrnVmYchfnnYL5y2UaKS69dtFlwMOlTaivOUkGuD9UajxuiY1ZmjPKxr41bYMg0Xt1HmwPxInUSPuSKj7XTMcI51LA0kRkM1-iAE2AQyWwx"],
+        examples: &[
+            "password = pypi-AgEIcHlwaS5vcmcZkiSaDnqL3NlKcrnVmYchfnnYL5y2UaKS69dtFlwMOlTaivOUkGuD9UajxuiY1ZmjPKxr41bYMg0Xt1HmwPxInUSPuSKj7XTMcI51LA0kRkM1-iAE2AQyWwx",
+        ],
         counter_examples: &["pypi-AgE"],
         ..Rule::DEFAULT
     },
@@ -178,7 +218,10 @@ pub(super) const RULES: &[Rule] = &[
         remedy: "Revoke it (crates.io → Account settings → API tokens) and use scoped, \
             expiring tokens or trusted publishing.",
         examples: &["token = \"cioNOxKFypoZ7LtTR2oYBIshmyiujYCMio0\""],
-        counter_examples: &["ratio of cio to nothing", "cioAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"],
+        counter_examples: &[
+            "ratio of cio to nothing",
+            "cioAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ],
         ..Rule::DEFAULT
     },
     Rule {
@@ -190,7 +233,9 @@ pub(super) const RULES: &[Rule] = &[
         filter: Filter::Entropy(3.5),
         description: "A nuget.org API key: pushes packages as the owner.",
         remedy: "Regenerate or delete the key (nuget.org → API Keys).",
-        examples: &["dotnet nuget push x.nupkg --api-key oy2cts5gswn8xsefhtf32zedui0c62mohpr6ipzn0j2xg7"],
+        examples: &[
+            "dotnet nuget push x.nupkg --api-key oy2cts5gswn8xsefhtf32zedui0c62mohpr6ipzn0j2xg7",
+        ],
         counter_examples: &["oy2fle44wkaq9"],
         ..Rule::DEFAULT
     },
@@ -199,7 +244,10 @@ pub(super) const RULES: &[Rule] = &[
         name: "Docker Hub access token",
         severity: Severity::High,
         keywords: &["dckr_pat_", "dckr_oat_"],
-        patterns: &[concat!(r"\b(?P<secret>dckr_(?:pat|oat)_[A-Za-z0-9_\-]{27,36})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>dckr_(?:pat|oat)_[A-Za-z0-9_\-]{27,36})",
+            end!()
+        )],
         description: "A Docker Hub personal or organisation access token: pushes images as \
             the account.",
         remedy: "Delete the token (Account settings → Personal access tokens) and create one \
@@ -221,7 +269,9 @@ pub(super) const RULES: &[Rule] = &[
         description: "A JFrog Artifactory API key or reference token: reads and deploys \
             artifacts as the user.",
         remedy: "Revoke it in the JFrog platform (User profile → API key / Access tokens).",
-        examples: &["--apikey=AKCpEd1U2GAyPPoP6vDX5N76EheG5mwq6TZd8m9spMrbpnP7pW9EYxMhvt6vXTSSZfkIirLGR"],
+        examples: &[
+            "--apikey=AKCpEd1U2GAyPPoP6vDX5N76EheG5mwq6TZd8m9spMrbpnP7pW9EYxMhvt6vXTSSZfkIirLGR",
+        ],
         counter_examples: &["AKCpXnoCioXHrrPafXmUDF3H"],
         ..Rule::DEFAULT
     },
@@ -230,8 +280,15 @@ pub(super) const RULES: &[Rule] = &[
         name: "SonarQube / SonarCloud token",
         severity: Severity::Medium,
         keywords: &[
-            "sqp_", "squ_", "sqa_", "sonar.login", "sonar_login", "sonarlogin", "sonar.token",
-            "sonar_token", "sonartoken",
+            "sqp_",
+            "squ_",
+            "sqa_",
+            "sonar.login",
+            "sonar_login",
+            "sonarlogin",
+            "sonar.token",
+            "sonar_token",
+            "sonartoken",
         ],
         patterns: &[
             concat!(r"\b(?P<secret>sq[pua]_[a-f0-9]{40})", end!()),
@@ -244,8 +301,14 @@ pub(super) const RULES: &[Rule] = &[
             and issues.",
         remedy: "Revoke it (My Account → Security) and keep the new one in the CI secret \
             store.",
-        examples: &["-Dsonar.login=f21e3b614b520cd8ba6dae5771fcda7f3403c47e", "SONAR_TOKEN=squ_4c7d870a8a3035193dfe5606fd6054bd25ead005"],
-        counter_examples: &["sonarqube-scanner-2.5.0.tgz#696b34b7ad75ab2e7a5e01136b78c95201a5b256", "/d:sonar.login=$(SONAR_LOGIN)"],
+        examples: &[
+            "-Dsonar.login=f21e3b614b520cd8ba6dae5771fcda7f3403c47e",
+            "SONAR_TOKEN=squ_4c7d870a8a3035193dfe5606fd6054bd25ead005",
+        ],
+        counter_examples: &[
+            "sonarqube-scanner-2.5.0.tgz#696b34b7ad75ab2e7a5e01136b78c95201a5b256",
+            "/d:sonar.login=$(SONAR_LOGIN)",
+        ],
         ..Rule::DEFAULT
     },
     Rule {
@@ -260,7 +323,9 @@ pub(super) const RULES: &[Rule] = &[
         description: "A Code Climate test reporter ID or repository token: uploads coverage \
             for the repository.",
         remedy: "Regenerate it in the repository's Code Climate settings.",
-        examples: &["CC_TEST_REPORTER_ID: dea45964cf6a74c43a055a37575d2b9c7e82e7a3340543829352e15fccb7563a"],
+        examples: &[
+            "CC_TEST_REPORTER_ID: dea45964cf6a74c43a055a37575d2b9c7e82e7a3340543829352e15fccb7563a",
+        ],
         counter_examples: &["CC_TEST_REPORTER_ID: ${{ secrets.CC }}"],
         ..Rule::DEFAULT
     },
@@ -314,7 +379,10 @@ pub(super) const RULES: &[Rule] = &[
         name: "Postman API key",
         severity: Severity::High,
         keywords: &["pmak-"],
-        patterns: &[concat!(r"\b(?P<secret>PMAK-[a-f0-9]{24}-[a-f0-9]{34})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>PMAK-[a-f0-9]{24}-[a-f0-9]{34})",
+            end!()
+        )],
         description: "A Postman API key: reads collections and environments (which often hold \
             other credentials).",
         remedy: "Revoke it (Postman → Settings → API keys).",
@@ -327,7 +395,10 @@ pub(super) const RULES: &[Rule] = &[
         name: "StackHawk API key",
         severity: Severity::Medium,
         keywords: &["hawk."],
-        patterns: &[concat!(r"\b(?P<secret>hawk\.[A-Za-z0-9_\-]{20}\.[A-Za-z0-9_\-]{20})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>hawk\.[A-Za-z0-9_\-]{20}\.[A-Za-z0-9_\-]{20})",
+            end!()
+        )],
         filter: Filter::Entropy(3.5),
         description: "A StackHawk API key: runs scans and reads findings for the organisation.",
         remedy: "Delete the key in StackHawk (Settings → API keys) and create a new one.",
@@ -340,7 +411,10 @@ pub(super) const RULES: &[Rule] = &[
         name: "Sourcegraph access token",
         severity: Severity::High,
         keywords: &["sgp_"],
-        patterns: &[concat!(r"\b(?P<secret>sgp_(?:[a-f0-9]{16}_|local_)?[a-f0-9]{40})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>sgp_(?:[a-f0-9]{16}_|local_)?[a-f0-9]{40})",
+            end!()
+        )],
         description: "A Sourcegraph access token: searches all code the user can see.",
         remedy: "Delete it (User settings → Access tokens).",
         examples: &["access token sgp_8ad5c8556d82ea82_b874e97cbf4e83fc861e12f3b3b4f50077e38623"],
@@ -357,7 +431,9 @@ pub(super) const RULES: &[Rule] = &[
         description: "A Segment public API token: manages the workspace's sources and \
             destinations.",
         remedy: "Revoke it (Settings → Access management → Tokens).",
-        examples: &["\"token\": \"sgp_ynfrAI4rSv2qGci1zIDrRwO5jvWHigb7rq2ZajMAc1z0miG05etPIwH0zrF5xksW\""],
+        examples: &[
+            "\"token\": \"sgp_ynfrAI4rSv2qGci1zIDrRwO5jvWHigb7rq2ZajMAc1z0miG05etPIwH0zrF5xksW\"",
+        ],
         counter_examples: &["sgp_8VpADCGjv9FQ0a92lS2n5QAsTgH4M1"],
         ..Rule::DEFAULT
     },
@@ -375,7 +451,10 @@ pub(super) const RULES: &[Rule] = &[
             reads builds (and their credentials) as the user.",
         remedy: "Revoke the API token (User → Configure → API Token) or change the job's \
             trigger token.",
-        examples: &["export JENKINS_TOKEN=11c58bb3077cc956a68b39525af4c028df", "readonly string jenkinsToken = \"4b8b87ac-2829-4078-be89-86a873bf79ce\";"],
+        examples: &[
+            "export JENKINS_TOKEN=11c58bb3077cc956a68b39525af4c028df",
+            "readonly string jenkinsToken = \"4b8b87ac-2829-4078-be89-86a873bf79ce\";",
+        ],
         counter_examples: &["JENKINS_TOKEN=$TOKEN"],
         ..Rule::DEFAULT
     },
@@ -392,8 +471,12 @@ pub(super) const RULES: &[Rule] = &[
         description: "The initial administrator password Jenkins prints on first start: full \
             control of a fresh Jenkins.",
         remedy: "Finish the setup wizard (which retires it) or change the admin password.",
-        examples: &["Please use the following password to proceed to installation:\n\n8b33282facd9d2f933dfd3fc31f2cc51\n"],
-        counter_examples: &["Please use the following password to proceed to installation:\n\n$PASSWORD\n"],
+        examples: &[
+            "Please use the following password to proceed to installation:\n\n8b33282facd9d2f933dfd3fc31f2cc51\n",
+        ],
+        counter_examples: &[
+            "Please use the following password to proceed to installation:\n\n$PASSWORD\n",
+        ],
         ..Rule::DEFAULT
     },
     Rule {
@@ -414,7 +497,10 @@ pub(super) const RULES: &[Rule] = &[
         name: "Twitch stream key",
         severity: Severity::Medium,
         keywords: &["live_"],
-        patterns: &[concat!(r"\b(?P<secret>live_\d{6,10}_[A-Za-z0-9]{30})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>live_\d{6,10}_[A-Za-z0-9]{30})",
+            end!()
+        )],
         description: "A Twitch stream key: broadcasts to the channel.",
         remedy: "Reset the stream key (Creator dashboard → Settings → Stream).",
         examples: &["STREAM_KEY=live_896936625_9lXUwTseP6pASUJdsnG0CmMaVDsj4i"],
@@ -450,12 +536,17 @@ pub(super) const RULES: &[Rule] = &[
         name: "TrueNAS API key",
         severity: Severity::High,
         keywords: &["login_with_api_key", "truenas"],
-        patterns: &[concat!(r"[\x22'](?P<secret>\d{1,4}-[A-Za-z0-9]{64})[\x22']", end!())],
+        patterns: &[concat!(
+            r"[\x22'](?P<secret>\d{1,4}-[A-Za-z0-9]{64})[\x22']",
+            end!()
+        )],
         context: Context::around(2, 8),
         filter: Filter::Entropy(4.0),
         description: "A TrueNAS API key: administers the storage appliance.",
         remedy: "Revoke the key (Settings → API Keys) and create a new one.",
-        examples: &["{\"method\": \"auth.login_with_api_key\", \"params\": [\"3-fuTeOqzoVMIZfBol0SlkVSOq4O9s0cPm5yU0p6Dz3rTqO5miNRk34UaihAoztaUf\"]}"],
+        examples: &[
+            "{\"method\": \"auth.login_with_api_key\", \"params\": [\"3-fuTeOqzoVMIZfBol0SlkVSOq4O9s0cPm5yU0p6Dz3rTqO5miNRk34UaihAoztaUf\"]}",
+        ],
         counter_examples: &["{\"method\": \"auth.login_with_api_key\", \"params\": [\"$KEY\"]}"],
         ..Rule::DEFAULT
     },
@@ -465,7 +556,10 @@ pub(super) const RULES: &[Rule] = &[
         severity: Severity::Medium,
         keywords: &["kagi"],
         patterns: &[
-            keyed!(r"kagi[A-Za-z0-9_.\-]{0,20}?(?:key|token)", r"[A-Za-z0-9_\-]{11}\.[A-Za-z0-9_\-]{43}"),
+            keyed!(
+                r"kagi[A-Za-z0-9_.\-]{0,20}?(?:key|token)",
+                r"[A-Za-z0-9_\-]{11}\.[A-Za-z0-9_\-]{43}"
+            ),
             concat!(
                 r"kagi\.com/[^\s\x22'<>]{0,200}?[?&]token=(?P<secret2>[A-Za-z0-9_\-]{11}\.[A-Za-z0-9_\-]{43})",
                 end!()

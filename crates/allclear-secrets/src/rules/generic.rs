@@ -28,8 +28,19 @@ pub(super) const RULES: &[Rule] = &[
             r#"(?P<secret>[^;"'\s<>{}\[][^;"'<>\r\n]{0,100}?)[ \t]*(?:;|"|'|\r|\n|\z)"#
         )],
         near: &[
-            "user id", "userid", "uid=", "user=", "username=", "server=", "data source",
-            "database=", "initial catalog", "host=", "provider=", "driver=", "dbname=",
+            "user id",
+            "userid",
+            "uid=",
+            "user=",
+            "username=",
+            "server=",
+            "data source",
+            "database=",
+            "initial catalog",
+            "host=",
+            "provider=",
+            "driver=",
+            "dbname=",
         ],
         filter: Filter::Password,
         generic: true,
@@ -72,6 +83,7 @@ pub(super) const RULES: &[Rule] = &[
             "postgres://user:password@localhost/db",
             "postgres://app:${DB_PASSWORD}@db/app",
             "http://localhost:8080/path@v2",
+            "ftp://rms:secret123@example.com",
         ],
         ..Rule::DEFAULT
     },
@@ -80,8 +92,12 @@ pub(super) const RULES: &[Rule] = &[
         name: "Password passed to a credential constructor",
         severity: Severity::High,
         keywords: &[
-            "networkcredential", "passwordauthentication", "usernamepasswordcredential",
-            "basicawscredentials", "directoryentry", "passwordcredential",
+            "networkcredential",
+            "passwordauthentication",
+            "usernamepasswordcredential",
+            "basicawscredentials",
+            "directoryentry",
+            "passwordcredential",
         ],
         patterns: &[
             r#"(?i:NetworkCredential|PasswordAuthentication|UsernamePasswordCredentials?|BasicAWSCredentials|PasswordCredential)[ \t]*\(\s*"[^"\n]*"\s*,\s*"(?P<secret>[^"\n]{3,200})""#,
@@ -105,8 +121,15 @@ pub(super) const RULES: &[Rule] = &[
         name: "Secret in an XML configuration value",
         severity: Severity::High,
         keywords: &[
-            "value=", "value =", "password>", "passwd>", "secret>", "token>", "apikey>",
-            "api_key>", "api-key>",
+            "value=",
+            "value =",
+            "password>",
+            "passwd>",
+            "secret>",
+            "token>",
+            "apikey>",
+            "api_key>",
+            "api-key>",
         ],
         patterns: &[
             r#"(?i:<add[ \t]+key)[ \t]*=[ \t]*"(?P<key>[^"]{1,100})"[ \t]+(?i:value)[ \t]*=[ \t]*"(?P<secret>[^"]{1,300})""#,
@@ -134,7 +157,9 @@ pub(super) const RULES: &[Rule] = &[
         name: "Password in netrc syntax",
         severity: Severity::High,
         keywords: &["machine"],
-        patterns: &[r"\bmachine[ \t]+[^\s]+\s+login[ \t]+[^\s]+\s+password[ \t]+(?P<secret>[^\s]+)"],
+        patterns: &[
+            r"\bmachine[ \t]+[^\s]+\s+login[ \t]+[^\s]+\s+password[ \t]+(?P<secret>[^\s]+)",
+        ],
         context: Context::around(0, 3),
         filter: Filter::Password,
         generic: true,
@@ -151,8 +176,18 @@ pub(super) const RULES: &[Rule] = &[
         name: "Password on a command line",
         severity: Severity::High,
         keywords: &[
-            "psexec", "viserver", "sshpass", "docker", "smbclient", "sqlcmd", "mysql",
-            "redis-cli", "ldapsearch", "ldapmodify", "ldapadd", "net use",
+            "psexec",
+            "viserver",
+            "sshpass",
+            "docker",
+            "smbclient",
+            "sqlcmd",
+            "mysql",
+            "redis-cli",
+            "ldapsearch",
+            "ldapmodify",
+            "ldapadd",
+            "net use",
         ],
         patterns: &[
             r#"(?i:psexec(?:\.exe)?|connect-viserver|sshpass|docker[ \t]+login|smbclient|sqlcmd)[^\n]{0,200}?[ \t](?:-p|-P|--password|-[Pp]assword)(?:[ \t]+|=)["']?(?P<secret>[^\s"']{3,100})"#,
@@ -173,7 +208,11 @@ pub(super) const RULES: &[Rule] = &[
             "mysql -u root -pc6Syy4humD app",
             "Connect-VIServer -Server vc -User admin -Password a2f59gVIos",
         ],
-        counter_examples: &["mysql -u root -p app", "psexec \\\\host -u admin -p $Password cmd", "mysql -P 3306"],
+        counter_examples: &[
+            "mysql -u root -p app",
+            "psexec \\\\host -u admin -p $Password cmd",
+            "mysql -P 3306",
+        ],
         ..Rule::DEFAULT
     },
     Rule {
@@ -191,7 +230,9 @@ pub(super) const RULES: &[Rule] = &[
         description: "A user:password (or client id:secret) pair given to curl with -u.",
         remedy: "Change the password or rotate the client secret, and let curl read it from \
             a netrc file or the environment.",
-        examples: &["curl -X POST https://api.example.org/token -u client:h7awdroBGDwKKzOH74XdNraD"],
+        examples: &[
+            "curl -X POST https://api.example.org/token -u client:h7awdroBGDwKKzOH74XdNraD",
+        ],
         counter_examples: &["curl -u \"$USER:$PASS\" https://api.example.org"],
         ..Rule::DEFAULT
     },
@@ -200,7 +241,9 @@ pub(super) const RULES: &[Rule] = &[
         name: "HTTP Basic credentials",
         severity: Severity::High,
         keywords: &["basic "],
-        patterns: &[r"(?i:\bbasic)[ \t]+(?P<secret>[A-Za-z0-9+/]{6,400}={0,2})(?:[^A-Za-z0-9+/=]|\z)"],
+        patterns: &[
+            r"(?i:\bbasic)[ \t]+(?P<secret>[A-Za-z0-9+/]{6,400}={0,2})(?:[^A-Za-z0-9+/=]|\z)",
+        ],
         near: &["authorization", "auth"],
         filter: Filter::BasicAuth,
         generic: true,
@@ -208,7 +251,10 @@ pub(super) const RULES: &[Rule] = &[
             encryption.",
         remedy: "Change the password and set the header from configuration at run time.",
         examples: &["Authorization: Basic ZGVwbG95OmhvcnNlYmF0dGVyeTQ3"],
-        counter_examples: &["Authorization: Basic $CREDENTIALS", "Authorization: Basic realm"],
+        counter_examples: &[
+            "Authorization: Basic $CREDENTIALS",
+            "Authorization: Basic realm",
+        ],
         ..Rule::DEFAULT
     },
     Rule {
@@ -216,14 +262,22 @@ pub(super) const RULES: &[Rule] = &[
         name: "HTTP Bearer token",
         severity: Severity::Medium,
         keywords: &["bearer"],
-        patterns: &[r"(?i:\bbearer)[ \t]+(?P<secret>[A-Za-z0-9._~+/\-]{12,1200}={0,2})(?:[^A-Za-z0-9._~+/=\-]|\z)"],
+        patterns: &[
+            r"(?i:\bbearer)[ \t]+(?P<secret>[A-Za-z0-9._~+/\-]{12,1200}={0,2})(?:[^A-Za-z0-9._~+/=\-]|\z)",
+        ],
         filter: Filter::Random(12),
         generic: true,
         description: "A literal token after `Bearer`: whatever API accepts it treats the holder \
             as its owner.",
         remedy: "Revoke the token with its issuer and set the header from configuration.",
-        examples: &["curl -H \"Authorization: Bearer 6yY6CuJHsrQck4vGRmXIPRFieABBY5IWTRyPs5mQ\" https://api.example.org"],
-        counter_examples: &["Authorization: Bearer $TOKEN", "Bearer authentication", "Bearer YOUR_ACCESS_TOKEN"],
+        examples: &[
+            "curl -H \"Authorization: Bearer 6yY6CuJHsrQck4vGRmXIPRFieABBY5IWTRyPs5mQ\" https://api.example.org",
+        ],
+        counter_examples: &[
+            "Authorization: Bearer $TOKEN",
+            "Bearer authentication",
+            "Bearer YOUR_ACCESS_TOKEN",
+        ],
         ..Rule::DEFAULT
     },
     Rule {
@@ -231,7 +285,9 @@ pub(super) const RULES: &[Rule] = &[
         name: "Secret as a Terraform variable default",
         severity: Severity::High,
         keywords: &["variable"],
-        patterns: &[r#"\bvariable[ \t]+"(?P<key>[A-Za-z0-9_\-]{1,80})"[ \t]*\{[^}]{0,300}?\bdefault[ \t]*=[ \t]*"(?P<secret>[^"\n]{1,300})""#],
+        patterns: &[
+            r#"\bvariable[ \t]+"(?P<key>[A-Za-z0-9_\-]{1,80})"[ \t]*\{[^}]{0,300}?\bdefault[ \t]*=[ \t]*"(?P<secret>[^"\n]{1,300})""#,
+        ],
         context: Context::around(0, 8),
         filter: Filter::KeyedValue,
         generic: true,
@@ -248,7 +304,9 @@ pub(super) const RULES: &[Rule] = &[
         name: "Password compared with a literal",
         severity: Severity::Medium,
         keywords: &["pass", "pwd", "secret"],
-        patterns: &[r#"(?i:(?:password|passwd|pwd|pass|secret|passphrase)[A-Za-z0-9_]*)[ \t]*(?:===?|!==?)[ \t]*["'](?P<secret>[^"'\n]{3,100})["']"#],
+        patterns: &[
+            r#"(?i:(?:password|passwd|pwd|pass|secret|passphrase)[A-Za-z0-9_]*)[ \t]*(?:===?|!==?)[ \t]*["'](?P<secret>[^"'\n]{3,100})["']"#,
+        ],
         filter: Filter::Password,
         generic: true,
         description: "A password checked against a literal in code: a hard-coded backdoor or \
@@ -264,14 +322,19 @@ pub(super) const RULES: &[Rule] = &[
         name: "Password stated in text",
         severity: Severity::Low,
         keywords: &["password"],
-        patterns: &[r#"(?i:\bpassword\b)[^\n.;]{0,60}?\bis\b[ \t]*:?[ \t]*["'`](?P<secret>[^"'`\s]{3,64})["'`]"#],
+        patterns: &[
+            r#"(?i:\bpassword\b)[^\n.;]{0,60}?\bis\b[ \t]*:?[ \t]*["'`](?P<secret>[^"'`\s]{3,64})["'`]"#,
+        ],
         filter: Filter::Password,
         generic: true,
         description: "A sentence that gives a password away (\"the password is 'hunter2'\") in \
             a README, a script's output or a comment.",
         remedy: "Change the password, and document where to obtain it instead of its value.",
         examples: &["The default password for user \"ops\" is \"9Ukib6ieu\"."],
-        counter_examples: &["The password is stored in the vault.", "The password is '<your password>'"],
+        counter_examples: &[
+            "The password is stored in the vault.",
+            "The password is '<your password>'",
+        ],
         ..Rule::DEFAULT
     },
     Rule {
@@ -308,7 +371,18 @@ pub(super) const RULES: &[Rule] = &[
         id: "secrets.generic-secret",
         name: "Secret, token or key assigned in code or configuration",
         severity: Severity::High,
-        keywords: &["secret", "token", "key", "credential", "creds", "salt", "pepper", "auth", "_pat", "signature"],
+        keywords: &[
+            "secret",
+            "token",
+            "key",
+            "credential",
+            "creds",
+            "salt",
+            "pepper",
+            "auth",
+            "_pat",
+            "signature",
+        ],
         patterns: &[ASSIGNMENT],
         anchor: Anchor::KeyStart,
         filter: Filter::AssignedSecret,

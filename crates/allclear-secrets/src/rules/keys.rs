@@ -44,8 +44,12 @@ pub(super) const RULES: &[Rule] = &[
             variables, CI settings).",
         remedy: "Treat the key as compromised: generate a new key pair, replace the public half \
             where it is trusted, and keep the encoded form in a secret store, not in files.",
-        examples: &["PRIVATE_KEY_B64=LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb2dJQkFBS0NBUUVBy+PVljZ1E+1Dh60fTd/NKMmRKPgxM/djzaqQ3X+u"],
-        counter_examples: &["LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0KTUlJQklqQU5CZ2txaGtpRzl3MEJBUUVGQUFPQ0FRHB4Nyl6lNmkEK2iaAXuQpHZf5h/XLh9SDehIzDBj"],
+        examples: &[
+            "PRIVATE_KEY_B64=LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb2dJQkFBS0NBUUVBy+PVljZ1E+1Dh60fTd/NKMmRKPgxM/djzaqQ3X+u",
+        ],
+        counter_examples: &[
+            "LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0KTUlJQklqQU5CZ2txaGtpRzl3MEJBUUVGQUFPQ0FRHB4Nyl6lNmkEK2iaAXuQpHZf5h/XLh9SDehIzDBj",
+        ],
         ..Rule::DEFAULT
     },
     Rule {
@@ -62,7 +66,9 @@ pub(super) const RULES: &[Rule] = &[
         description: "A PuTTY (.ppk) private key: logs in wherever its public key is authorised.",
         remedy: "Generate a new key pair, replace the public key in authorized_keys, and remove \
             the old one everywhere.",
-        examples: &["PuTTY-User-Key-File-2: ssh-rsa\nEncryption: none\nComment: me\nPublic-Lines: 1\nyi0QEL6PTJyWX+LNd44RQn2XBJinul2jWjDbcpvNXI8Inr77oQVoxcwkPUo0UDXk\nPrivate-Lines: 2\nrraxDj1kz1urk7X3A6pHB+lqXdfsuT6ieUE11rZRivvPFt2L/BV520MEdL6mSDbp\nNp00MiDEQvZoThlKJLqTmfnrXX9In6lyjYQXvp6FMr/yz+ISqJMmQ8T1M//EJuku\n"],
+        examples: &[
+            "PuTTY-User-Key-File-2: ssh-rsa\nEncryption: none\nComment: me\nPublic-Lines: 1\nyi0QEL6PTJyWX+LNd44RQn2XBJinul2jWjDbcpvNXI8Inr77oQVoxcwkPUo0UDXk\nPrivate-Lines: 2\nrraxDj1kz1urk7X3A6pHB+lqXdfsuT6ieUE11rZRivvPFt2L/BV520MEdL6mSDbp\nNp00MiDEQvZoThlKJLqTmfnrXX9In6lyjYQXvp6FMr/yz+ISqJMmQ8T1M//EJuku\n",
+        ],
         counter_examples: &["PuTTY-User-Key-File-2: ssh-rsa\nEncryption: none\n"],
         ..Rule::DEFAULT
     },
@@ -71,7 +77,10 @@ pub(super) const RULES: &[Rule] = &[
         name: "age secret key",
         severity: Severity::Critical,
         keywords: &["age-secret-key-1"],
-        patterns: &[concat!(r"\b(?P<secret>AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58})",
+            end!()
+        )],
         description: "An age (or SOPS) identity: decrypts every file encrypted to its recipient.",
         remedy: "Generate a new identity, re-encrypt the files to the new recipient, and remove \
             the old recipient from .sops.yaml and similar.",
@@ -111,7 +120,9 @@ pub(super) const RULES: &[Rule] = &[
             until it expires (some never do — Supabase and similar service keys).",
         remedy: "If the token does not expire soon, rotate the signing key or revoke the token, \
             and load tokens at run time.",
-        examples: &["SERVICE_KEY=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzUL505uSTWEiYzi3UcuLux75qR2CR-MvoDAarcwd.Su_B3NvKohvtPE46GGZqlXah02tNqFIyF623LqRC8lP"],
+        examples: &[
+            "SERVICE_KEY=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzUL505uSTWEiYzi3UcuLux75qR2CR-MvoDAarcwd.Su_B3NvKohvtPE46GGZqlXah02tNqFIyF623LqRC8lP",
+        ],
         counter_examples: &["eyJ0eXAiOiAiVENWMiJ9.RkNWLXdXS3M1RVBfencx.OGY1OWRkNGMtYTUxYS04"],
         ..Rule::DEFAULT
     },
@@ -120,8 +131,25 @@ pub(super) const RULES: &[Rule] = &[
         name: "Password hash",
         severity: Severity::Medium,
         keywords: &[
-            "$2a$", "$2b$", "$2y$", "$2x$", "$1$", "$apr1$", "$5$", "$6$", "$s$", "$p$", "$h$",
-            "$7$", "$8$", "$9$", "$y$", "pbkdf2_sha", "bcrypt_sha256$", "argon2", "$krb5asrep$",
+            "$2a$",
+            "$2b$",
+            "$2y$",
+            "$2x$",
+            "$1$",
+            "$apr1$",
+            "$5$",
+            "$6$",
+            "$s$",
+            "$p$",
+            "$h$",
+            "$7$",
+            "$8$",
+            "$9$",
+            "$y$",
+            "pbkdf2_sha",
+            "bcrypt_sha256$",
+            "argon2",
+            "$krb5asrep$",
             "$krb5tgs$",
         ],
         patterns: &[

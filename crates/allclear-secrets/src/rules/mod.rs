@@ -198,12 +198,20 @@ mod tests {
         for rule in rules() {
             assert!(seen.insert(rule.id), "duplicate rule id {}", rule.id);
             assert!(rule.id.starts_with("secrets."), "{}", rule.id);
-            assert!(!rule.name.is_empty() && !rule.description.is_empty(), "{}", rule.id);
+            assert!(
+                !rule.name.is_empty() && !rule.description.is_empty(),
+                "{}",
+                rule.id
+            );
             assert!(!rule.remedy.is_empty(), "{} has no remedy", rule.id);
             assert!(!rule.keywords.is_empty(), "{} has no keyword", rule.id);
             assert!(!rule.patterns.is_empty(), "{} has no pattern", rule.id);
             assert!(!rule.examples.is_empty(), "{} has no example", rule.id);
-            assert!(!rule.counter_examples.is_empty(), "{} has no counter-example", rule.id);
+            assert!(
+                !rule.counter_examples.is_empty(),
+                "{} has no counter-example",
+                rule.id
+            );
             for keyword in rule.keywords {
                 assert_eq!(*keyword, keyword.to_ascii_lowercase(), "{}", rule.id);
                 assert!(
@@ -213,7 +221,11 @@ mod tests {
                 );
             }
             if rule.anchor == Anchor::KeyStart {
-                assert!(rule.patterns.iter().all(|p| p.starts_with('^')), "{}", rule.id);
+                assert!(
+                    rule.patterns.iter().all(|p| p.starts_with('^')),
+                    "{}",
+                    rule.id
+                );
             }
         }
         assert!(rules().len() > 80, "{} rules", rules().len());

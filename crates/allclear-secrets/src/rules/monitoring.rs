@@ -46,7 +46,9 @@ pub(super) const RULES: &[Rule] = &[
             data into the account and identifies it.",
         remedy: "Rotate the ingest license key (API keys UI) and update the agents.",
         examples: &["# New Relic agent\nlicense_key: 7b4050a3868d203174bd32b2b1d0852400946ce3"],
-        counter_examples: &["license_key: 0aafd1d0597f2f4bb224c53217c340d4d998fd5d  # some other product"],
+        counter_examples: &[
+            "license_key: 0aafd1d0597f2f4bb224c53217c340d4d998fd5d  # some other product",
+        ],
         ..Rule::DEFAULT
     },
     Rule {
@@ -79,7 +81,10 @@ pub(super) const RULES: &[Rule] = &[
         description: "A Sentry organisation or user auth token, or the secret part of a legacy \
             DSN: uploads releases and source maps, or reads issues (with their personal data).",
         remedy: "Revoke the token (Settings → Auth Tokens) or rotate the project's client keys.",
-        examples: &["SENTRY_AUTH_TOKEN=sntrys_nDUjkSMTvPYcwyqC_uqeb-Gx_pRisR31yJkasH2uF_AB6hJro_dovvtlWPBqbbncAsODe-8CVqWxToi4TjLrjgps7WD-xhwFLI0IeDe8B-aBtpyKtaruYVo7", "SENTRY_AUTH_TOKEN=3c27c1be7107967d781d09788f283ed7586d2142aaa79ce6ce862ffabefef06c"],
+        examples: &[
+            "SENTRY_AUTH_TOKEN=sntrys_nDUjkSMTvPYcwyqC_uqeb-Gx_pRisR31yJkasH2uF_AB6hJro_dovvtlWPBqbbncAsODe-8CVqWxToi4TjLrjgps7WD-xhwFLI0IeDe8B-aBtpyKtaruYVo7",
+            "SENTRY_AUTH_TOKEN=3c27c1be7107967d781d09788f283ed7586d2142aaa79ce6ce862ffabefef06c",
+        ],
         counter_examples: &["dsn: https://0eaa583aadfa8a18e7da151034d09641@o1.ingest.sentry.io/1"],
         ..Rule::DEFAULT
     },
@@ -87,7 +92,16 @@ pub(super) const RULES: &[Rule] = &[
         id: "secrets.datadog-key",
         name: "Datadog API or application key",
         severity: Severity::High,
-        keywords: &["datadog", "dd_api", "dd-api", "dd_app", "dd-app", "ddapi", "ddapp", "dd_client"],
+        keywords: &[
+            "datadog",
+            "dd_api",
+            "dd-api",
+            "dd_app",
+            "dd-app",
+            "ddapi",
+            "ddapp",
+            "dd_client",
+        ],
         patterns: &[keyed!(
             r"(?:datadog|dd)[_.\-]?(?:api|app(?:lication)?|client[_.\-]?(?:api|app))[_.\-]?key|dd-(?:api|application)-key",
             r"[0-9a-f]{40}|[0-9a-f]{32}"
@@ -97,7 +111,10 @@ pub(super) const RULES: &[Rule] = &[
             logs and monitors, which may hold personal data).",
         remedy: "Revoke the key (Organization settings → API keys / Application keys) and \
             create a new one.",
-        examples: &["DD_API_KEY=be14b2eb5dfd4be28ccc56acaabf57f8", "datadog_app_key: 4360e67b99b3015d88c6015ed4ff6355505d4e31"],
+        examples: &[
+            "DD_API_KEY=be14b2eb5dfd4be28ccc56acaabf57f8",
+            "datadog_app_key: 4360e67b99b3015d88c6015ed4ff6355505d4e31",
+        ],
         counter_examples: &["DD_API_KEY=${DD_API_KEY}"],
         ..Rule::DEFAULT
     },
@@ -114,7 +131,10 @@ pub(super) const RULES: &[Rule] = &[
             schedules (an attacker can silence your on-call).",
         remedy: "Delete the key in Opsgenie (Settings → API key management or the \
             integration) and create a new one.",
-        examples: &["Authorization: GenieKey 5c78c0d0-2095-4186-a725-b1cc7a66af97", "OPSGENIE_API_KEY=1edeba1b-662e-4622-90eb-7bb602ee8859"],
+        examples: &[
+            "Authorization: GenieKey 5c78c0d0-2095-4186-a725-b1cc7a66af97",
+            "OPSGENIE_API_KEY=1edeba1b-662e-4622-90eb-7bb602ee8859",
+        ],
         counter_examples: &["OPSGENIE_API_KEY=<key>"],
         ..Rule::DEFAULT
     },
@@ -122,7 +142,15 @@ pub(super) const RULES: &[Rule] = &[
         id: "secrets.pagerduty-token",
         name: "PagerDuty API token or integration key",
         severity: Severity::High,
-        keywords: &["pagerduty", "pager_duty", "pd_api", "pd_token", "pd_key", "pd_routing", "token token="],
+        keywords: &[
+            "pagerduty",
+            "pager_duty",
+            "pd_api",
+            "pd_token",
+            "pd_key",
+            "pd_routing",
+            "token token=",
+        ],
         patterns: &[
             keyed!(
                 r"pager[_.\-]?duty[A-Za-z0-9_.\-]{0,20}?(?:key|token)|pd[_.\-](?:api[_.\-]?|routing[_.\-]?|integration[_.\-]?)?(?:key|token)",
@@ -135,7 +163,10 @@ pub(super) const RULES: &[Rule] = &[
             acknowledges and resolves incidents, or reads the on-call roster.",
         remedy: "Delete the API key (Integrations → API Access Keys) or regenerate the \
             integration key on the service.",
-        examples: &["PAGERDUTY_TOKEN=u+jW4qtyrUZAVjA9-hpN", "Authorization: Token token=i2UV7oasAK0G1iRJh99k"],
+        examples: &[
+            "PAGERDUTY_TOKEN=u+jW4qtyrUZAVjA9-hpN",
+            "Authorization: Token token=i2UV7oasAK0G1iRJh99k",
+        ],
         counter_examples: &["PAGERDUTY_TOKEN=${PD}"],
         ..Rule::DEFAULT
     },
@@ -144,11 +175,16 @@ pub(super) const RULES: &[Rule] = &[
         name: "Dynatrace API token",
         severity: Severity::High,
         keywords: &["dt0c01."],
-        patterns: &[concat!(r"\b(?P<secret>dt0c01\.[A-Z0-9]{24}\.[A-Z0-9]{64})", end!())],
+        patterns: &[concat!(
+            r"\b(?P<secret>dt0c01\.[A-Z0-9]{24}\.[A-Z0-9]{64})",
+            end!()
+        )],
         description: "A Dynatrace API token: reads monitoring data or configures the \
             environment, by its scopes.",
         remedy: "Delete the token (Access tokens) and create a new one.",
-        examples: &["apiToken: dt0c01.2438NYSBMPDKVEWG4QMCIT4G.8HJCTV58W9221I3QV5I6KXVK0Q0Y94A9O7G5ZBDB2XZNIPVWOSENY1Z6P6DLFTJC"],
+        examples: &[
+            "apiToken: dt0c01.2438NYSBMPDKVEWG4QMCIT4G.8HJCTV58W9221I3QV5I6KXVK0Q0Y94A9O7G5ZBDB2XZNIPVWOSENY1Z6P6DLFTJC",
+        ],
         counter_examples: &["dt0c01.N7D0W6BXAD"],
         ..Rule::DEFAULT
     },
@@ -159,15 +195,24 @@ pub(super) const RULES: &[Rule] = &[
         keywords: &["glc_", "glsa_", "eyjrijoi"],
         patterns: &[
             concat!(r"\b(?P<secret>glc_[A-Za-z0-9+/]{32,400}={0,2})", end!()),
-            concat!(r"\b(?P<secret2>glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8})", end!()),
-            concat!(r"\b(?P<secret3>eyJrIjoi[A-Za-z0-9+/]{40,200}={0,2})", end!()),
+            concat!(
+                r"\b(?P<secret2>glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8})",
+                end!()
+            ),
+            concat!(
+                r"\b(?P<secret3>eyJrIjoi[A-Za-z0-9+/]{40,200}={0,2})",
+                end!()
+            ),
         ],
         filter: Filter::Entropy(3.5),
         description: "A Grafana Cloud access policy token, service account token or legacy API \
             key: reads dashboards and data sources, or administers the instance.",
         remedy: "Delete the token (Administration → Service accounts, or Grafana Cloud → \
             Access policies) and create a new one.",
-        examples: &["Authorization: Bearer glsa_CF4HR6ugkBkBwXxicWFfkcmPs1I2k2T5_59cb8c7d", "\"token\": \"glc_eQZXpb32qUli7fcNBTOl7cIiJx9okRL5OToh6EtetHouiRHq1IR90ip7BaxuLEAPxX7IJOUJf0RMbs0i\""],
+        examples: &[
+            "Authorization: Bearer glsa_CF4HR6ugkBkBwXxicWFfkcmPs1I2k2T5_59cb8c7d",
+            "\"token\": \"glc_eQZXpb32qUli7fcNBTOl7cIiJx9okRL5OToh6EtetHouiRHq1IR90ip7BaxuLEAPxX7IJOUJf0RMbs0i\"",
+        ],
         counter_examples: &["glsa_eLoGxAP6Dj"],
         ..Rule::DEFAULT
     },
@@ -181,13 +226,19 @@ pub(super) const RULES: &[Rule] = &[
                 r"splunk[A-Za-z0-9_.\-]{0,20}?(?:token|key)",
                 r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
             ),
-            keyed!(r"(?:rollbar|bugsnag)[A-Za-z0-9_.\-]{0,20}?(?:token|key)", r"[0-9a-f]{32}"),
+            keyed!(
+                r"(?:rollbar|bugsnag)[A-Za-z0-9_.\-]{0,20}?(?:token|key)",
+                r"[0-9a-f]{32}"
+            ),
         ],
         filter: Filter::Entropy(3.0),
         description: "A Splunk HTTP Event Collector token or a Rollbar/Bugsnag access token: \
             injects log events or reads error reports (with their personal data).",
         remedy: "Disable and recreate the HEC token, or rotate the project access token.",
-        examples: &["SPLUNK_HEC_TOKEN=9a5f2f3e-b62a-4b26-a765-d3a0e5146543", "ROLLBAR_ACCESS_TOKEN=ae80cb8d8e1efee627a8b84d0558323c"],
+        examples: &[
+            "SPLUNK_HEC_TOKEN=9a5f2f3e-b62a-4b26-a765-d3a0e5146543",
+            "ROLLBAR_ACCESS_TOKEN=ae80cb8d8e1efee627a8b84d0558323c",
+        ],
         counter_examples: &["ROLLBAR_ACCESS_TOKEN=${ROLLBAR}"],
         ..Rule::DEFAULT
     },

@@ -19,7 +19,9 @@ pub(super) const RULES: &[Rule] = &[
             URLs, and with old cookie serializers it meant remote code execution.",
         remedy: "Generate a new one (`bin/rails secret`), store it in encrypted credentials or \
             SECRET_KEY_BASE, deploy, and accept that existing sessions are invalidated.",
-        examples: &["production:\n  secret_key_base: 0d06f59dd8fe4e7169d2fce5f4e5c67984cae2fd273a3b110721b32144d1b6df7f21adf869d2b912744cbc1c047cb529faa99901ee1de017455e53bcbd187b03"],
+        examples: &[
+            "production:\n  secret_key_base: 0d06f59dd8fe4e7169d2fce5f4e5c67984cae2fd273a3b110721b32144d1b6df7f21adf869d2b912744cbc1c047cb529faa99901ee1de017455e53bcbd187b03",
+        ],
         counter_examples: &["secret_key_base: <%= ENV[\"SECRET_KEY_BASE\"] %>"],
         ..Rule::DEFAULT
     },
@@ -36,7 +38,9 @@ pub(super) const RULES: &[Rule] = &[
             `config.pepper` (mixed into every password hash).",
         remedy: "Remove the line so Devise uses secret_key_base, or load it from credentials; \
             a leaked pepper means rehashing passwords at next login.",
-        examples: &["  config.secret_key = 'f5c06f8b34eced9652e44574c0492a62b20499808ebd104b6ba9e0f424b3f599915df674c882a0fc526a85963670513f0ae45c72f148455c28696ac1f9640a1a'"],
+        examples: &[
+            "  config.secret_key = 'f5c06f8b34eced9652e44574c0492a62b20499808ebd104b6ba9e0f424b3f599915df674c882a0fc526a85963670513f0ae45c72f148455c28696ac1f9640a1a'",
+        ],
         counter_examples: &["  config.secret_key = Rails.application.credentials.devise_key"],
         ..Rule::DEFAULT
     },
@@ -57,7 +61,9 @@ pub(super) const RULES: &[Rule] = &[
             whoever knows it can forge them.",
         remedy: "Generate a new key (`django.core.management.utils.get_random_secret_key()`), \
             load it from the environment, and expect sessions to be reset.",
-        examples: &["SECRET_KEY = 'django-insecure-yu2wGCLOajCKKgFdMK2X0ZMnTwStt1PpHUQLeenUVDBDH4LEiu'"],
+        examples: &[
+            "SECRET_KEY = 'django-insecure-yu2wGCLOajCKKgFdMK2X0ZMnTwStt1PpHUQLeenUVDBDH4LEiu'",
+        ],
         counter_examples: &["SECRET_KEY = os.environ['DJANGO_SECRET_KEY']"],
         ..Rule::DEFAULT
     },
@@ -66,7 +72,9 @@ pub(super) const RULES: &[Rule] = &[
         name: "Drupal hash_salt",
         severity: Severity::High,
         keywords: &["hash_salt"],
-        patterns: &[r#"\$settings\[["']hash_salt["']\][ \t]*=[ \t]*["'](?P<secret>[^"'\n]{16,200})["']"#],
+        patterns: &[
+            r#"\$settings\[["']hash_salt["']\][ \t]*=[ \t]*["'](?P<secret>[^"'\n]{16,200})["']"#,
+        ],
         filter: Filter::Entropy(3.5),
         description: "Drupal's `$settings['hash_salt']`: salts one-time login links, form \
             tokens and cache keys; with it, password-reset links can be forged.",
@@ -81,15 +89,21 @@ pub(super) const RULES: &[Rule] = &[
         name: "Drupal database password",
         severity: Severity::Critical,
         keywords: &["$databases"],
-        patterns: &[r#"\$databases(?:\[[^\n]{0,80})?[ \t]*=(?s:[^;]{0,800}?)["']password["'][ \t]*=>[ \t]*["'](?P<secret>[^"'\n]{1,200})["']"#],
+        patterns: &[
+            r#"\$databases(?:\[[^\n]{0,80})?[ \t]*=(?s:[^;]{0,800}?)["']password["'][ \t]*=>[ \t]*["'](?P<secret>[^"'\n]{1,200})["']"#,
+        ],
         context: Context::around(0, 30),
         filter: Filter::Password,
         description: "The database password in a Drupal `settings.php` or \
             `settings.local.php` `$databases` array.",
         remedy: "Change the database password, and read it from the environment \
             (`getenv('DB_PASSWORD')`) in a settings file that is not committed.",
-        examples: &["$databases['default']['default'] = [\n  'database' => 'drupal',\n  'username' => 'drupal',\n  'password' => 'C1aC9kyPstT4D0',\n  'host' => 'db',\n];"],
-        counter_examples: &["$databases['default']['default'] = [\n  'password' => getenv('DB_PASSWORD'),\n];"],
+        examples: &[
+            "$databases['default']['default'] = [\n  'database' => 'drupal',\n  'username' => 'drupal',\n  'password' => 'C1aC9kyPstT4D0',\n  'host' => 'db',\n];",
+        ],
+        counter_examples: &[
+            "$databases['default']['default'] = [\n  'password' => getenv('DB_PASSWORD'),\n];",
+        ],
         ..Rule::DEFAULT
     },
 ];

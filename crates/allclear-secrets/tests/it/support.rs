@@ -13,11 +13,16 @@ pub fn shared_dir(what: &str) -> Option<PathBuf> {
     if path.exists() {
         Some(path)
     } else {
-        eprintln!("skipped: {} not found (set ALLCLEAR_SHARED)", path.display());
+        eprintln!(
+            "skipped: {} not found (set ALLCLEAR_SHARED)",
+            path.display()
+        );
         None
     }
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }

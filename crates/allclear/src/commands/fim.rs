@@ -249,8 +249,8 @@ fn watch(
     config: FimConfig,
     options: allclear_fim::WatchOptions,
 ) -> anyhow::Result<i32> {
-    let mut watcher = allclear_fim::FimWatcher::new(config, &args.baseline, options)
-        .map_err(|e| match e {
+    let mut watcher =
+        allclear_fim::FimWatcher::new(config, &args.baseline, options).map_err(|e| match e {
             allclear_fim::WatchError::Check(e) => baseline_error(e, &args.baseline),
             other => anyhow::Error::new(other),
         })?;
@@ -277,7 +277,9 @@ fn watch(
         }
         let findings = batch.changes.iter().map(|c| c.to_finding()).collect();
         let report = policy.evaluate(findings, jiff::Zoned::now().date());
-        let now = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or(jiff::Timestamp::now());
+        let now = jiff::Timestamp::now()
+            .round(jiff::Unit::Second)
+            .unwrap_or(jiff::Timestamp::now());
         let mut out = String::new();
         for finding in &report.findings {
             match args.format {
@@ -289,7 +291,10 @@ fn watch(
                     out.push_str(&serde_json::to_string(&value)?);
                 }
                 _ => {
-                    out.push_str(&format!("{now} {:<8} {} {}", finding.severity, finding.rule, finding.title));
+                    out.push_str(&format!(
+                        "{now} {:<8} {} {}",
+                        finding.severity, finding.rule, finding.title
+                    ));
                     if let Some(description) = &finding.description {
                         out.push_str(" (");
                         out.push_str(&description.replace('\n', "; "));
@@ -600,6 +605,14 @@ mod tests {
             PathBuf::from("/var/lib/allclear/fim.baseline")
         );
         assert!(Wrapper::try_parse_from(["fim", "check", "--format", "sarif"]).is_err());
+        let w = Wrapper::try_parse_from(["fim", "watch", "--full-check-every", "60"]).unwrap();
+        assert!(matches!(
+            w.fim.command,
+            FimCommand::Watch {
+                full_check_every: 60,
+                debounce_ms: 500
+            }
+        ));
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod db;
 pub mod fim;
 pub mod init;
 pub mod logs;
+pub mod rules;
 pub mod scan;
 
 use crate::cli::OutputFormat;

@@ -60,10 +60,15 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> anyhow::Result<u8> {
     )
     .context("could not check packages against the advisory database")?;
     let findings = with_upgrade_commands(findings);
+    // The parsed lockfiles and the store are not needed for rendering; free them first so
+    // a large monorepo's peak memory is the findings, not the findings plus every package.
+    let errors = walked.errors;
+    drop(walked.lockfiles);
+    drop(store);
 
     let today = jiff::Zoned::now().date();
     let mut report = policy.evaluate(findings, today);
-    for error in walked.errors {
+    for error in errors {
         report.add_error(error);
     }
     for warning in warnings {

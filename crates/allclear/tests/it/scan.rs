@@ -295,5 +295,22 @@ fn matches_go_pypi_and_npm_with_their_own_version_rules() {
     assert_eq!(lodash["location"]["path"], "js/package-lock.json");
     assert!(lodash["fix"].get("version").is_none(), "{lodash:#}");
     // golang.org/x/net and requests are not affected by anything in the fixture database.
-    assert!(vulnerable.iter().all(|f| f["package"]["name"] != "requests"));
+    assert!(
+        vulnerable
+            .iter()
+            .all(|f| f["package"]["name"] != "requests")
+    );
+}
+
+#[test]
+fn rules_check_verifies_every_secret_rule() {
+    let output = allclear().args(["rules", "check"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(
+        stdout(&output).contains("rules hold on their examples"),
+        "{}",
+        text(&output)
+    );
+    let list = allclear().args(["rules", "list"]).output().unwrap();
+    assert!(stdout(&list).lines().count() > 50, "{}", text(&list));
 }

@@ -1,0 +1,33 @@
+//! `allclear rules …`: the secret rules and their self-check.
+
+use std::io::Write;
+
+/// Runs every rule against its own examples. CI runs this so a broken rule fails the build.
+pub fn check() -> anyhow::Result<u8> {
+    let failures = allclear_secrets::check_rules();
+    let rules = allclear_secrets::rules().len();
+    let mut out = std::io::stdout().lock();
+    for failure in &failures {
+        writeln!(out, "{}: {}", failure.rule, failure.message)?;
+    }
+    if failures.is_empty() {
+        writeln!(out, "all {rules} rules hold on their examples")?;
+        Ok(0)
+    } else {
+        writeln!(
+            out,
+            "{} of the examples of {rules} rules failed",
+            failures.len()
+        )?;
+        Ok(1)
+    }
+}
+
+/// One line per rule: id, severity, name.
+pub fn list() -> anyhow::Result<u8> {
+    let mut out = std::io::stdout().lock();
+    for rule in allclear_secrets::rules() {
+        writeln!(out, "{:<40} {:<8} {}", rule.id, rule.severity, rule.name)?;
+    }
+    Ok(0)
+}
