@@ -224,16 +224,31 @@ impl Store {
             .map_err(sqlite(self.path()))
     }
 
-    /// The subset of `names` that have any advisory, as given (not normalized). Cheap: one
-    /// index probe per name, no record is read.
+    /// The subset of `names` that have any advisory, as given (not normalized). Cheap: no
+    /// record is read; one index probe per name, or for many names one read of the
+    /// ecosystem's keys.
     pub fn names_with_advisories<'a>(
         &self,
         eco: Ecosystem,
         names: impl IntoIterator<Item = &'a str>,
     ) -> Result<HashSet<&'a str>, StoreError> {
+        let names: Vec<&'a str> = names.into_iter().collect();
+        let set = if names.len().saturating_mul(5) > self.package_count(eco) {
+            Some(self.key_set(eco)?)
+        } else {
+            None
+        };
         let mut found = HashSet::new();
         for name in names {
-            if !found.contains(name) && self.has_advisories(eco, name)? {
+            if found.contains(name) {
+                continue;
+            }
+            let key = normalize_name(eco, name);
+            let known = match set {
+                Some(set) => set.contains(key.as_str()),
+                None => self.has_key(eco, &key)?,
+            };
+            if known {
                 found.insert(name);
             }
         }
@@ -289,10 +304,7 @@ impl Store {
 
     /// Packages of an ecosystem with at least one advisory (from the status).
     pub(crate) fn package_count(&self, eco: Ecosystem) -> usize {
-        self.status
-            .ecosystems
-            .get(&eco)
-            .map_or(0, |s| s.packages)
+        self.status.ecosystems.get(&eco).map_or(0, |s| s.packages)
     }
 
     /// The stored records (without their long text) under a normalized key.
@@ -480,6 +492,35 @@ const SCHEMA: &str = "
     ) WITHOUT ROWID;
 ";
 
+/// Temporary files older than this are left over from an import or download that was
+/// killed (a finished or failed one removes its own); younger ones may belong to an import
+/// running right now.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Best effort: removes temporary databases and downloads of killed imports, which can be
+/// hundreds of megabytes. Errors are ignored; the files are only garbage.
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = (name.starts_with(".advisories-") && name.ends_with(".db.tmp"))
+            || (name.starts_with(".download-") && name.ends_with(".zip"));
+        let stale = entry
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_AFTER);
+        if ours && stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Builds a new database next to the old one and renames it into place when complete, so
 /// readers always see either the old file or the new one, never a half-written file.
 pub(crate) struct StoreBuilder {
@@ -494,6 +535,7 @@ impl StoreBuilder {
             path: dir.to_owned(),
             source,
         })?;
+        remove_stale_temporaries(dir);
         let temp = tempfile::Builder::new()
             .prefix(".advisories-")
             .suffix(".db.tmp")

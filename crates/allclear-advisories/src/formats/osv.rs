@@ -338,6 +338,26 @@ mod tests {
     }
 
     #[test]
+    fn yaml_numbers_stay_as_written() {
+        // Unquoted `1.10` and `2.0` are floats to YAML; as versions they must keep their text.
+        let text = "id: X\naffected:\n- package: {ecosystem: PyPI, name: x}\n  ranges:\n  - type: ECOSYSTEM\n    events:\n    - introduced: 0\n    - fixed: 1.10\n  versions:\n  - 2.0\n  - 1\n";
+        let a = parse_yaml(text).unwrap().advisory;
+        let AffectedVersions::Ranges { ranges } = &a.affected[0].how else {
+            panic!("{:?}", a.affected);
+        };
+        assert_eq!(
+            ranges[0].events,
+            vec![Event::Introduced("0".into()), Event::Fixed("1.10".into())]
+        );
+        assert_eq!(
+            a.affected[1].how,
+            AffectedVersions::Versions {
+                versions: vec!["2.0".into(), "1".into()]
+            }
+        );
+    }
+
+    #[test]
     fn errors_are_errors() {
         assert!(matches!(parse_json(b"{}"), Err(OsvError::NoId)));
         assert!(matches!(parse_json(b"[1,"), Err(OsvError::Json(_))));

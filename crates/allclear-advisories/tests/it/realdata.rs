@@ -1,6 +1,7 @@
 //! Import of the real advisory databases in `shared/advisories`, once for the whole module,
 //! and matching of known advisories against known versions.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -308,4 +309,45 @@ fn names_with_advisories_is_a_cheap_filter() {
         .names_with_advisories(Ecosystem::PyPI, ["Django", "django_not_real"])
         .unwrap();
     assert!(found.contains("Django"));
+    // Many names: the store reads the ecosystem's keys once instead of probing; same answer.
+    let padding: Vec<String> = (0..5000).map(|i| format!("no-such-gem-{i}")).collect();
+    let many = store
+        .names_with_advisories(
+            Ecosystem::RubyGems,
+            names.into_iter().chain(padding.iter().map(String::as_str)),
+        )
+        .unwrap();
+    assert_eq!(many, HashSet::from(["rack", "rails"]));
+}
+
+#[test]
+fn batch_and_single_lookups_agree() {
+    let Some(i) = imported() else { return };
+    let store = Store::open(&i.path).unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(i.shared.join("advisories/rubysec/gems"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names.push("no-such-gem".to_owned());
+    // A batch this large reads the ecosystem's whole key set; single lookups probe.
+    let queries: Vec<PackageQuery<'_>> = names
+        .iter()
+        .flat_map(|n| {
+            ["0.1", "3.0.0"].map(|version| PackageQuery {
+                ecosystem: Ecosystem::RubyGems,
+                name: n,
+                version,
+            })
+        })
+        .collect();
+    let batch = check_packages(&store, &queries).unwrap();
+    let single = Store::open(&i.path).unwrap();
+    let mut vulnerable = 0;
+    for (q, b) in queries.iter().zip(&batch) {
+        let s = check_package(&single, q.ecosystem, q.name, q.version).unwrap();
+        assert_eq!(&s, b, "{} {}", q.name, q.version);
+        vulnerable += usize::from(!b.vulnerabilities.is_empty());
+    }
+    assert!(vulnerable > 300, "{vulnerable}");
 }

@@ -160,3 +160,30 @@ fn no_sources_is_an_error() {
         Err(ImportError::NoSources)
     ));
 }
+
+#[test]
+fn leftovers_of_killed_imports_are_cleaned_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join(".advisories-killed.db.tmp");
+    let recent = dir.path().join(".download-running.zip");
+    let unrelated = dir.path().join("notes.txt");
+    for p in [&old, &recent, &unrelated] {
+        std::fs::write(p, b"x").unwrap();
+    }
+    let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(48 * 3600);
+    for p in [&old, &unrelated] {
+        std::fs::File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(two_days_ago)
+            .unwrap();
+    }
+    import(dir.path(), &[fixture("pypa")], &|_| {}).unwrap();
+    assert!(!old.exists(), "stale temporary removed");
+    assert!(
+        recent.exists(),
+        "a recent one may belong to a running import"
+    );
+    assert!(unrelated.exists(), "other files are never touched");
+}
