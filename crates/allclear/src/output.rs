@@ -107,13 +107,5 @@ fn parent_dir(path: &Path) -> &Path {
 
 /// Writes a file through a temporary sibling and a rename.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = parent_dir(path);
-    let mut file = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("could not create a temporary file in {}", dir.display()))?;
-    file.write_all(bytes)
-        .and_then(|()| file.as_file().sync_all())
-        .with_context(|| format!("could not write {}", path.display()))?;
-    file.persist(path)
-        .with_context(|| format!("could not replace {}", path.display()))?;
-    Ok(())
+    emit_with(Some(path), |out| out.write_all(bytes))
 }

@@ -20,7 +20,7 @@ const UNREAD_LOCKFILES: &[&str] = &["bun.lock", "bun.lockb", "pdm.lock", "pylock
 
 /// Directories never worth descending into for dependency files: other packages' manifests
 /// live there, and the lockfile next to the manifest already lists them.
-const SKIPPED_DIRS: &[&str] = &[".git", "node_modules", ".hg", ".svn"];
+pub const SKIPPED_DIRS: &[&str] = &[".git", "node_modules", ".hg", ".svn"];
 
 pub struct WalkOptions<'a> {
     pub root: &'a Path,

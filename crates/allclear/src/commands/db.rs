@@ -234,7 +234,11 @@ fn ecosystems_in(path: &Path) -> anyhow::Result<Vec<allclear_core::Ecosystem>> {
     let mut found = std::collections::BTreeSet::new();
     let walk = ignore::WalkBuilder::new(path)
         .hidden(false)
-        .filter_entry(|e| e.file_name() != ".git" && e.file_name() != "node_modules")
+        .filter_entry(|e| {
+            !crate::walk::SKIPPED_DIRS
+                .iter()
+                .any(|d| e.file_name() == *d)
+        })
         .build();
     for entry in walk {
         let Ok(entry) = entry else { continue };
