@@ -17,11 +17,13 @@
 //! assert_eq!(report.summary.findings, 1);
 //! ```
 
+mod baseline;
 mod ecosystem;
 mod finding;
 mod policy;
 mod report;
 
+pub use baseline::{BASELINE_SCHEMA, Baseline, BaselineEntry, BaselineError};
 pub use ecosystem::{Ecosystem, UnknownEcosystem};
 pub use finding::{Finding, Fix, Location, PackageRef, Severity, UnknownSeverity, fingerprint};
 pub use policy::{Ignore, Policy, PolicyError, RuleSetting, ScanPolicy};

@@ -204,6 +204,17 @@ impl Policy {
     /// An ignore whose `expires` date is before `today` no longer hides its findings, and
     /// each such ignore is reported as a `policy.ignore-expired` finding.
     pub fn evaluate(&self, findings: Vec<Finding>, today: jiff::civil::Date) -> Report {
+        self.evaluate_with_baseline(findings, today, None)
+    }
+
+    /// [`Policy::evaluate`], and findings whose fingerprint is in `baseline` (with the
+    /// baseline file's name, for the reason shown) are set aside as accepted, not failed on.
+    pub fn evaluate_with_baseline(
+        &self,
+        findings: Vec<Finding>,
+        today: jiff::civil::Date,
+        baseline: Option<(&crate::Baseline, &str)>,
+    ) -> Report {
         let mut kept = Vec::with_capacity(findings.len());
         let mut ignored = Vec::new();
         let mut expired_used = vec![false; self.ignores.len()];
@@ -230,7 +241,16 @@ impl Policy {
                     reason: ignore.reason.clone(),
                     expires: ignore.expires,
                 }),
-                None => kept.push(finding),
+                None => match baseline {
+                    Some((baseline, name)) if baseline.contains(&finding) => {
+                        ignored.push(IgnoredFinding {
+                            finding,
+                            reason: format!("accepted in the baseline {name}"),
+                            expires: None,
+                        })
+                    }
+                    _ => kept.push(finding),
+                },
             }
         }
         for (index, ignore) in self.ignores.iter().enumerate() {

@@ -1,7 +1,8 @@
 //! Packages against the advisory store: `deps.vulnerable`, `deps.unsupported` and
 //! `deps.ruby-interpreter`, plus the rules of [`crate::policy_rules`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use allclear_advisories::{
     Informational, PackageMatch, PackageQuery, Store, Vulnerability, check_packages,
@@ -47,34 +48,8 @@ fn advisory_findings(
 ) -> Result<Vec<Finding>, AuditError> {
     let mut index: HashMap<(Ecosystem, &str, &str), usize> = HashMap::new();
     let mut queries: Vec<PackageQuery<'_>> = Vec::new();
-    for (_, lockfile) in lockfiles {
-        for package in lockfile.packages.iter().chain(&lockfile.interpreters) {
-            let key = (
-                package.ecosystem,
-                package.name.as_str(),
-                package.version.as_str(),
-            );
-            index.entry(key).or_insert_with(|| {
-                queries.push(PackageQuery {
-                    ecosystem: package.ecosystem,
-                    name: &package.name,
-                    version: &package.version,
-                });
-                queries.len() - 1
-            });
-        }
-    }
-    // Sorting by name lets the store read each package's advisories once, in index order.
-    let mut order: Vec<usize> = (0..queries.len()).collect();
-    order.sort_by_key(|&i| (queries[i].ecosystem, queries[i].name));
-    let sorted: Vec<PackageQuery<'_>> = order.iter().map(|&i| queries[i]).collect();
-    let sorted_matches = check_packages(store, &sorted)?;
-    let mut matches: Vec<Option<PackageMatch>> = vec![None; queries.len()];
-    for (position, found) in order.into_iter().zip(sorted_matches) {
-        matches[position] = Some(found);
-    }
-
-    let mut findings = Vec::new();
+    // Where each distinct query occurs: (lockfile, package), in lockfile order.
+    let mut occurrences: Vec<Vec<(&str, &Package)>> = Vec::new();
     for (path, lockfile) in lockfiles {
         for package in lockfile.packages.iter().chain(&lockfile.interpreters) {
             let key = (
@@ -82,11 +57,38 @@ fn advisory_findings(
                 package.name.as_str(),
                 package.version.as_str(),
             );
-            let Some(found) = index.get(&key).and_then(|&i| matches[i].as_ref()) else {
-                continue;
-            };
+            let position = *index.entry(key).or_insert_with(|| {
+                queries.push(PackageQuery {
+                    ecosystem: package.ecosystem,
+                    name: &package.name,
+                    version: &package.version,
+                });
+                occurrences.push(Vec::new());
+                queries.len() - 1
+            });
+            if let Some(places) = occurrences.get_mut(position) {
+                places.push((path.as_str(), package));
+            }
+        }
+    }
+    drop(index);
+    // Sorting by name lets the store read each package's advisories once, in index order.
+    let mut order: Vec<usize> = (0..queries.len()).collect();
+    order.sort_by_key(|&i| (queries[i].ecosystem, queries[i].name));
+    let sorted: Vec<PackageQuery<'_>> = order.iter().map(|&i| queries[i]).collect();
+    let sorted_matches = check_packages(store, &sorted)?;
+    drop(sorted);
+
+    // Each match is turned into findings and freed at once, so the matches and the findings
+    // made from them are never all in memory together (the report sorts findings anyway).
+    let mut findings = Vec::new();
+    for (position, found) in order.into_iter().zip(sorted_matches) {
+        let Some(places) = occurrences.get(position) else {
+            continue;
+        };
+        for (path, package) in places {
             for vulnerability in &found.vulnerabilities {
-                findings.push(finding(path, package, vulnerability, found));
+                findings.push(finding(path, package, vulnerability, &found));
             }
         }
     }
@@ -183,32 +185,42 @@ fn finding(
 
 /// The same package at the same version listed twice in one lockfile (npm nests copies)
 /// is one finding, at its first line, with the number of places it occurs.
-fn dedupe(findings: Vec<Finding>) -> Vec<Finding> {
-    let mut by_fingerprint: BTreeMap<String, (Finding, usize)> = BTreeMap::new();
-    let mut order = Vec::new();
-    for finding in findings {
-        match by_fingerprint.get_mut(&finding.fingerprint) {
-            Some((kept, count)) => {
-                *count += 1;
-                if finding.location.line < kept.location.line {
-                    kept.location.line = finding.location.line;
+///
+/// Done in place: on a large monorepo the findings are the biggest thing in memory, and a
+/// second copy keyed by fingerprint would double the peak.
+fn dedupe(mut findings: Vec<Finding>) -> Vec<Finding> {
+    // (index of the finding kept, smallest line, occurrences) per distinct fingerprint.
+    let mut kept: Vec<(usize, Option<u32>, usize)> = Vec::new();
+    let mut keep = vec![true; findings.len()];
+    {
+        let mut slot_of: HashMap<&str, usize> = HashMap::with_capacity(findings.len());
+        for (index, finding) in findings.iter().enumerate() {
+            match slot_of.entry(finding.fingerprint.as_str()) {
+                Entry::Occupied(slot) => {
+                    let (_, line, count) = &mut kept[*slot.get()];
+                    *count += 1;
+                    if finding.location.line < *line {
+                        *line = finding.location.line;
+                    }
+                    keep[index] = false;
                 }
-            }
-            None => {
-                order.push(finding.fingerprint.clone());
-                by_fingerprint.insert(finding.fingerprint.clone(), (finding, 1));
+                Entry::Vacant(slot) => {
+                    slot.insert(kept.len());
+                    kept.push((index, finding.location.line, 1));
+                }
             }
         }
     }
-    order
-        .into_iter()
-        .filter_map(|fingerprint| by_fingerprint.remove(&fingerprint))
-        .map(|(finding, count)| {
-            if count > 1 {
-                finding.with_detail("occurrences", count)
-            } else {
-                finding
-            }
-        })
-        .collect()
+    for (index, line, count) in kept {
+        if count > 1 {
+            let finding = &mut findings[index];
+            finding.location.line = line;
+            finding
+                .details
+                .insert("occurrences".to_owned(), count.into());
+        }
+    }
+    let mut keep = keep.into_iter();
+    findings.retain(|_| keep.next().unwrap_or(true));
+    findings
 }

@@ -35,6 +35,9 @@ const HIDDEN_DETAILS: &[&str] = &[
     "change",
     "file_type",
     "group",
+    // The title already carries the redacted secret; the blob id is for tools.
+    "redacted",
+    "blob",
 ];
 
 /// Longest detail value shown; details are for a glance, JSON has them whole.
@@ -299,6 +302,7 @@ fn write_finding(painter: &Painter, finding: &Finding, out: &mut dyn Write) -> i
         }
         let value = match value {
             serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Array(items) if key == "introduced" => introductions(items),
             other => other.to_string(),
         };
         let text = format!(
@@ -399,6 +403,20 @@ fn wrap(text: &str, first_width: usize, rest_width: usize) -> Vec<String> {
         lines.push(line);
     }
     lines
+}
+
+/// `introduced` of a secret found in history: `8529684204d8 b.py, 1f2e3d4c5b6a old/b.py`.
+fn introductions(items: &[serde_json::Value]) -> String {
+    items
+        .iter()
+        .map(|item| {
+            let field = |name: &str| item.get(name).and_then(|v| v.as_str()).unwrap_or("?");
+            let commit = field("commit");
+            let short = commit.get(..12).unwrap_or(commit);
+            format!("{short} {}", field("path"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

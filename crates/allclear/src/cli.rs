@@ -56,6 +56,12 @@ pub enum Command {
     Db(DbCommand),
     /// Write a commented allclear.toml policy file
     Init(InitArgs),
+    /// Record the current findings as accepted (allclear-baseline.json), so that only new
+    /// findings fail the next scans
+    Baseline(BaselineArgs),
+    /// Git hooks: scan what is staged before every commit
+    #[command(subcommand)]
+    Hook(HookCommand),
     /// The secret-detection rules
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -106,6 +112,64 @@ pub struct ScanArgs {
     /// Also scan files that .gitignore and friends exclude
     #[arg(long)]
     pub no_ignore: bool,
+
+    /// Scan only what is staged in git, for a pre-commit hook: secrets, restricted files and
+    /// personal data in the staged files (see `allclear hook install`)
+    #[arg(long, conflicts_with = "history")]
+    pub staged: bool,
+
+    /// Also scan every file version in the git history for secrets, each reported with the
+    /// commits and paths that introduced it
+    #[arg(long)]
+    pub history: bool,
+
+    /// Accepted findings: those in it are listed as ignored and do not fail the run
+    /// [default: PATH/allclear-baseline.json when it exists; see `allclear baseline`]
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// The directory to scan
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+
+    /// The policy file [default: PATH/allclear.toml when it exists]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Where to write the baseline [default: PATH/allclear-baseline.json]
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Also accept what the git history holds (as `scan --history` reports it)
+    #[arg(long)]
+    pub history: bool,
+
+    /// Also scan files that .gitignore and friends exclude
+    #[arg(long)]
+    pub no_ignore: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Write the repository's pre-commit hook: `allclear scan --staged` before every commit
+    Install(HookArgs),
+    /// Remove the pre-commit hook, if allclear wrote it
+    Uninstall(HookArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    /// A directory inside the repository
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+
+    /// Replace a pre-commit hook that allclear did not write (it is kept as
+    /// pre-commit.allclear-backup)
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,9 +5,11 @@ use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use allclear_core::RunError;
+use allclear_core::{Finding, RunError};
 use allclear_lockfiles::{FileKind, Lockfile};
+use allclear_secrets::Scanner;
 use anyhow::Context;
 use ignore::{WalkBuilder, WalkState};
 
@@ -18,15 +20,49 @@ pub const MAX_LOCKFILE_BYTES: u64 = 64 * 1024 * 1024;
 /// Lockfiles allclear does not parse but whose presence means a manifest is locked.
 const UNREAD_LOCKFILES: &[&str] = &["bun.lock", "bun.lockb", "pdm.lock", "pylock.toml"];
 
-/// Directories never worth descending into for dependency files: other packages' manifests
-/// live there, and the lockfile next to the manifest already lists them.
-pub const SKIPPED_DIRS: &[&str] = &[".git", "node_modules", ".hg", ".svn"];
+/// Directories never worth descending into: other packages' manifests and code live there
+/// (the lockfile next to the manifest already lists them), or version-control internals
+/// (`--history` reads git's objects properly), or caches of downloaded code that make a
+/// scan of a home directory slow and noisy without being the user's own files.
+pub const SKIPPED_DIRS: &[&str] = &[
+    ".git",
+    ".hg",
+    ".svn",
+    "node_modules",
+    "__pycache__",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".tox",
+    ".npm",
+    ".rustup",
+];
+
+/// Cache directories skipped by their path's last two components (a bare `registry` or
+/// `cache` directory may well be the user's own).
+const SKIPPED_DIR_SUFFIXES: &[&str] = &[
+    ".cargo/registry",
+    ".cargo/git",
+    ".cache/pip",
+    ".cache/go-build",
+    ".gradle/caches",
+    ".m2/repository",
+    ".local/share/Trash",
+];
+
+fn skipped_dir(path: &Path, name: &std::ffi::OsStr) -> bool {
+    SKIPPED_DIRS.iter().any(|d| name == *d)
+        || SKIPPED_DIR_SUFFIXES
+            .iter()
+            .any(|suffix| path.ends_with(suffix))
+}
 
 pub struct WalkOptions<'a> {
     pub root: &'a Path,
     pub no_ignore: bool,
     /// gitignore-style patterns to leave out, from the policy.
     pub exclude: &'a [String],
+    /// Secrets, restricted files and personal data: every file is offered to it.
+    pub secrets: Option<&'a Scanner>,
 }
 
 /// What the walk found.
@@ -38,8 +74,13 @@ pub struct Walked {
     pub manifests: Vec<(String, FileKind)>,
     /// Every dependency file seen, by relative path, to tell whether a manifest has its lockfile.
     pub dependency_files: BTreeSet<String>,
+    /// What the secrets scanner found, in no particular order.
+    pub secret_findings: Vec<Finding>,
     /// Files that could not be read or parsed.
     pub errors: Vec<RunError>,
+    /// Regular files the walk visited, and the bytes they hold.
+    pub files: usize,
+    pub bytes: u64,
 }
 
 pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
@@ -59,7 +100,7 @@ pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
         .follow_links(false)
         .filter_entry(|entry| {
             !(entry.file_type().is_some_and(|t| t.is_dir())
-                && SKIPPED_DIRS.iter().any(|d| entry.file_name() == *d))
+                && skipped_dir(entry.path(), entry.file_name()))
         });
     if !options.exclude.is_empty() {
         let mut overrides = ignore::overrides::OverrideBuilder::new(root);
@@ -72,8 +113,11 @@ pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
     }
 
     let found = Mutex::new(Walked::default());
+    let files = AtomicUsize::new(0);
+    let bytes = AtomicU64::new(0);
     builder.build_parallel().run(|| {
-        let found = &found;
+        let (found, files, bytes) = (&found, &files, &bytes);
+        let scanner = options.secrets;
         Box::new(move |entry| {
             let entry = match entry {
                 Ok(entry) => entry,
@@ -89,52 +133,49 @@ pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
             if !entry.file_type().is_some_and(|t| t.is_file()) {
                 return WalkState::Continue;
             }
-            let Some(name) = entry.file_name().to_str() else {
+            files.fetch_add(1, Ordering::Relaxed);
+            if let Ok(metadata) = entry.metadata() {
+                bytes.fetch_add(metadata.len(), Ordering::Relaxed);
+            }
+            let kind = dependency_kind(&entry);
+            let rel = relative(entry.path(), root);
+            let Some(kind) = kind else {
+                let name = entry.file_name().to_str().unwrap_or_default();
+                // Lockfiles we do not read still lock their manifest (bun.lockb, pdm.lock).
+                if UNREAD_LOCKFILES.contains(&name) {
+                    lock(found).dependency_files.insert(rel.clone());
+                }
+                if let Some(scanner) = scanner {
+                    record_secrets(found, scanner.scan_path(&rel, entry.path()));
+                }
                 return WalkState::Continue;
             };
-            let kind = match allclear_lockfiles::detect(name) {
-                Some(kind) => kind,
-                // `requirements/prod.txt`: the directory name makes it a requirements file.
-                None if name.ends_with(".txt") => {
-                    let parent = entry.path().parent().and_then(|p| p.file_name());
-                    match parent.and_then(|p| p.to_str()) {
-                        Some(dir) => match allclear_lockfiles::detect(&format!("{dir}/{name}")) {
-                            Some(kind) => kind,
-                            None => return WalkState::Continue,
-                        },
-                        None => return WalkState::Continue,
-                    }
-                }
-                None => {
-                    // Lockfiles we do not read still lock their manifest (bun.lockb, pdm.lock).
-                    if UNREAD_LOCKFILES.contains(&name) {
-                        lock(found)
-                            .dependency_files
-                            .insert(relative(entry.path(), root));
-                    }
-                    return WalkState::Continue;
-                }
-            };
-            let rel = relative(entry.path(), root);
             if kind.is_manifest() {
+                if let Some(scanner) = scanner {
+                    record_secrets(found, scanner.scan_path(&rel, entry.path()));
+                }
                 let mut found = lock(found);
                 found.dependency_files.insert(rel.clone());
                 found.manifests.push((rel, kind));
                 return WalkState::Continue;
             }
-            let parsed = read_limited(entry.path(), MAX_LOCKFILE_BYTES)
-                .map_err(|message| RunError {
+            let read = read_limited(entry.path(), MAX_LOCKFILE_BYTES).map_err(|message| RunError {
+                path: rel.clone(),
+                line: None,
+                message,
+            });
+            // A lockfile is read once, for both the audit and the secrets scan (a registry
+            // token pasted into a lockfile's source URL is not unheard of).
+            if let (Some(scanner), Ok(bytes)) = (scanner, &read) {
+                record_secrets(found, scanner.scan(&rel, bytes));
+            }
+            let parsed = read.and_then(|bytes| {
+                allclear_lockfiles::parse(kind, &rel, &bytes).map_err(|err| RunError {
                     path: rel.clone(),
-                    line: None,
-                    message,
+                    line: err.line,
+                    message: err.message,
                 })
-                .and_then(|bytes| {
-                    allclear_lockfiles::parse(kind, &rel, &bytes).map_err(|err| RunError {
-                        path: rel.clone(),
-                        line: err.line,
-                        message: err.message,
-                    })
-                });
+            });
             let mut found = lock(found);
             found.dependency_files.insert(rel.clone());
             match parsed {
@@ -147,12 +188,37 @@ pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
     let mut found = found
         .into_inner()
         .unwrap_or_else(|poison| poison.into_inner());
+    found.files = files.into_inner();
+    found.bytes = bytes.into_inner();
     found.lockfiles.sort_by(|a, b| a.0.cmp(&b.0));
     found.manifests.sort();
     found
         .errors
         .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     Ok(found)
+}
+
+/// What kind of dependency file an entry is, if any.
+fn dependency_kind(entry: &ignore::DirEntry) -> Option<FileKind> {
+    let name = entry.file_name().to_str()?;
+    match allclear_lockfiles::detect(name) {
+        Some(kind) => Some(kind),
+        // `requirements/prod.txt`: the directory name makes it a requirements file.
+        None if name.ends_with(".txt") => {
+            let dir = entry.path().parent()?.file_name()?.to_str()?;
+            allclear_lockfiles::detect(&format!("{dir}/{name}"))
+        }
+        None => None,
+    }
+}
+
+fn record_secrets(found: &Mutex<Walked>, output: allclear_secrets::ScanOutput) {
+    if output.findings.is_empty() && output.errors.is_empty() {
+        return;
+    }
+    let mut found = lock(found);
+    found.secret_findings.extend(output.findings);
+    found.errors.extend(output.errors);
 }
 
 fn lock(found: &Mutex<Walked>) -> std::sync::MutexGuard<'_, Walked> {

@@ -1,7 +1,9 @@
 //! One module per command.
 
+pub mod baseline;
 pub mod db;
 pub mod fim;
+pub mod hook;
 pub mod init;
 pub mod logs;
 pub mod rules;

@@ -1,9 +1,11 @@
 //! `allclear scan`: one walk of the tree, every capability's findings, the policy, the report.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use allclear_core::Policy;
+use allclear_core::{Baseline, Finding, Policy};
 use allclear_deps::{AuditInput, DependencyFile};
+use allclear_secrets::{Scanner, SecretsConfig};
 use anyhow::Context;
 
 use crate::cli::{Cli, ScanArgs};
@@ -11,21 +13,113 @@ use crate::commands::db::{db_dir, open_store};
 use crate::output;
 use crate::walk::{self, WalkOptions};
 
+/// The default baseline file, at the scanned root.
+pub const BASELINE_FILE: &str = "allclear-baseline.json";
+
 pub fn run(cli: &Cli, args: &ScanArgs) -> anyhow::Result<u8> {
     let root = &args.path;
     let (mut policy, _policy_path) = load_policy(root, args.config.as_deref())?;
     if let Some(fail_on) = args.fail_on {
         policy.scan.fail_on = fail_on;
     }
+    let baseline = load_baseline(root, args.baseline.as_deref())?;
+    let collected = collect(cli, &policy, &Sources::from(args))?;
 
-    let walked = walk::walk(&WalkOptions {
-        root,
-        no_ignore: args.no_ignore,
-        exclude: &policy.scan.exclude,
+    let today = jiff::Zoned::now().date();
+    let baseline_ref = baseline.as_ref().map(|(b, name)| (b, name.as_str()));
+    let mut report = policy.evaluate_with_baseline(collected.findings, today, baseline_ref);
+    for error in collected.errors {
+        report.add_error(error);
+    }
+    for warning in collected.warnings {
+        report.add_warning(warning);
+    }
+    if !cli.quiet {
+        for warning in &report.warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
+
+    let format = crate::commands::render_format(args.format);
+    let options = allclear_report::RenderOptions {
+        color: output::use_color(cli.color) && args.output.is_none(),
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        width: None,
+        scanned: Some(collected.scanned),
+    };
+    output::emit_with(args.output.as_deref(), |out| {
+        allclear_report::render(&report, format, &options, out)
     })?;
+    Ok(report.exit_code() as u8)
+}
 
-    let scanned = walked.lockfiles.len() + walked.manifests.len();
+/// What to read: the working tree (always, unless only the staged changes are asked for),
+/// the index, the history.
+pub struct Sources<'a> {
+    pub root: &'a Path,
+    pub no_ignore: bool,
+    pub staged: bool,
+    pub history: bool,
+}
+
+impl<'a> From<&'a ScanArgs> for Sources<'a> {
+    fn from(args: &'a ScanArgs) -> Self {
+        Sources {
+            root: &args.path,
+            no_ignore: args.no_ignore,
+            staged: args.staged,
+            history: args.history,
+        }
+    }
+}
+
+/// Every capability's findings before the policy is applied.
+pub struct Collected {
+    pub findings: Vec<allclear_core::Finding>,
+    pub errors: Vec<allclear_core::RunError>,
+    pub warnings: Vec<String>,
+    /// Files (or staged blobs) read.
+    pub scanned: usize,
+}
+
+/// Runs the scan the sources ask for: one walk of the tree feeding the dependency audit and
+/// the secrets scanner, or the staged blobs only (the pre-commit hook), plus the history.
+pub fn collect(cli: &Cli, policy: &Policy, sources: &Sources<'_>) -> anyhow::Result<Collected> {
+    let secrets_config = SecretsConfig::from_sections(&policy.sections)
+        .context("invalid [secrets], [restricted] or [personal-data] section in the policy")?;
+    let scanner = Scanner::new(&secrets_config).context("could not build the secret rules")?;
+
+    if sources.staged {
+        // A pre-commit hook must be fast and only about what is being committed: the staged
+        // blobs, not the whole tree and not the advisory database.
+        let scan = allclear_secrets::scan_staged(&scanner, sources.root)
+            .context("could not read what is staged")?;
+        return Ok(Collected {
+            findings: scan.findings,
+            errors: scan.errors,
+            warnings: Vec::new(),
+            scanned: scan.blobs,
+        });
+    }
+
+    let mut walked = walk::walk(&WalkOptions {
+        root: sources.root,
+        no_ignore: sources.no_ignore,
+        exclude: &policy.scan.exclude,
+        secrets: Some(&scanner),
+    })?;
+    let mut findings = std::mem::take(&mut walked.secret_findings);
+    let mut errors = std::mem::take(&mut walked.errors);
     let mut warnings = Vec::new();
+    let mut scanned = walked.files;
+    if sources.history {
+        let history = allclear_secrets::scan_history(&scanner, sources.root)
+            .context("could not read the git history")?;
+        scanned += history.blobs;
+        errors.extend(history.errors);
+        merge_history(&mut findings, history.findings);
+    }
+
     let has_packages = walked
         .lockfiles
         .iter()
@@ -51,7 +145,7 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> anyhow::Result<u8> {
             kind: allclear_lockfiles::detect(path),
         })
         .collect();
-    let findings = allclear_deps::audit(
+    let dependency_findings = allclear_deps::audit(
         &AuditInput {
             lockfiles: &walked.lockfiles,
             files: &files,
@@ -59,43 +153,75 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> anyhow::Result<u8> {
         store.as_ref(),
     )
     .context("could not check packages against the advisory database")?;
-    let findings = with_upgrade_commands(findings);
     // The parsed lockfiles and the store are not needed for rendering; free them first so
     // a large monorepo's peak memory is the findings, not the findings plus every package.
-    let errors = walked.errors;
-    drop(walked.lockfiles);
+    drop(walked);
     drop(store);
+    findings.extend(with_upgrade_commands(dependency_findings));
+    Ok(Collected {
+        findings,
+        errors,
+        warnings,
+        scanned,
+    })
+}
 
-    let today = jiff::Zoned::now().date();
-    let mut report = policy.evaluate(findings, today);
-    for error in errors {
-        report.add_error(error);
-    }
-    for warning in warnings {
-        report.add_warning(warning);
-    }
-    if !cli.quiet {
-        for warning in &report.warnings {
-            eprintln!("warning: {warning}");
+/// Adds history findings to the working tree's. A secret still in the working tree is also
+/// in the history: it is reported once, at its working-tree line, with the commits that
+/// introduced it.
+fn merge_history(findings: &mut Vec<Finding>, history: Vec<Finding>) {
+    let mut by_fingerprint: HashMap<String, usize> = findings
+        .iter()
+        .enumerate()
+        .map(|(index, finding)| (finding.fingerprint.clone(), index))
+        .collect();
+    for found in history {
+        match by_fingerprint.get(&found.fingerprint) {
+            Some(&index) => {
+                if let (Some(current), Some(introduced)) =
+                    (findings.get_mut(index), found.details.get("introduced"))
+                {
+                    current
+                        .details
+                        .insert("introduced".to_owned(), introduced.clone());
+                }
+            }
+            None => {
+                by_fingerprint.insert(found.fingerprint.clone(), findings.len());
+                findings.push(found);
+            }
         }
     }
+}
 
-    let format = crate::commands::render_format(args.format);
-    let options = allclear_report::RenderOptions {
-        color: output::use_color(cli.color) && args.output.is_none(),
-        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-        width: None,
-        scanned: Some(scanned),
+/// The baseline: `--baseline FILE` (must exist), else `ROOT/allclear-baseline.json` if present.
+/// Returns it with the name to show in reasons.
+pub fn load_baseline(
+    root: &Path,
+    given: Option<&Path>,
+) -> anyhow::Result<Option<(Baseline, String)>> {
+    let path = match given {
+        Some(path) => path.to_path_buf(),
+        None => {
+            let default = root.join(BASELINE_FILE);
+            if !default.is_file() {
+                return Ok(None);
+            }
+            default
+        }
     };
-    output::emit_with(args.output.as_deref(), |out| {
-        allclear_report::render(&report, format, &options, out)
-    })?;
-    Ok(report.exit_code() as u8)
+    let name = path.display().to_string();
+    let text = fs_err::read_to_string(&path)?;
+    let baseline = Baseline::from_json(&text, &name)?;
+    Ok(Some((baseline, name)))
 }
 
 /// Reads the policy: `--config FILE` (must exist), else `ROOT/allclear.toml` if present, else
 /// the defaults.
-fn load_policy(root: &Path, config: Option<&Path>) -> anyhow::Result<(Policy, Option<PathBuf>)> {
+pub fn load_policy(
+    root: &Path,
+    config: Option<&Path>,
+) -> anyhow::Result<(Policy, Option<PathBuf>)> {
     let path = match config {
         Some(path) => path.to_path_buf(),
         None => {

@@ -3,6 +3,7 @@
 
 mod db;
 mod scan;
+mod secrets;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
