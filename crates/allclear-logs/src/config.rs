@@ -441,6 +441,12 @@ pub struct JailDefinition {
     pub ignoreip: Vec<String>,
     pub ignoreself: bool,
     pub action: String,
+    /// `bantime.factor`, `bantime.multipliers`, `bantime.maxtime`, `bantime.rndtime`,
+    /// `bantime.formula`, `bantime.overalljails` as written (key without the `bantime.`
+    /// prefix), for [`crate::jail::BanTimePolicy`].
+    pub bantime_options: BTreeMap<String, String>,
+    /// Where `bantime.*` values come from (`file:line`), for error messages.
+    pub origin: String,
 }
 
 /// fail2ban's `_as_bool`.
@@ -627,6 +633,23 @@ fn read_jail(
             .unwrap_or_default(),
         ignoreself: get("ignoreself")?.is_none_or(|v| as_bool(&v)),
         action: get("action")?.unwrap_or_default(),
+        bantime_options: {
+            let mut m = BTreeMap::new();
+            for key in [
+                "factor",
+                "multipliers",
+                "maxtime",
+                "rndtime",
+                "formula",
+                "overalljails",
+            ] {
+                if let Some(v) = get(&format!("bantime.{key}"))? {
+                    m.insert(key.to_owned(), v);
+                }
+            }
+            m
+        },
+        origin: origin_of(config, name, "enabled"),
     })
 }
 

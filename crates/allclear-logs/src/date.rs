@@ -595,6 +595,24 @@ pub struct DateDetector {
     /// completion, time zone) costs more than comparing its fields.
     last_time: Option<TimeCache>,
     scratch: String,
+    /// The last line's date when an anchored template found it: consecutive lines often
+    /// carry the same date text, and then the capture pass and the time are the same.
+    last_found: Option<LastFound>,
+}
+
+/// A date found by an anchored template, with what its groups depend on.
+#[derive(Debug, Clone)]
+struct LastFound {
+    /// Template index (valid while `last_idx` equals it).
+    idx: usize,
+    span: (usize, usize),
+    /// The matched text and the characters around it (look-arounds read them).
+    text: String,
+    before: Option<char>,
+    after: Option<char>,
+    now: Timestamp,
+    default_tz: Option<i32>,
+    found: FoundDate,
 }
 
 /// What the time of a date depends on, and the time.
@@ -621,6 +639,7 @@ impl Default for DateDetector {
             slots: Vec::new(),
             last_time: None,
             scratch: String::new(),
+            last_found: None,
         }
     }
 }
@@ -748,6 +767,9 @@ impl DateDetector {
         let mut winner: Option<(usize, usize, usize)> = None;
         let mut ignore = usize::MAX;
         let i = self.last_idx;
+        if let Some(found) = self.same_as_last(line, clock) {
+            return Some(found);
+        }
         if i < n {
             if self.entries[i].template.is_anchored() {
                 ignore = i;
@@ -862,11 +884,61 @@ impl DateDetector {
             idx = self.reorder(idx);
         }
         self.last_idx = idx;
-        Some(FoundDate {
+        let found = FoundDate {
             start: ds,
             end: de,
             time,
-        })
+        };
+        self.last_found = if self.entries[idx].template.is_anchored() {
+            let mut text = self.last_found.take().map(|l| l.text).unwrap_or_default();
+            text.clear();
+            text.push_str(line.get(start..end).unwrap_or_default());
+            Some(LastFound {
+                idx,
+                span: (start, end),
+                text,
+                before: char_before(line, start),
+                after: char_at(line, end),
+                now: clock.now,
+                default_tz: self.default_tz,
+                found,
+            })
+        } else {
+            None
+        };
+        Some(found)
+    }
+
+    /// The fast path of [`DateDetector::find`]: the template that matched last is anchored
+    /// and matches the same text here (found by a DFA search, without the capture pass), so
+    /// the groups, the time and the bookkeeping are those of the last line.
+    fn same_as_last(&mut self, line: &str, clock: &Clock) -> Option<FoundDate> {
+        let last = self.last_found.as_ref()?;
+        if last.idx != self.last_idx || last.now != clock.now || last.default_tz != self.default_tz
+        {
+            return None;
+        }
+        let entry = self.entries.get(last.idx)?;
+        let (s, e) = last.span;
+        // Cheap checks first: the text must be the same before any search.
+        if line.get(s..e)? != last.text
+            || char_before(line, s) != last.before
+            || char_at(line, e) != last.after
+        {
+            return None;
+        }
+        if entry.template.compiled.find_span_at(line, 0)?? != (s, e) {
+            return None;
+        }
+        // The time also depends on the zone (compared last: it is the dearest comparison).
+        if !self.last_time.as_ref().is_some_and(|c| c.tz == clock.tz) {
+            return None;
+        }
+        let found = last.found;
+        let entry = self.entries.get_mut(last.idx)?;
+        entry.hits += 1;
+        entry.distance = s;
+        Some(found)
     }
 
     /// fail2ban's `_reorderTemplate` (templates unused so far always count as movable;
@@ -993,6 +1065,18 @@ const FULL_DAYS: [&str; 7] = [
     "sunday",
 ];
 
+/// The index of `val` in `names` (lowercase), compared in lowercase (lowered once, not per
+/// name: this runs for every new date in a log).
+fn name_index(names: &[&str], val: &str) -> Option<i64> {
+    let pos = if val.is_ascii() {
+        names.iter().position(|n| n.eq_ignore_ascii_case(val))
+    } else {
+        let lower = val.to_lowercase();
+        names.iter().position(|n| *n == lower)
+    };
+    pos.map(|p| p as i64)
+}
+
 /// fail2ban's `reGroupDictStrptime` (sub-second fields are ignored, as fail2ban does).
 pub(crate) fn strptime(
     fields: &[(&str, &str)],
@@ -1019,10 +1103,8 @@ pub(crate) fn strptime(
             }
             "Y" => year = Some(int()?),
             "m" => month = Some(int()?),
-            "B" => {
-                month = Some(FULL_MONTHS.iter().position(|m| *m == val.to_lowercase())? as i64 + 1)
-            }
-            "b" => month = Some(MONTHS.iter().position(|m| *m == val.to_lowercase())? as i64 + 1),
+            "B" => month = Some(name_index(&FULL_MONTHS, val)? + 1),
+            "b" => month = Some(name_index(&MONTHS, val)? + 1),
             "d" => day = Some(int()?),
             "H" => hour = int()?,
             "I" => {
@@ -1035,8 +1117,8 @@ pub(crate) fn strptime(
             }
             "M" => minute = int()?,
             "S" => second = int()?,
-            "A" => weekday = Some(FULL_DAYS.iter().position(|d| *d == val.to_lowercase())? as i64),
-            "a" => weekday = Some(DAYS.iter().position(|d| *d == val.to_lowercase())? as i64),
+            "A" => weekday = Some(name_index(&FULL_DAYS, val)?),
+            "a" => weekday = Some(name_index(&DAYS, val)?),
             "w" => {
                 let w = int()? - 1;
                 weekday = Some(if w < 0 { 6 } else { w });

@@ -15,6 +15,10 @@
 //!   buffers, connection ids).
 //! - [`scan`] scans logs and applies a jail's rules: which host would be banned, when, and
 //!   which lines caused it.
+//! - [`jail`], [`state`], [`action`], [`follow`], [`journal`] and [`daemon`] replace the
+//!   fail2ban server: per-jail failure counting and bans (with `bantime.increment` and
+//!   `ignoreip`), bans and read positions persisted in a state directory, nftables / ipset /
+//!   log-only actions, log files followed across rotation, the systemd journal.
 //!
 //! Agreement with fail2ban is measured against fail2ban's own sample logs (the
 //! `conformance` integration test).
@@ -55,10 +59,17 @@
 //! println!("{}", report.bans[0].reason); // 2 failures within 3s (maxretry 2, findtime 10m), banned for 10m
 //! ```
 
+pub mod action;
+pub mod builtin;
 pub mod config;
+pub mod daemon;
 pub mod date;
 mod expand;
 pub mod filter;
+pub mod follow;
 pub mod ini;
+pub mod jail;
+pub mod journal;
 pub mod pyre;
 pub mod scan;
+pub mod state;

@@ -728,6 +728,8 @@ pub struct PyRegex {
     engine: Engine,
     /// For a linear pattern ending in a catch-all group: its head, to search first.
     tail: Option<Tail>,
+    /// The capture pass's regex (the linear pattern or the checked rewrite) for ASCII text.
+    ascii: Option<regex::bytes::Regex>,
     names: HashMap<String, usize>,
     group_count: usize,
 }
@@ -797,19 +799,17 @@ impl Checked {
     }
 
     /// Whether no checked literal starts inside its loop's span.
-    fn spans_hold(&self, hay: &str, locs: &regex::CaptureLocations) -> bool {
-        self.tempered
-            .iter()
-            .all(|(phys, lit)| match locs.get(*phys) {
-                None => true,
-                Some((s, e)) => {
-                    // Occurrences starting before `e` may end after it.
-                    let end = (e + lit.needle().len()).saturating_sub(1).min(hay.len());
-                    hay.as_bytes()
-                        .get(s..end)
-                        .is_none_or(|w| lit.find(w).is_none_or(|q| s + q >= e))
-                }
-            })
+    fn spans_hold(&self, hay: &str, get: &dyn Fn(usize) -> Option<(usize, usize)>) -> bool {
+        self.tempered.iter().all(|(phys, lit)| match get(*phys) {
+            None => true,
+            Some((s, e)) => {
+                // Occurrences starting before `e` may end after it.
+                let end = (e + lit.needle().len()).saturating_sub(1).min(hay.len());
+                hay.as_bytes()
+                    .get(s..end)
+                    .is_none_or(|w| lit.find(w).is_none_or(|q| s + q >= e))
+            }
+        })
     }
 }
 
@@ -822,6 +822,8 @@ impl Checked {
 #[derive(Debug, Clone)]
 struct Tail {
     head: regex::Regex,
+    /// The head for ASCII text (see [`ascii_twin`]).
+    head_ascii: Option<regex::bytes::Regex>,
     /// The catch-all group (the pattern's last group).
     group: usize,
     /// `.+` (at least one character) rather than `.*`.
@@ -859,9 +861,11 @@ impl Tail {
         {
             return None;
         }
+        let head_ascii = ascii_twin(head);
         let head = linear_builder(head).build().ok()?;
         (head.captures_len() + 1 == group_count).then_some(Tail {
             head,
+            head_ascii,
             group: group_count - 1,
             plus,
         })
@@ -873,17 +877,29 @@ impl Tail {
         if memchr::memchr2(b'\n', b'\r', hay.as_bytes()).is_some() {
             return None;
         }
-        let locs = slots.head.as_mut()?;
-        if self.head.captures_read_at(locs, hay, start).is_none() {
-            // No head match: no match of the whole either.
-            return Some(false);
-        }
-        let (_, end) = locs.get(0)?;
+        let ascii = match (&self.head_ascii, slots.head_ascii.as_mut()) {
+            (Some(re), Some(locs)) if hay.is_ascii() => Some((re, locs)),
+            _ => None,
+        };
+        let get: &dyn Fn(usize) -> Option<(usize, usize)> = if let Some((re, locs)) = ascii {
+            if re.captures_read_at(locs, hay.as_bytes(), start).is_none() {
+                return Some(false);
+            }
+            &|i| locs.get(i)
+        } else {
+            let locs = slots.head.as_mut()?;
+            if self.head.captures_read_at(locs, hay, start).is_none() {
+                // No head match: no match of the whole either.
+                return Some(false);
+            }
+            &|i| locs.get(i)
+        };
+        let (_, end) = get(0)?;
         if self.plus && end >= hay.len() {
             return None;
         }
         slots.spans.clear();
-        slots.spans.extend((0..self.group).map(|i| locs.get(i)));
+        slots.spans.extend((0..self.group).map(get));
         slots.spans.push(Some((end, hay.len())));
         if let Some(whole) = slots.spans.first_mut() {
             *whole = whole.map(|(s, _)| (s, hay.len()));
@@ -901,6 +917,10 @@ pub struct Slots {
     spans: Vec<Option<(usize, usize)>>,
     /// Capture storage of the head of a pattern that ends in a catch-all group.
     head: Option<regex::CaptureLocations>,
+    /// Capture storage of the ASCII twin of the pattern (or of its checked rewrite).
+    ascii: Option<regex::bytes::CaptureLocations>,
+    /// Capture storage of the ASCII twin of the head.
+    head_ascii: Option<regex::bytes::CaptureLocations>,
     /// The last match was read into `spans` (not `linear`).
     in_spans: bool,
 }
@@ -918,6 +938,32 @@ impl Slots {
 /// The backtracking engine gave up on a line (it counts as not matching).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BacktrackLimit;
+
+/// The same pattern for text that is all ASCII, as bytes without Unicode classes: on such
+/// text `\w`, `\d`, `\s`, `\b`, `.`, negated classes and case folding match exactly what
+/// their Unicode forms match there, and the automaton is several times smaller, which halves
+/// the cost of the capture pass. `None` when the pattern has non-ASCII text (a literal `é`
+/// folds differently), turns Unicode back on, or does not compile that way.
+fn ascii_twin(pattern: &str) -> Option<regex::bytes::Regex> {
+    if !pattern.is_ascii() || unicode_flag(pattern) {
+        return None;
+    }
+    regex::bytes::RegexBuilder::new(&format!("(?-u){pattern}"))
+        .size_limit(SIZE_LIMIT)
+        .dfa_size_limit(DFA_SIZE_LIMIT)
+        .build()
+        .ok()
+}
+
+/// Whether a flag group (`(?u)`, `(?iu:`…) turns Unicode on somewhere in `pattern`
+/// (conservative: an escaped `\(?u` also counts).
+fn unicode_flag(pattern: &str) -> bool {
+    pattern.split("(?").skip(1).any(|rest| {
+        rest.bytes()
+            .take_while(|b| b.is_ascii_alphabetic() || *b == b'-')
+            .any(|b| b == b'u')
+    })
+}
 
 fn linear_builder(pattern: &str) -> regex::RegexBuilder {
     let mut b = regex::RegexBuilder::new(pattern);
@@ -981,9 +1027,15 @@ impl PyRegex {
             Engine::Linear(re) => Tail::new(re.as_str(), group_count),
             _ => None,
         };
+        let ascii = match &engine {
+            Engine::Linear(re) => ascii_twin(re.as_str()),
+            Engine::Checked(c) => ascii_twin(c.re.as_str()),
+            Engine::Backtracking { .. } => None,
+        };
         Ok(PyRegex {
             source: pattern.to_owned(),
             tail,
+            ascii,
             engine,
             names,
             group_count,
@@ -1076,6 +1128,12 @@ impl PyRegex {
                 checked: None,
                 spans: vec![None; self.group_count],
                 head: self.tail.as_ref().map(|t| t.head.capture_locations()),
+                ascii: self.ascii.as_ref().map(|r| r.capture_locations()),
+                head_ascii: self
+                    .tail
+                    .as_ref()
+                    .and_then(|t| t.head_ascii.as_ref())
+                    .map(|r| r.capture_locations()),
                 in_spans: false,
             },
             Engine::Checked(c) => Slots {
@@ -1083,6 +1141,8 @@ impl PyRegex {
                 checked: Some(c.re.capture_locations()),
                 spans: vec![None; self.group_count],
                 head: None,
+                ascii: self.ascii.as_ref().map(|r| r.capture_locations()),
+                head_ascii: None,
                 in_spans: true,
             },
             Engine::Backtracking { .. } => Slots {
@@ -1090,6 +1150,8 @@ impl PyRegex {
                 checked: None,
                 spans: vec![None; self.group_count],
                 head: None,
+                ascii: None,
+                head_ascii: None,
                 in_spans: true,
             },
         }
@@ -1132,6 +1194,19 @@ impl PyRegex {
                     slots.in_spans = true;
                     return Ok(found);
                 }
+                if let (Some(re), Some(locs)) = (&self.ascii, slots.ascii.as_mut())
+                    && hay.is_ascii()
+                {
+                    slots.in_spans = true;
+                    if re.captures_read_at(locs, hay.as_bytes(), start).is_none() {
+                        return Ok(false);
+                    }
+                    slots.spans.clear();
+                    slots
+                        .spans
+                        .extend((0..self.group_count).map(|i| locs.get(i)));
+                    return Ok(true);
+                }
                 slots.in_spans = false;
                 match slots.linear.as_mut() {
                     Some(locs) => Ok(re.captures_read_at(locs, hay, start).is_some()),
@@ -1139,18 +1214,31 @@ impl PyRegex {
                 }
             }
             Engine::Checked(c) => {
-                let Some(locs) = slots.checked.as_mut() else {
-                    return Ok(false);
+                let ascii = match (&self.ascii, slots.ascii.as_mut()) {
+                    (Some(re), Some(locs)) if hay.is_ascii() => Some((re, locs)),
+                    _ => None,
                 };
-                if c.re.captures_read_at(locs, hay, start).is_none() {
-                    return Ok(false);
-                }
-                if c.spans_hold(hay, locs) {
+                let get: &dyn Fn(usize) -> Option<(usize, usize)> = if let Some((re, locs)) = ascii
+                {
+                    if re.captures_read_at(locs, hay.as_bytes(), start).is_none() {
+                        return Ok(false);
+                    }
+                    &|i| locs.get(i)
+                } else {
+                    let Some(locs) = slots.checked.as_mut() else {
+                        return Ok(false);
+                    };
+                    if c.re.captures_read_at(locs, hay, start).is_none() {
+                        return Ok(false);
+                    }
+                    &|i| locs.get(i)
+                };
+                if c.spans_hold(hay, get) {
                     slots.spans.clear();
                     slots.spans.extend(
                         c.logical
                             .iter()
-                            .map(|copies| copies.iter().find_map(|&phys| locs.get(phys))),
+                            .map(|copies| copies.iter().find_map(|&phys| get(phys))),
                     );
                     return Ok(true);
                 }
@@ -1211,6 +1299,41 @@ impl PyRegex {
     /// Searches the whole of `hay`.
     pub fn captures(&self, hay: &str, slots: &mut Slots) -> Result<bool, BacktrackLimit> {
         self.captures_at(hay, 0, slots)
+    }
+
+    /// For a pattern ending in a catch-all group (`HEAD(.+)$`, fail2ban's `prefregex`):
+    /// where that group starts in the first match in `hay`, found without reading the other
+    /// groups (a DFA search of the head, no capture pass). `Some(None)`: no match; `None`:
+    /// undecided this way (use [`PyRegex::captures`]). Filling the groups costs more than
+    /// finding the match, and most lines only need the catch-all group.
+    pub fn tail_start(&self, hay: &str) -> Option<Option<usize>> {
+        let t = self.tail.as_ref()?;
+        if memchr::memchr2(b'\n', b'\r', hay.as_bytes()).is_some() {
+            return None;
+        }
+        let Some(m) = t.head.find(hay) else {
+            return Some(None);
+        };
+        if t.plus && m.end() >= hay.len() {
+            return None;
+        }
+        Some(Some(m.end()))
+    }
+
+    /// The catch-all group [`PyRegex::tail_start`] locates.
+    pub fn tail_group(&self) -> Option<usize> {
+        self.tail.as_ref().map(|t| t.group)
+    }
+
+    /// The span of the first match in `hay` from `start`, without its groups (`None`: the
+    /// engine cannot tell without the capture pass; use [`PyRegex::captures_at`]).
+    pub fn find_span_at(&self, hay: &str, start: usize) -> Option<Option<(usize, usize)>> {
+        let re = match &self.engine {
+            Engine::Linear(re) => re,
+            Engine::Checked(c) if c.tempered.is_empty() => &c.re,
+            _ => return None,
+        };
+        Some(re.find_at(hay, start).map(|m| (m.start(), m.end())))
     }
 }
 

@@ -208,6 +208,9 @@ struct HostWindow {
     recent: VecDeque<(f64, u64, Option<String>, usize)>,
     banned_until: Option<f64>,
     summary: HostSummary,
+    /// Whether the ignore list was consulted (the answer is `summary.ignored`): it parses
+    /// the address, so once per host rather than once per failure.
+    ignore_checked: bool,
 }
 
 /// Networks that are never banned.
@@ -375,7 +378,7 @@ impl Scanner {
             return;
         }
         let Some(host) = f.id.as_deref() else { return };
-        let user = f.data.user().map(str::to_owned);
+        let user = f.data.user();
         if !self.windows.contains_key(host) {
             self.windows.insert(host.to_owned(), HostWindow::default());
         }
@@ -383,15 +386,19 @@ impl Scanner {
             return;
         };
         window.summary.failures += 1;
-        if let Some(u) = &user
+        if let Some(u) = user
             && !window.summary.users.contains(u)
         {
-            window.summary.users.insert(u.clone());
+            window.summary.users.insert(u.to_owned());
         }
-        if window.summary.ignored || self.ignore.contains(host) {
-            window.summary.ignored = true;
+        if !window.ignore_checked {
+            window.ignore_checked = true;
+            window.summary.ignored = self.ignore.contains(host);
+        }
+        if window.summary.ignored {
             return;
         }
+        let user = user.map(str::to_owned);
         let rules = &self.options.jail;
         if let Some(until) = window.banned_until {
             if rules.bantime < 0.0 || f.time < until {

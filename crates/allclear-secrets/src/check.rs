@@ -28,7 +28,9 @@ pub fn check_rules() -> Vec<RuleCheckFailure> {
                 "needs at least one example and one counter-example".to_owned(),
             ));
         }
-        let engine = match Engine::new(std::iter::once(rule)) {
+        let engine = match Engine::new(std::iter::once(rule))
+            .and_then(|engine| engine.compile_all().map(|()| engine))
+        {
             Ok(engine) => engine,
             Err(e) => {
                 failures.push(fail(format!("does not compile: {e}")));

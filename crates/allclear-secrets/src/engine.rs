@@ -1,7 +1,14 @@
 //! The matcher: one Aho-Corasick pass over the content finds every rule keyword; each rule's
 //! regexes then run only on the few lines around its keywords.
+//!
+//! Speed (see `examples/scan_dir.rs`): the keyword DFA is walked by hand over four slices of
+//! the content at once; rule regexes are compiled on first use, so building an engine is
+//! cheap; the generic assignment rule rejects most code identifiers before its regex runs.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use std::sync::OnceLock;
+
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Anchored, MatchKind};
 use base64::Engine as _;
 use regex::bytes::{Captures, Regex, RegexBuilder};
 
@@ -43,9 +50,64 @@ struct CompiledPattern {
     bare: Option<usize>,
 }
 
+/// A rule regex, compiled on first use: most rules never see a keyword in a given run
+/// (a pre-commit scan of a few files), and compiling all of them would cost more than the
+/// scan. `Engine::compile_all` compiles them all up front (for `allclear rules check`).
+struct LazyPattern {
+    source: &'static str,
+    compiled: OnceLock<Result<CompiledPattern, regex::Error>>,
+}
+
+impl LazyPattern {
+    fn compiled(&self) -> &Result<CompiledPattern, regex::Error> {
+        self.compiled.get_or_init(|| compile(self.source))
+    }
+
+    /// The compiled pattern; `None` if it does not compile (which `compile_all`, run by the
+    /// rule checks in CI, reports).
+    fn get(&self) -> Option<&CompiledPattern> {
+        self.compiled().as_ref().ok()
+    }
+}
+
+fn compile(pattern: &str) -> Result<CompiledPattern, regex::Error> {
+    let regex = RegexBuilder::new(&format!("(?-u){pattern}"))
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build()?;
+    let mut cp = CompiledPattern {
+        secret_groups: Vec::new(),
+        key: None,
+        op: None,
+        comma: None,
+        close: None,
+        bare: None,
+        regex,
+    };
+    for (gi, name) in cp.regex.capture_names().enumerate() {
+        match name {
+            Some(n) if n.starts_with("secret") => cp.secret_groups.push(gi),
+            Some("key") => cp.key = Some(gi),
+            Some("op") => cp.op = Some(gi),
+            Some("comma") => cp.comma = Some(gi),
+            Some("close") => cp.close = Some(gi),
+            Some("bare") => {
+                cp.bare = Some(gi);
+                cp.secret_groups.push(gi);
+            }
+            _ => {}
+        }
+    }
+    Ok(cp)
+}
+
 struct CompiledRule {
     rule: &'static Rule,
-    patterns: Vec<CompiledPattern>,
+    /// The generic `key = value` rule (the `ASSIGNMENT` pattern and an assignment filter):
+    /// most of its keyword hits are identifiers in code, rejected before the regex runs
+    /// (see `assignment_may_pass`).
+    assignment: bool,
+    patterns: Vec<LazyPattern>,
     near: Option<AhoCorasick>,
 }
 
@@ -63,12 +125,23 @@ pub(crate) struct Hit {
 }
 
 pub(crate) struct Engine {
-    /// Key fragments owned by service rules (see `Rule::claims`).
-    claims: Vec<&'static str>,
-    keywords: AhoCorasick,
+    /// Key fragments owned by service rules (see `Rule::claims`), ASCII case-insensitive;
+    /// `None` when no rule claims any.
+    claims: Option<AhoCorasick>,
+    /// All keywords, ASCII case-insensitive: a DFA stepped by hand (see `find_keywords`).
+    keywords: aho_corasick::dfa::DFA,
+    keyword_lens: Vec<usize>,
     /// For each keyword, the rules that asked for it.
     keyword_rules: Vec<Vec<usize>>,
     rules: Vec<CompiledRule>,
+}
+
+/// One occurrence of a keyword.
+#[derive(Debug, Clone, Copy)]
+struct KeywordHit {
+    keyword: usize,
+    start: usize,
+    end: usize,
 }
 
 /// What the filters need to know about the file.
@@ -87,42 +160,14 @@ impl Engine {
         for rule in rules {
             claims.extend(rule.claims.iter().copied());
             let index = compiled.len();
-            let mut patterns = Vec::new();
-            for (pi, pattern) in rule.patterns.iter().enumerate() {
-                let regex = RegexBuilder::new(&format!("(?-u){pattern}"))
-                    .size_limit(REGEX_SIZE_LIMIT)
-                    .dfa_size_limit(REGEX_SIZE_LIMIT)
-                    .build()
-                    .map_err(|source| EngineError::Pattern {
-                        rule: rule.id.to_owned(),
-                        index: pi,
-                        source,
-                    })?;
-                let mut cp = CompiledPattern {
-                    secret_groups: Vec::new(),
-                    key: None,
-                    op: None,
-                    comma: None,
-                    close: None,
-                    bare: None,
-                    regex,
-                };
-                for (gi, name) in cp.regex.capture_names().enumerate() {
-                    match name {
-                        Some(n) if n.starts_with("secret") => cp.secret_groups.push(gi),
-                        Some("key") => cp.key = Some(gi),
-                        Some("op") => cp.op = Some(gi),
-                        Some("comma") => cp.comma = Some(gi),
-                        Some("close") => cp.close = Some(gi),
-                        Some("bare") => {
-                            cp.bare = Some(gi);
-                            cp.secret_groups.push(gi);
-                        }
-                        _ => {}
-                    }
-                }
-                patterns.push(cp);
-            }
+            let patterns = rule
+                .patterns
+                .iter()
+                .map(|&source| LazyPattern {
+                    source,
+                    compiled: OnceLock::new(),
+                })
+                .collect();
             let near = if rule.near.is_empty() {
                 None
             } else {
@@ -142,39 +187,60 @@ impl Engine {
                     }
                 }
             }
+            let assignment = rule.anchor == Anchor::KeyStart
+                && rule.patterns == [crate::rules::ASSIGNMENT]
+                && matches!(
+                    rule.filter,
+                    Filter::AssignedPassword | Filter::AssignedSecret
+                );
             compiled.push(CompiledRule {
                 rule,
+                assignment,
                 patterns,
                 near,
             });
         }
-        // Leftmost-longest, non-overlapping (the fastest search) reports `password` but not
-        // the `pass` inside it: so a keyword also triggers the rules of every keyword it
-        // contains.
-        let direct = keyword_rules.clone();
-        for (k, keyword) in keyword_list.iter().enumerate() {
-            for (j, other) in keyword_list.iter().enumerate() {
-                if j != k && keyword.contains(other) {
-                    for &r in &direct[j] {
-                        if !keyword_rules[k].contains(&r) {
-                            keyword_rules[k].push(r);
-                        }
-                    }
-                }
-            }
-        }
-        let keywords = AhoCorasickBuilder::new()
+        // Every occurrence of every keyword is reported (overlapping, standard semantics), so
+        // a keyword inside another (`pass` in `password`) triggers its own rules.
+        let keywords = aho_corasick::dfa::Builder::new()
             .ascii_case_insensitive(true)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .match_kind(MatchKind::LeftmostLongest)
+            .match_kind(MatchKind::Standard)
             .build(&keyword_list)
             .map_err(EngineError::Keywords)?;
+        let keyword_lens = keyword_list.iter().map(|k| k.len()).collect();
+        let claims = if claims.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .build(&claims)
+                    .map_err(EngineError::Keywords)?,
+            )
+        };
         Ok(Engine {
             claims,
             keywords,
+            keyword_lens,
             keyword_rules,
             rules: compiled,
         })
+    }
+
+    /// Compiles every rule regex now: the first one that does not compile is the error.
+    pub fn compile_all(&self) -> Result<(), EngineError> {
+        for compiled in &self.rules {
+            for (index, pattern) in compiled.patterns.iter().enumerate() {
+                if let Err(source) = pattern.compiled() {
+                    return Err(EngineError::Pattern {
+                        rule: compiled.rule.id.to_owned(),
+                        index,
+                        source: source.clone(),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn rule(&self, index: usize) -> &'static Rule {
@@ -187,21 +253,28 @@ impl Engine {
         // Per rule, the window being grown, or the last key start tried.
         let mut pending: Vec<Option<(usize, usize)>> = vec![None; n];
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
-        for m in self.keywords.find_iter(content) {
-            for &r in &self.keyword_rules[m.pattern().as_usize()] {
+        let mut found = Vec::new();
+        self.find_keywords(content, &mut found);
+        for m in found {
+            for &r in self.keyword_rules.get(m.keyword).map_or(&[][..], |v| v) {
                 let rule = self.rules[r].rule;
                 match rule.anchor {
                     Anchor::KeyStart => {
-                        let start = key_start(content, m.start());
+                        let start = key_start(content, m.start);
+                        // `etc/passwd`, `/api/token`: the last segment of a path or route is
+                        // a name, not a key being assigned.
+                        if start > 0 && content.get(start - 1) == Some(&b'/') {
+                            continue;
+                        }
                         if pending[r].is_some_and(|(s, _)| s == start) {
                             continue;
                         }
-                        let end = line_end(content, m.end());
+                        let end = line_end(content, m.end);
                         pending[r] = Some((start, end));
                         self.run_anchored(r, content, start, end, traits, hits);
                     }
                     Anchor::Window => {
-                        let (s, e) = window(content, m.start(), m.end(), rule.context);
+                        let (s, e) = window(content, m.start, m.end, rule.context);
                         match &mut pending[r] {
                             Some((_, pe)) if s <= *pe => *pe = (*pe).max(e),
                             slot => {
@@ -227,6 +300,88 @@ impl Engine {
         }
     }
 
+    /// Every keyword occurrence in `content`, sorted by start.
+    ///
+    /// One DFA walk is a chain of dependent table loads (one per byte), bound by memory
+    /// latency rather than bandwidth: so the content is cut in four slices walked in
+    /// lockstep, which keeps four loads in flight and runs about three times faster than
+    /// one walk (measured: ~450 → ~1,400 MB/s per core on ~/.cargo/registry/src).
+    fn find_keywords(&self, content: &[u8], found: &mut Vec<KeywordHit>) {
+        const STREAMS: usize = 4;
+        let dfa = &self.keywords;
+        let Ok(start) = dfa.start_state(Anchored::No) else {
+            return;
+        };
+        // A slice starts this many bytes early, so a keyword across the cut is seen whole
+        // (only matches ending inside the slice proper are kept).
+        let overlap = self.keyword_lens.iter().copied().max().unwrap_or(1) - 1;
+        let quarter = content.len() / STREAMS;
+        let report = |sid: StateID, end: usize, found: &mut Vec<KeywordHit>| {
+            for i in 0..dfa.match_len(sid) {
+                let keyword = dfa.match_pattern(sid, i).as_usize();
+                let len = self.keyword_lens.get(keyword).copied().unwrap_or(0);
+                found.push(KeywordHit {
+                    keyword,
+                    start: end.saturating_sub(len),
+                    end,
+                });
+            }
+        };
+        if quarter < 4 * overlap.max(64) {
+            let mut sid = start;
+            for (i, &b) in content.iter().enumerate() {
+                sid = dfa.next_state(Anchored::No, sid, b);
+                if dfa.is_special(sid) && dfa.is_match(sid) {
+                    report(sid, i + 1, found);
+                }
+            }
+        } else {
+            let (s0, rest) = content.split_at(quarter);
+            let (s1, rest) = rest.split_at(quarter);
+            let (s2, s3) = rest.split_at(quarter);
+            let mut sids = [start; STREAMS];
+            // Warm the later streams up on the bytes before their slice; what they match
+            // there ends in the previous slice, whose stream reports it.
+            for (k, sid) in sids.iter_mut().enumerate().skip(1) {
+                let from = (k * quarter).saturating_sub(overlap);
+                for &b in content.get(from..k * quarter).unwrap_or_default() {
+                    *sid = dfa.next_state(Anchored::No, *sid, b);
+                }
+            }
+            for i in 0..quarter {
+                let (Some(&b0), Some(&b1), Some(&b2), Some(&b3)) =
+                    (s0.get(i), s1.get(i), s2.get(i), s3.get(i))
+                else {
+                    break;
+                };
+                sids[0] = dfa.next_state(Anchored::No, sids[0], b0);
+                sids[1] = dfa.next_state(Anchored::No, sids[1], b1);
+                sids[2] = dfa.next_state(Anchored::No, sids[2], b2);
+                sids[3] = dfa.next_state(Anchored::No, sids[3], b3);
+                if dfa.is_special(sids[0])
+                    | dfa.is_special(sids[1])
+                    | dfa.is_special(sids[2])
+                    | dfa.is_special(sids[3])
+                {
+                    for (k, &sid) in sids.iter().enumerate() {
+                        if dfa.is_match(sid) {
+                            report(sid, k * quarter + i + 1, found);
+                        }
+                    }
+                }
+            }
+            // The last slice holds the remainder of the division.
+            let mut sid = sids[3];
+            for (i, &b) in s3.iter().enumerate().skip(quarter) {
+                sid = dfa.next_state(Anchored::No, sid, b);
+                if dfa.is_special(sid) && dfa.is_match(sid) {
+                    report(sid, 3 * quarter + i + 1, found);
+                }
+            }
+        }
+        found.sort_unstable_by_key(|m| (m.start, m.end, m.keyword));
+    }
+
     fn run_window(
         &self,
         r: usize,
@@ -240,7 +395,7 @@ impl Engine {
         let Some(window) = content.get(start..end) else {
             return;
         };
-        for pattern in &compiled.patterns {
+        for pattern in compiled.patterns.iter().filter_map(LazyPattern::get) {
             for caps in pattern.regex.captures_iter(window) {
                 self.consider(r, pattern, &caps, start, window, traits, hits);
             }
@@ -260,7 +415,27 @@ impl Engine {
         let Some(window) = content.get(start..end) else {
             return;
         };
-        for pattern in &compiled.patterns {
+        if compiled.assignment
+            && !assignment_may_pass(window, compiled.rule.filter, self.claims.as_ref())
+        {
+            return;
+        }
+        self.run_anchored_regex(r, window, start, traits, hits);
+    }
+
+    /// The regex part of `run_anchored`, without the shortcut.
+    fn run_anchored_regex(
+        &self,
+        r: usize,
+        window: &[u8],
+        start: usize,
+        traits: FileTraits,
+        hits: &mut Vec<Hit>,
+    ) {
+        let Some(compiled) = self.rules.get(r) else {
+            return;
+        };
+        for pattern in compiled.patterns.iter().filter_map(LazyPattern::get) {
             if let Some(caps) = pattern.regex.captures(window) {
                 self.consider(r, pattern, &caps, start, window, traits, hits);
             }
@@ -300,7 +475,7 @@ impl Engine {
             window,
             secret.end(),
             traits,
-            &self.claims,
+            self.claims.as_ref(),
         );
         if accepted {
             hits.push(Hit {
@@ -324,7 +499,7 @@ fn accept(
     window: &[u8],
     secret_end: usize,
     traits: FileTraits,
-    claims: &[&str],
+    claims: Option<&AhoCorasick>,
 ) -> bool {
     match filter {
         Filter::None => true,
@@ -468,15 +643,47 @@ fn accept(
     }
 }
 
-/// True when a service rule owns this key name (see `Rule::claims`).
-fn claimed(key: &[u8], claims: &[&str]) -> bool {
-    if claims.is_empty() {
-        return false;
-    }
-    let lower = key.to_ascii_lowercase();
-    claims
+/// Whether the `ASSIGNMENT` regex, run at the start of `window` (a key start), can yield a
+/// match that `filter` (`AssignedPassword` or `AssignedSecret`) accepts. Exact, not a
+/// heuristic: the regex's key is greedy, so it is the whole run of key characters unless
+/// that fails; a shorter key is followed by a key character, which leaves only a bare value
+/// without an operator (always rejected) or the `->` operator (run ending in `-` before
+/// `>`). So the byte after the run must be able to start a closing quote, spaces, an
+/// operator, a comma or a quoted value, and the run must be a key of the filter's kind.
+fn assignment_may_pass(window: &[u8], filter: Filter, claims: Option<&AhoCorasick>) -> bool {
+    let run = window
         .iter()
-        .any(|c| memchr::memmem::find(&lower, c.as_bytes()).is_some())
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        .count();
+    if run > 80 {
+        // The regex's key stops at 80 characters: let it decide.
+        return true;
+    }
+    let key = window.get(..run).unwrap_or_default();
+    match window.get(run) {
+        Some(b'>') if key.ends_with(b"-") => true,
+        Some(
+            b'"' | b'\'' | b'`' | b'\\' | b']' | b' ' | b'\t' | b'=' | b':' | b'|' | b'?' | b',',
+        ) if !key.is_empty() => {
+            if claimed(key, claims) {
+                return false;
+            }
+            matches!(
+                (filter, filter::classify_key(key)),
+                (Filter::AssignedPassword, filter::KeyKind::Password)
+                    | (
+                        Filter::AssignedSecret,
+                        filter::KeyKind::HumanSecret | filter::KeyKind::Token
+                    )
+            )
+        }
+        _ => false,
+    }
+}
+
+/// True when a service rule owns this key name (see `Rule::claims`).
+fn claimed(key: &[u8], claims: Option<&AhoCorasick>) -> bool {
+    claims.is_some_and(|c| c.is_match(key))
 }
 
 /// After a bare value: the end of the line, a comment, or the next `key=value` of a list.
@@ -568,6 +775,143 @@ fn window(content: &[u8], start: usize, end: usize, context: Context) -> (usize,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn all_rules() -> Engine {
+        Engine::new(crate::rules::rules()).unwrap()
+    }
+
+    /// Text made of keywords, key-ish words and the punctuation of assignments.
+    fn texty(max: usize) -> impl Strategy<Value = Vec<u8>> {
+        let pieces = prop::sample::select(vec![
+            "password",
+            "PASSWORD",
+            "pass",
+            "key",
+            "Token",
+            "secret",
+            "_",
+            "-",
+            ".",
+            " ",
+            "\t",
+            "=",
+            ":",
+            "->",
+            ">",
+            ",",
+            "\"",
+            "'",
+            "`",
+            "\\",
+            "]",
+            "\n",
+            "ghp_",
+            "://",
+            "a",
+            "Z",
+            "9",
+            "hunter2",
+            "Xk9fQ2mZ7vLp3RtW8yBn",
+            "(",
+            ";",
+            "api_key",
+            "db.pass",
+            "@",
+            "$",
+        ]);
+        prop::collection::vec(pieces, 0..max).prop_map(|v| v.concat().into_bytes())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// The four-slice DFA walk finds exactly what a plain overlapping search finds,
+        /// across the slice cuts.
+        #[test]
+        fn keyword_walk_matches_overlapping_search(text in texty(600)) {
+            let engine = all_rules();
+            let mut found = Vec::new();
+            engine.find_keywords(&text, &mut found);
+            let got: Vec<(usize, usize, usize)> =
+                found.iter().map(|m| (m.start, m.end, m.keyword)).collect();
+            let mut keywords: Vec<&str> = Vec::new();
+            for rule in crate::rules::rules() {
+                for k in rule.keywords {
+                    if !keywords.contains(k) {
+                        keywords.push(k);
+                    }
+                }
+            }
+            let reference = AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .build(&keywords)
+                .unwrap();
+            let mut want: Vec<(usize, usize, usize)> = reference
+                .find_overlapping_iter(&text)
+                .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
+                .collect();
+            want.sort_unstable();
+            prop_assert_eq!(got, want);
+        }
+
+        /// The shortcut before the assignment regex never drops a hit the regex and its
+        /// filter would have kept.
+        #[test]
+        fn assignment_shortcut_is_exact(
+            before in texty(4),
+            key in prop::sample::select(vec![
+                "password", "DB_PASSWORD", "api_key", "token", "secret", "keyboard", "a-",
+                "client_secret", "pass.word", "public_key", "",
+            ]),
+            close in prop::sample::select(vec!["", "", "", "\"", "'", "]", "\\\"", "\"]"]),
+            op in prop::sample::select(vec![
+                "", " ", "\t", "=", " = ", " =", ": ", ":=", "->", ">", ",", " ,", "||=", "??=",
+                "=>", "(", " : ",
+            ]),
+            value in prop::sample::select(vec![
+                "\"Xk9fQ2mZ7vLp3RtW8yBn\"", "'hunter2x'", "hunter2x", "`op3nS3same`",
+                "\\\"Xk9fQ2mZ7vLp3RtW8yBn\\\"", "Xk9fQ2mZ7vLp3RtW8yBn", "self.x", "\"\"",
+            ]),
+            after in texty(4),
+            code in any::<bool>(),
+        ) {
+            let text = [before.as_slice(), key.as_bytes(), close.as_bytes(), op.as_bytes(),
+                value.as_bytes(), after.as_slice()].concat();
+            let engine = all_rules();
+            let traits = FileTraits { code };
+            for (r, compiled) in engine.rules.iter().enumerate() {
+                if !compiled.assignment {
+                    continue;
+                }
+                for start in 0..text.len() {
+                    let window = &text[start..];
+                    let mut with = Vec::new();
+                    engine.run_anchored(r, &text, start, text.len(), traits, &mut with);
+                    let mut without = Vec::new();
+                    engine.run_anchored_regex(r, window, start, traits, &mut without);
+                    prop_assert_eq!(with, without, "rule {} at {}", compiled.rule.id, start);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_shortcut_applies_to_the_generic_assignment_rules() {
+        let engine = all_rules();
+        let ids: Vec<&str> = engine
+            .rules
+            .iter()
+            .filter(|c| c.assignment)
+            .map(|c| c.rule.id)
+            .collect();
+        assert_eq!(ids, ["secrets.generic-password", "secrets.generic-secret"]);
+    }
+
+    #[test]
+    fn every_rule_pattern_compiles() {
+        all_rules().compile_all().unwrap();
+    }
 
     #[test]
     fn windows_stop_at_lines_and_spans() {

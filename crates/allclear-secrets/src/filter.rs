@@ -311,14 +311,31 @@ pub(crate) fn is_not_secret_text(value: &[u8]) -> bool {
 }
 
 /// Splits a key into lowercase words: `REACT_APP_AUTH_PASSWORD`, `fbApiKey`, `db.password`.
+#[cfg(test)]
 pub(crate) fn key_words(key: &[u8]) -> Vec<String> {
+    let lower = key.to_ascii_lowercase();
+    words_in(key, &lower)
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The words of `key` as slices of `lower` (its ASCII-lowercase copy): one allocation for
+/// the list instead of one per word, as this runs for most keyword hits in code.
+pub(crate) fn words_in<'a>(key: &[u8], lower: &'a [u8]) -> Vec<&'a str> {
     let mut words = Vec::new();
-    let mut current = String::new();
+    let mut start: Option<usize> = None;
     let mut prev: Option<u8> = None;
-    for &b in key {
+    let word = |s: usize, e: usize| {
+        lower
+            .get(s..e)
+            .and_then(|w| std::str::from_utf8(w).ok())
+            .unwrap_or_default()
+    };
+    for (i, &b) in key.iter().enumerate() {
         if !b.is_ascii_alphanumeric() {
-            if !current.is_empty() {
-                words.push(std::mem::take(&mut current));
+            if let Some(s) = start.take() {
+                words.push(word(s, i));
             }
             prev = None;
             continue;
@@ -326,15 +343,15 @@ pub(crate) fn key_words(key: &[u8]) -> Vec<String> {
         // camelCase boundary: lower or digit followed by upper.
         if b.is_ascii_uppercase()
             && prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit())
-            && !current.is_empty()
+            && let Some(s) = start.take()
         {
-            words.push(std::mem::take(&mut current));
+            words.push(word(s, i));
         }
-        current.push(b.to_ascii_lowercase() as char);
+        start.get_or_insert(i);
         prev = Some(b);
     }
-    if !current.is_empty() {
-        words.push(current);
+    if let Some(s) = start {
+        words.push(word(s, key.len()));
     }
     words
 }
@@ -516,17 +533,18 @@ pub(crate) enum KeyKind {
 }
 
 pub(crate) fn classify_key(key: &[u8]) -> KeyKind {
-    let words = key_words(key);
-    let Some(last) = words.last() else {
+    let lower = key.to_ascii_lowercase();
+    let words = words_in(key, &lower);
+    let Some(&last) = words.last() else {
         return KeyKind::Other;
     };
-    if NOT_SECRET_LAST_WORDS.contains(&last.as_str()) {
+    if NOT_SECRET_LAST_WORDS.contains(&last) {
         return KeyKind::Other;
     }
     // `public_key`, `publishable_key`: public by design.
     if words
         .iter()
-        .any(|w| w == "public" || w == "publishable" || w == "pub")
+        .any(|&w| w == "public" || w == "publishable" || w == "pub")
     {
         return KeyKind::Other;
     }
@@ -561,7 +579,7 @@ pub(crate) fn classify_key(key: &[u8]) -> KeyKind {
     let n = words.len();
     let named = |i: usize| {
         words.get(i).is_some_and(|w| password_word(w))
-            && (i + 1 == n || (i + 2 == n && QUALIFIERS.contains(&last.as_str())))
+            && (i + 1 == n || (i + 2 == n && QUALIFIERS.contains(&last)))
     };
     if named(n.saturating_sub(1)) || (n >= 2 && named(n - 2)) {
         return KeyKind::Password;
@@ -623,7 +641,7 @@ pub(crate) fn password_value(value: &[u8], key: &[u8], min_len: usize) -> bool {
     let lower = v.to_ascii_lowercase();
     let key_lower = key.to_ascii_lowercase();
     if lower == key_lower
-        || key_words(key)
+        || words_in(key, &key_lower)
             .last()
             .is_some_and(|w| w.as_bytes() == lower.as_slice())
     {

@@ -8,8 +8,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
 use allclear_core::{Finding, Fix, Location, Severity};
 use globset::{Glob, GlobSet, GlobSetBuilder};
+use std::sync::OnceLock;
+
 use regex::bytes::Regex;
 
 use crate::config::PersonalConfig;
@@ -23,6 +26,8 @@ const DATA_EXTENSIONS: &[&str] = &[
     "csv", "tsv", "sql", "dump", "json", "jsonl", "ndjson", "xml", "txt", "log", "psv", "dat",
     "yml", "yaml",
 ];
+/// Digits in the shortest phone number, SSN, card number or date the patterns accept.
+const MIN_NUMBER_DIGITS: usize = 8;
 /// Samples kept per kind.
 const SAMPLES: usize = 3;
 
@@ -68,13 +73,15 @@ pub(crate) struct Detector {
     enabled: bool,
     min_values: usize,
     allow: GlobSet,
-    email: Regex,
-    phone: Regex,
-    ssn: Regex,
-    card: Regex,
-    iban: Regex,
-    date: Regex,
-    hash: Regex,
+    email: LazyRegex,
+    phone: LazyRegex,
+    ssn: LazyRegex,
+    card: LazyRegex,
+    iban: LazyRegex,
+    date: LazyRegex,
+    hash: LazyRegex,
+    /// Words that make dates dates of birth (in the first MiB).
+    birth: AhoCorasick,
 }
 
 /// What one file holds: distinct real values per kind and a few of them for samples.
@@ -84,8 +91,50 @@ pub(crate) struct Tally {
     pub test_values: BTreeMap<Kind, usize>,
 }
 
-fn regex(pattern: &str) -> Result<Regex, ScannerError> {
-    Regex::new(pattern).map_err(ScannerError::Pattern)
+/// A built-in pattern compiled on first use: most files never reach the personal-data
+/// tally, and a pre-commit scan should not pay for compiling it.
+pub(crate) struct LazyRegex {
+    pattern: &'static str,
+    regex: OnceLock<Option<Regex>>,
+}
+
+impl LazyRegex {
+    const fn new(pattern: &'static str) -> LazyRegex {
+        LazyRegex {
+            pattern,
+            regex: OnceLock::new(),
+        }
+    }
+
+    /// The regex; `None` only if a built-in pattern does not compile (a bug the unit tests
+    /// catch), in which case its kind is not counted.
+    fn get(&self) -> Option<&Regex> {
+        self.regex
+            .get_or_init(|| Regex::new(self.pattern).ok())
+            .as_ref()
+    }
+
+    fn find_iter<'r, 'h>(
+        &'r self,
+        hay: &'h [u8],
+    ) -> impl Iterator<Item = regex::bytes::Match<'h>> + 'r
+    where
+        'h: 'r,
+    {
+        self.get().into_iter().flat_map(move |r| r.find_iter(hay))
+    }
+
+    fn captures_iter<'r, 'h>(
+        &'r self,
+        hay: &'h [u8],
+    ) -> impl Iterator<Item = regex::bytes::Captures<'h>> + 'r
+    where
+        'h: 'r,
+    {
+        self.get()
+            .into_iter()
+            .flat_map(move |r| r.captures_iter(hay))
+    }
 }
 
 impl Detector {
@@ -104,21 +153,31 @@ impl Detector {
                 pattern: config.allow.join(", "),
                 source,
             })?,
-            email: regex(
+            email: LazyRegex::new(
                 r"(?i-u)\b[a-z0-9][a-z0-9._%+\-]{0,63}@[a-z0-9][a-z0-9\-]{0,62}(?:\.[a-z0-9][a-z0-9\-]{0,62}){0,4}\.[a-z]{2,24}\b",
-            )?,
-            phone: regex(
+            ),
+            phone: LazyRegex::new(
                 r"(?-u)(?:^|[^0-9A-Za-z+\-])(\+?1[ .\-]?)?(?:\(([2-9][0-9]{2})\)[ .\-]?|([2-9][0-9]{2})[ .\-])([2-9][0-9]{2})[ .\-]([0-9]{4})(?:[^0-9A-Za-z\-]|$)|(?:^|[^0-9A-Za-z])(\+(?:[2-9][0-9]{1,2})[ .\-]?[0-9]{2,4}[ .\-]?[0-9]{3,4}[ .\-]?[0-9]{3,4})(?:[^0-9]|$)",
-            )?,
-            ssn: regex(r"(?-u)(?:^|[^0-9\-])([0-9]{3})[- ]([0-9]{2})[- ]([0-9]{4})(?:[^0-9\-]|$)")?,
-            card: regex(r"(?-u)(?:^|[^0-9\-])([0-9](?:[0-9]|[ \-][0-9]){12,22})(?:[^0-9\-]|$)")?,
-            iban: regex(r"(?-u)\b([A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b")?,
-            date: regex(
+            ),
+            ssn: LazyRegex::new(
+                r"(?-u)(?:^|[^0-9\-])([0-9]{3})[- ]([0-9]{2})[- ]([0-9]{4})(?:[^0-9\-]|$)",
+            ),
+            card: LazyRegex::new(
+                r"(?-u)(?:^|[^0-9\-])([0-9](?:[0-9]|[ \-][0-9]){12,22})(?:[^0-9\-]|$)",
+            ),
+            iban: LazyRegex::new(
+                r"(?-u)\b([A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?)\b",
+            ),
+            date: LazyRegex::new(
                 r"(?-u)\b(?:(19[0-9]{2}|20[0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])|(0[1-9]|1[0-2])/(0[1-9]|[12][0-9]|3[01])/(19[0-9]{2}|20[0-9]{2}))\b",
-            )?,
-            hash: regex(
+            ),
+            hash: LazyRegex::new(
                 r"(?-u)\$2[abxy]?\$[0-9]{2}\$[./A-Za-z0-9]{53}|\$(?:1|apr1)\$[./A-Za-z0-9]{1,8}\$[./A-Za-z0-9]{22}|\$[56]\$(?:rounds=[0-9]{1,9}\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{43,86}|\$[SPH]\$[./A-Za-z0-9]{31,52}|(?:pbkdf2_sha256|pbkdf2_sha1|bcrypt_sha256|argon2)\$[A-Za-z0-9$=+/.,]{30,300}",
-            )?,
+            ),
+            birth: AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .build(["birth", "dob", "born"])
+                .map_err(|e| ScannerError::Engine(crate::engine::EngineError::Keywords(e)))?,
         })
     }
 
@@ -127,23 +186,42 @@ impl Detector {
         if !self.enabled || self.allow.is_match(path) || !self.worth_checking(path, content) {
             return None;
         }
-        let tally = self.tally(content);
+        let tally = self.tally_file(content, data_file(path));
         self.finding(path, &tally)
     }
 
+    /// Data files (by extension) are always checked; others only when they hold enough `@`
+    /// (the values are then counted only if enough of those are e-mail addresses).
     fn worth_checking(&self, path: &str, content: &[u8]) -> bool {
-        let name = path.rsplit(['/', '!']).next().unwrap_or(path);
-        let data_file = name
-            .rsplit_once('.')
-            .is_some_and(|(_, ext)| DATA_EXTENSIONS.iter().any(|e| ext.eq_ignore_ascii_case(e)));
-        data_file
+        data_file(path)
             || memchr::memchr_iter(b'@', content)
                 .take(self.min_values)
                 .count()
                 >= self.min_values
     }
 
+    #[cfg(test)]
     pub(crate) fn tally(&self, content: &[u8]) -> Tally {
+        self.tally_file(content, true)
+    }
+
+    /// Distinct values per kind. Each regex runs only on the lines that can hold one of its
+    /// values (an e-mail address needs an `@`, a hash a `$`, the numbers enough digits),
+    /// adjacent lines merged into one slice; none of the patterns spans lines, and a slice
+    /// edge looks to them like the line break it replaces, so the matches are those of a
+    /// run over the whole file. A kind with fewer candidate lines' worth of markers than
+    /// `min_values` cannot be reported and is not searched.
+    ///
+    /// Outside data files, the other kinds are counted only when at least `min_values`
+    /// e-mail addresses (test ones included) say the file holds records: in source code an
+    /// `@` is mostly a decorator or a doc tag, and digits are constants.
+    fn tally_file(&self, content: &[u8], data_file: bool) -> Tally {
+        self.tally_in(content, data_file, false)
+    }
+
+    /// `tally_file`; with `whole`, every regex runs over the whole content (the reference
+    /// the tests compare the line selection with).
+    fn tally_in(&self, content: &[u8], data_file: bool, whole: bool) -> Tally {
         let mut tally = Tally::default();
         let add = |tally: &mut Tally, kind: Kind, value: Vec<u8>, test: bool| {
             if test {
@@ -152,12 +230,57 @@ impl Detector {
                 tally.values.entry(kind).or_default().insert(value);
             }
         };
-        for m in self.email.find_iter(content) {
-            let value = m.as_bytes().to_ascii_lowercase();
-            let test = test_email(&value);
-            add(&mut tally, Kind::Email, value, test);
+        let enough = |byte: u8| {
+            memchr::memchr_iter(byte, content)
+                .take(self.min_values)
+                .count()
+                >= self.min_values
+        };
+        let slices = |spans: &[(usize, usize)]| -> Vec<&[u8]> {
+            spans
+                .iter()
+                .filter_map(|&(s, e)| content.get(s..e))
+                .collect()
+        };
+        let everything = || vec![(0, content.len())];
+        let email_lines = if whole {
+            everything()
+        } else if enough(b'@') {
+            lines_with(content, b'@')
+        } else {
+            Vec::new()
+        };
+        let hash_lines = if whole {
+            everything()
+        } else if enough(b'$') {
+            lines_with(content, b'$')
+        } else {
+            Vec::new()
+        };
+        let mut addresses = 0usize;
+        for line in slices(&email_lines) {
+            for m in self.email.find_iter(line) {
+                let value = m.as_bytes().to_ascii_lowercase();
+                let test = test_email(&value);
+                add(&mut tally, Kind::Email, value, test);
+                addresses += 1;
+            }
         }
-        for caps in self.phone.captures_iter(content) {
+        if !data_file && addresses < self.min_values {
+            drop_sequences(&mut tally, Kind::Email);
+            return tally;
+        }
+        // A phone number, SSN, card number or date has at least 8 digits; an IBAN 2.
+        let (number_lines, iban_lines) = if whole {
+            (everything(), everything())
+        } else {
+            digit_lines(content, MIN_NUMBER_DIGITS, 2)
+        };
+        let number_lines = slices(&number_lines);
+        for caps in number_lines
+            .iter()
+            .flat_map(|line| self.phone.captures_iter(line))
+        {
             let digits: Vec<u8> = caps
                 .iter()
                 .skip(1)
@@ -172,12 +295,23 @@ impl Detector {
                 || repetitive(&digits);
             add(&mut tally, Kind::Phone, digits, test);
         }
-        for caps in self.ssn.captures_iter(content) {
-            let (Some(area), Some(group), Some(serial)) = (caps.get(1), caps.get(2), caps.get(3))
+        // SSNs, card numbers and IBANs need no capture groups (cheaper to search for): the
+        // context bytes around the groups are never digits, and an IBAN match is its group.
+        for m in number_lines
+            .iter()
+            .flat_map(|line| self.ssn.find_iter(line))
+        {
+            let digits: Vec<u8> = m
+                .as_bytes()
+                .iter()
+                .copied()
+                .filter(u8::is_ascii_digit)
+                .collect();
+            let (Some(area), Some(group), Some(serial)) =
+                (digits.get(..3), digits.get(3..5), digits.get(5..9))
             else {
                 continue;
             };
-            let (area, group, serial) = (area.as_bytes(), group.as_bytes(), serial.as_bytes());
             if !valid_ssn(area, group, serial) {
                 continue;
             }
@@ -186,8 +320,10 @@ impl Detector {
                 TEST_SSNS.iter().any(|t| t.as_bytes() == value.as_slice()) || repetitive(&value);
             add(&mut tally, Kind::Ssn, value, test);
         }
-        for caps in self.card.captures_iter(content) {
-            let Some(m) = caps.get(1) else { continue };
+        for m in number_lines
+            .iter()
+            .flat_map(|line| self.card.find_iter(line))
+        {
             let digits: Vec<u8> = m
                 .as_bytes()
                 .iter()
@@ -201,8 +337,10 @@ impl Detector {
                 TEST_CARDS.iter().any(|t| t.as_bytes() == digits.as_slice()) || repetitive(&digits);
             add(&mut tally, Kind::Card, digits, test);
         }
-        for caps in self.iban.captures_iter(content) {
-            let Some(m) = caps.get(1) else { continue };
+        for m in slices(&iban_lines)
+            .into_iter()
+            .flat_map(|line| self.iban.find_iter(line))
+        {
             let compact: Vec<u8> = m
                 .as_bytes()
                 .iter()
@@ -217,8 +355,11 @@ impl Detector {
                 .any(|t| t.as_bytes() == compact.as_slice());
             add(&mut tally, Kind::Iban, compact, test);
         }
-        if mentions_birth(content) {
-            for m in self.date.find_iter(content) {
+        if !number_lines.is_empty() && self.mentions_birth(content) {
+            for m in number_lines
+                .iter()
+                .flat_map(|line| self.date.find_iter(line))
+            {
                 let value = m.as_bytes().to_vec();
                 // 1970-01-01 and 1900-01-01 are what sanitizers and defaults write.
                 let test =
@@ -226,11 +367,19 @@ impl Detector {
                 add(&mut tally, Kind::DateOfBirth, value, test);
             }
         }
-        for m in self.hash.find_iter(content) {
+        for m in slices(&hash_lines)
+            .into_iter()
+            .flat_map(|line| self.hash.find_iter(line))
+        {
             add(&mut tally, Kind::PasswordHash, m.as_bytes().to_vec(), false);
         }
         drop_sequences(&mut tally, Kind::Email);
         tally
+    }
+
+    fn mentions_birth(&self, content: &[u8]) -> bool {
+        self.birth
+            .is_match(content.get(..1 << 20).unwrap_or(content))
     }
 
     fn finding(&self, path: &str, tally: &Tally) -> Option<Finding> {
@@ -295,6 +444,13 @@ impl Detector {
     }
 }
 
+/// Whether the file's extension says it holds data (CSV, SQL, JSON…).
+fn data_file(path: &str) -> bool {
+    let name = path.rsplit(['/', '!']).next().unwrap_or(path);
+    name.rsplit_once('.')
+        .is_some_and(|(_, ext)| DATA_EXTENSIONS.iter().any(|e| ext.eq_ignore_ascii_case(e)))
+}
+
 /// Domains and addresses reserved or commonly used for tests.
 fn test_email(value: &[u8]) -> bool {
     let Some(at) = value.iter().rposition(|&b| b == b'@') else {
@@ -355,14 +511,64 @@ fn drop_sequences(tally: &mut Tally, kind: Kind) {
     *tally.test_values.entry(kind).or_default() += before - values.len();
 }
 
-fn mentions_birth(content: &[u8]) -> bool {
-    let head = content
-        .get(..1 << 20)
-        .unwrap_or(content)
-        .to_ascii_lowercase();
-    ["birth", "dob", "born"]
-        .iter()
-        .any(|w| memchr::memmem::find(&head, w.as_bytes()).is_some())
+/// Lines holding `byte`, as `(start, end)` spans (end at the line break), adjacent lines
+/// merged.
+fn lines_with(content: &[u8], byte: u8) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    // `from` is always the start of a line.
+    let mut from = 0;
+    while let Some(found) = content
+        .get(from..)
+        .and_then(|rest| memchr::memchr(byte, rest))
+    {
+        let pos = from + found;
+        let start = content
+            .get(from..pos)
+            .and_then(|s| memchr::memrchr(b'\n', s))
+            .map_or(from, |i| from + i + 1);
+        let end = content
+            .get(pos..)
+            .and_then(|s| memchr::memchr(b'\n', s))
+            .map_or(content.len(), |i| pos + i);
+        push_line(&mut spans, start, end);
+        from = end + 1;
+    }
+    spans
+}
+
+/// Lines with at least `many` digits, and lines with at least `few` digits and two capital
+/// letters (`few` <= `many`).
+type Spans = Vec<(usize, usize)>;
+fn digit_lines(content: &[u8], many: usize, few: usize) -> (Spans, Spans) {
+    let (mut lots, mut some) = (Vec::new(), Vec::new());
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', content).chain(std::iter::once(content.len())) {
+        let line = content.get(start..end).unwrap_or_default();
+        let digits = line.iter().filter(|b| b.is_ascii_digit()).count();
+        // An IBAN also starts with two capital letters.
+        if digits >= many {
+            push_line(&mut lots, start, end);
+        }
+        if digits >= few
+            && line
+                .iter()
+                .filter(|b| b.is_ascii_uppercase())
+                .nth(1)
+                .is_some()
+        {
+            push_line(&mut some, start, end);
+        }
+        start = end + 1;
+    }
+    (lots, some)
+}
+
+/// Appends a line's span, merging it with the previous one when it is the next line.
+fn push_line(spans: &mut Vec<(usize, usize)>, start: usize, end: usize) {
+    match spans.last_mut() {
+        Some(last) if last.1 + 1 == start => last.1 = end,
+        _ => spans.push((start, end)),
+    }
 }
 
 /// Same digit throughout, or a straight run (`123456789`).
@@ -529,6 +735,46 @@ mod tests {
             ..PersonalConfig::default()
         })
         .unwrap()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 128,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// Running the regexes only on the lines that can hold a value finds exactly what
+        /// running them over the whole file finds.
+        #[test]
+        fn line_selection_changes_nothing(
+            cells in proptest::collection::vec(proptest::sample::select(vec![
+                "ann.lee@gmail.com", "bo@x.io", "@param", "(415) 867-2301", "212-948-3310",
+                "+44 20 7946 0958", "512-34-7781", "430 55 1290", "4539 5787 6362 1486",
+                "5425233430109903", "GB94BARC10201530093459", "DE44 5001 0517 5407 3249 31",
+                "1984-03-12", "03/12/1984", "date_of_birth", "born",
+                "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+                "pbkdf2_sha256$260000$abcdefghijklmnopqrstuvwxyz0123456789",
+                "12345678", "x", "-", " ", ",", ";", "\n", "\r\n", "\n\n", "$", "@", "0",
+            ]), 0..120),
+            data_file in proptest::prelude::any::<bool>(),
+        ) {
+            let text = cells.concat();
+            let d = detector(1);
+            let fast = d.tally_in(text.as_bytes(), data_file, false);
+            let slow = d.tally_in(text.as_bytes(), data_file, true);
+            proptest::prop_assert_eq!(&fast.values, &slow.values);
+            proptest::prop_assert_eq!(&fast.test_values, &slow.test_values);
+        }
+    }
+
+    #[test]
+    fn built_in_patterns_compile() {
+        let d = detector(1);
+        for r in [
+            &d.email, &d.phone, &d.ssn, &d.card, &d.iban, &d.date, &d.hash,
+        ] {
+            assert!(r.get().is_some(), "{}", r.pattern);
+        }
     }
 
     #[test]

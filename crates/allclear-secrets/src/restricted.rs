@@ -282,9 +282,10 @@ impl Detector {
             out.push((KEYSTORE, format!("{name} is a key store")));
         }
         let ssh_name = SSH_KEY_NAMES.contains(&lower.as_str()) || matches!(ext, Some("ppk"));
-        // A readable PEM key is reported by `secrets.private-key` already.
-        let pem = memchr::memmem::find(content, b"PRIVATE KEY-----").is_some();
-        if ssh_name && !(full && pem) {
+        // A readable PEM key is reported by `secrets.private-key` already (searched for
+        // only in files named like keys: it is a pass over the whole content).
+        let pem = || memchr::memmem::find(content, b"PRIVATE KEY-----").is_some();
+        if ssh_name && !(full && pem()) {
             out.push((SSH_KEY, format!("{name} is an SSH private key file")));
         }
         if lower == ".htpasswd" || lower.ends_with(".htpasswd") {
@@ -335,33 +336,74 @@ fn backup_of_config(lower: &str) -> Option<&str> {
 /// Rows of data in SQL (INSERT tuples, COPY lines), when at least `min`; bookkeeping tables
 /// (schema_migrations and friends) do not count.
 pub(crate) fn sql_data_rows(content: &[u8], min: usize) -> Option<usize> {
-    let finder = memchr::memmem::Finder::new(b"INSERT INTO");
+    let insert = memchr::memmem::Finder::new(b"INSERT INTO ");
     let copy = memchr::memmem::Finder::new(b"COPY ");
-    // Cheap rejection: no INSERT or COPY at all (case-sensitive, as dumps write them).
-    if finder.find(content).is_none() && copy.find(content).is_none() {
-        return None;
-    }
+    let at_line_start = |pos: usize| pos == 0 || content.get(pos - 1) == Some(&b'\n');
+    let line_end = |pos: usize| {
+        content
+            .get(pos..)
+            .and_then(|rest| memchr::memchr(b'\n', rest))
+            .map_or(content.len(), |i| pos + i)
+    };
+    let enough = |rows: usize| rows >= min && rows >= 1_000;
     let mut rows = 0usize;
-    let mut in_copy = false;
-    for line in content.split(|&b| b == b'\n') {
-        if in_copy {
-            if line == b"\\." || line == b"\\.\r" {
-                in_copy = false;
-            } else {
-                rows += 1;
-            }
-        } else if let Some(rest) = line.strip_prefix(b"INSERT INTO ") {
+    // Only lines starting with `INSERT INTO ` or `COPY ` matter (and the data lines after a
+    // `COPY … FROM stdin;`): jump from one to the next instead of splitting every line.
+    let find_from = |finder: &memchr::memmem::Finder<'_>, pos: usize| {
+        content
+            .get(pos..)
+            .and_then(|rest| finder.find(rest))
+            .map(|i| pos + i)
+    };
+    let mut next_insert = find_from(&insert, 0);
+    let mut next_copy = find_from(&copy, 0);
+    let mut pos = 0usize;
+    loop {
+        if next_insert.is_some_and(|i| i < pos) {
+            next_insert = find_from(&insert, pos);
+        }
+        if next_copy.is_some_and(|i| i < pos) {
+            next_copy = find_from(&copy, pos);
+        }
+        let (at, is_insert) = match (next_insert, next_copy) {
+            (Some(i), Some(c)) if i <= c => (i, true),
+            (Some(i), None) => (i, true),
+            (_, Some(c)) => (c, false),
+            (None, None) => break,
+        };
+        let end = line_end(at);
+        pos = end + 1;
+        if !at_line_start(at) {
+            // Not a statement (a mention inside a line); look further on.
+            pos = at + 1;
+            continue;
+        }
+        let line = content.get(at..end).unwrap_or_default();
+        if is_insert {
+            let rest = line.get(b"INSERT INTO ".len()..).unwrap_or_default();
             if !bookkeeping(rest) {
                 // MySQL's extended inserts put many tuples on one line.
                 rows += 1 + memchr::memmem::find_iter(line, b"),(").count();
             }
-        } else if let Some(rest) = line.strip_prefix(b"COPY ")
-            && line.ends_with(b"FROM stdin;")
-            && !bookkeeping(rest)
-        {
-            in_copy = true;
+        } else {
+            let rest = line.get(b"COPY ".len()..).unwrap_or_default();
+            if line.ends_with(b"FROM stdin;") && !bookkeeping(rest) {
+                // Data lines up to `\.`.
+                let mut start = pos;
+                // (Like splitting on `\n`: text ending in a break has an empty last line.)
+                while start <= content.len() && !enough(rows) {
+                    let end = line_end(start);
+                    let data = content.get(start..end).unwrap_or_default();
+                    start = end + 1;
+                    if data == b"\\." || data == b"\\.\r" {
+                        break;
+                    }
+                    rows += 1;
+                }
+                pos = start;
+            }
         }
-        if rows >= min && rows >= 1_000 {
+        if enough(rows) {
             break;
         }
     }
@@ -382,6 +424,65 @@ fn bookkeeping(rest: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The plain line-by-line count `sql_data_rows` must agree with.
+    fn rows_line_by_line(content: &[u8], min: usize) -> Option<usize> {
+        let mut rows = 0usize;
+        let mut in_copy = false;
+        for line in content.split(|&b| b == b'\n') {
+            if in_copy {
+                if line == b"\\." || line == b"\\.\r" {
+                    in_copy = false;
+                } else {
+                    rows += 1;
+                }
+            } else if let Some(rest) = line.strip_prefix(b"INSERT INTO ") {
+                if !bookkeeping(rest) {
+                    rows += 1 + memchr::memmem::find_iter(line, b"),(").count();
+                }
+            } else if let Some(rest) = line.strip_prefix(b"COPY ")
+                && line.ends_with(b"FROM stdin;")
+                && !bookkeeping(rest)
+            {
+                in_copy = true;
+            }
+            if rows >= min && rows >= 1_000 {
+                break;
+            }
+        }
+        (rows >= min).then_some(rows)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn row_count_matches_line_by_line(
+            lines in prop::collection::vec(prop::sample::select(vec![
+                "INSERT INTO users VALUES (1,'a'),(2,'b');",
+                "INSERT INTO schema_migrations VALUES ('1');",
+                "  INSERT INTO users VALUES (3);",
+                "-- INSERT INTO users",
+                "COPY public.users (id, email) FROM stdin;",
+                "COPY schema_migrations (version) FROM stdin;",
+                "COPY x TO stdout;",
+                "1\tann@example.org",
+                "\\.",
+                "\\.\r",
+                "SELECT 1;",
+                "",
+                "xINSERT INTO users VALUES (4);",
+            ]), 0..60),
+            min in 0usize..8,
+        ) {
+            let text = lines.join("\n");
+            prop_assert_eq!(
+                sql_data_rows(text.as_bytes(), min),
+                rows_line_by_line(text.as_bytes(), min)
+            );
+        }
+    }
 
     fn detector() -> Detector {
         Detector::new(&RestrictedConfig::default()).unwrap()

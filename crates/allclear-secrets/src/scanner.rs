@@ -14,6 +14,15 @@ use crate::{archive, files, personal, restricted, rules};
 /// personal data (counts and samples), not one finding each.
 const MAX_INDIVIDUAL_HASHES: usize = 3;
 
+/// Read buffers larger than this are freed after use rather than kept for the thread's
+/// next file, so a rare huge file does not pin its size in memory per thread.
+const RETAINED_BUFFER_BYTES: usize = 4 * 1024 * 1024;
+
+thread_local! {
+    /// `scan_path`'s read buffer, one per thread.
+    static READ_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// The scanner could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ScannerError {
@@ -116,31 +125,59 @@ impl Scanner {
                 return out;
             }
         };
-        let mut head = Vec::with_capacity(HEAD_BYTES);
-        if let Err(e) = (&mut handle).take(HEAD_BYTES as u64).read_to_end(&mut head) {
-            out.errors.push(error(e.to_string()));
-            return out;
+        // The buffer is the thread's, reused from file to file: a fresh allocation per file
+        // costs page faults and zeroing, as much as scanning a small file.
+        let mut content = READ_BUFFER.with(|b| std::mem::take(&mut *b.borrow_mut()));
+        content.clear();
+        let scanned = self.read_and_scan(path, &mut handle, &mut content, &mut out);
+        if content.capacity() <= RETAINED_BUFFER_BYTES {
+            READ_BUFFER.with(|b| *b.borrow_mut() = content);
         }
-        if !self.wants(path, &head) {
-            return out;
-        }
-        let limit = self.read_limit(path, &head);
-        let mut content = head;
-        if (content.len() as u64) < limit
-            && content.len() == HEAD_BYTES
-            && let Err(e) = handle
-                .take(limit - content.len() as u64)
-                .read_to_end(&mut content)
-        {
-            out.errors.push(error(e.to_string()));
-            return out;
-        }
-        self.scan_into(path, &content, 0, &mut out);
         // `credentials.yml.enc` is only half a secret; beside its key it is all of it.
-        if let Some(finding) = files::credentials_beside_key(path, file) {
+        if scanned && let Some(finding) = files::credentials_beside_key(path, file) {
             out.findings.push(finding);
         }
         out
+    }
+
+    /// The part of `scan_path` between opening the file and the sibling-key check: false
+    /// when the file was not scanned (not wanted, or a read error).
+    fn read_and_scan(
+        &self,
+        path: &str,
+        handle: &mut fs_err::File,
+        content: &mut Vec<u8>,
+        out: &mut ScanOutput,
+    ) -> bool {
+        let error = |message: String| RunError {
+            path: path.to_owned(),
+            line: None,
+            message,
+        };
+        content.reserve(HEAD_BYTES);
+        if let Err(e) = (&mut *handle).take(HEAD_BYTES as u64).read_to_end(content) {
+            out.errors.push(error(e.to_string()));
+            return false;
+        }
+        if !self.wants(path, content) {
+            return false;
+        }
+        let limit = self.read_limit(path, content);
+        // Reserve the rest of the (limited) file at once rather than growing by doubling.
+        let size = handle.metadata().map_or(0, |m| m.len());
+        let rest = size.min(limit).saturating_sub(content.len() as u64);
+        content.reserve(usize::try_from(rest).unwrap_or(0));
+        if (content.len() as u64) < limit
+            && content.len() == HEAD_BYTES
+            && let Err(e) = (&mut *handle)
+                .take(limit - content.len() as u64)
+                .read_to_end(content)
+        {
+            out.errors.push(error(e.to_string()));
+            return false;
+        }
+        self.scan_into(path, content, 0, out);
+        true
     }
 
     fn scan_into(&self, path: &str, content: &[u8], depth: u32, out: &mut ScanOutput) {

@@ -113,6 +113,11 @@ pub struct ScanArgs {
     #[arg(long)]
     pub no_ignore: bool,
 
+    /// Run only these checks (a home directory full of other projects' lockfiles may want only
+    /// `secrets`)
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "CHECK")]
+    pub only: Vec<Check>,
+
     /// Scan only what is staged in git, for a pre-commit hook: secrets, restricted files and
     /// personal data in the staged files (see `allclear hook install`)
     #[arg(long, conflicts_with = "history")]
@@ -127,6 +132,15 @@ pub struct ScanArgs {
     /// [default: PATH/allclear-baseline.json when it exists; see `allclear baseline`]
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+}
+
+/// What `allclear scan` checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Check {
+    /// Vulnerable and unsupported dependencies, and the dependency policy rules
+    Deps,
+    /// Secrets, restricted files and personal data
+    Secrets,
 }
 
 #[derive(Debug, Args)]

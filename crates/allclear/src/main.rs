@@ -12,12 +12,6 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command, DbCommand, HookCommand, HostCommand, RulesCommand};
 
-// glibc's malloc keeps a separate arena per thread and returns little to the system; with the
-// parallel walk, the rayon pool and the matching threads that costs a third more resident
-// memory on a large scan. mimalloc is also faster on the many small strings we allocate.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.quiet);

@@ -109,3 +109,19 @@ fn parent_dir(path: &Path) -> &Path {
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     emit_with(Some(path), |out| out.write_all(bytes))
 }
+
+/// Today's date where the user is, for ignore and baseline expiry dates.
+///
+/// `jiff::Zoned::now()` indexes the whole tz database to look the zone's name up, which costs
+/// more than a small scan itself; reading `/etc/localtime` directly gives the same offset. With
+/// `TZ` set (or on systems without that file) jiff's full lookup is used.
+pub fn today() -> jiff::civil::Date {
+    let now = jiff::Timestamp::now();
+    if std::env::var_os("TZ").is_none()
+        && let Ok(data) = std::fs::read("/etc/localtime")
+        && let Ok(tz) = jiff::tz::TimeZone::tzif("localtime", &data)
+    {
+        return now.to_zoned(tz).date();
+    }
+    jiff::Zoned::now().date()
+}

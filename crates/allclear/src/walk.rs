@@ -61,6 +61,8 @@ pub struct WalkOptions<'a> {
     pub no_ignore: bool,
     /// gitignore-style patterns to leave out, from the policy.
     pub exclude: &'a [String],
+    /// Whether to read dependency files (lockfiles and manifests).
+    pub deps: bool,
     /// Secrets, restricted files and personal data: every file is offered to it.
     pub secrets: Option<&'a Scanner>,
 }
@@ -112,6 +114,11 @@ pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
         builder.overrides(overrides.build()?);
     }
 
+    if is_small_flat_dir(root) {
+        // A handful of files and no subdirectories (a CI job's checkout of one lockfile): the
+        // parallel walker's thread start-up and idle polling would cost more than the work.
+        builder.threads(1);
+    }
     let found = Mutex::new(Walked::default());
     let files = AtomicUsize::new(0);
     let bytes = AtomicU64::new(0);
@@ -137,7 +144,11 @@ pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
             if let Ok(metadata) = entry.metadata() {
                 bytes.fetch_add(metadata.len(), Ordering::Relaxed);
             }
-            let kind = dependency_kind(&entry);
+            let kind = if options.deps {
+                dependency_kind(&entry)
+            } else {
+                None
+            };
             let rel = relative(entry.path(), root);
             let Some(kind) = kind else {
                 let name = entry.file_name().to_str().unwrap_or_default();
@@ -196,6 +207,22 @@ pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
         .errors
         .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     Ok(found)
+}
+
+/// True for a directory with fewer than 32 entries, none of them a directory.
+fn is_small_flat_dir(root: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return false;
+    };
+    let mut count = 0;
+    for entry in entries {
+        count += 1;
+        let is_dir = entry.map_or(true, |e| e.file_type().map_or(true, |t| t.is_dir()));
+        if is_dir || count >= 32 {
+            return false;
+        }
+    }
+    true
 }
 
 /// What kind of dependency file an entry is, if any.

@@ -9,7 +9,7 @@ use super::{Anchor, Context, Filter, Rule};
 /// `key <op> value`, anchored at the start of the key. Groups: `key`, `close` (the quote or
 /// bracket closing a quoted key), `op` or `comma`, and the value in `secret…` (quoted) or
 /// `bare`.
-const ASSIGNMENT: &str = concat!(
+pub(crate) const ASSIGNMENT: &str = concat!(
     r#"^(?P<key>[A-Za-z0-9_.\-]{1,80})(?P<close>(?:\\?["'`])?\]?(?:\\?["'`])?)[ \t]{0,20}"#,
     r#"(?:(?P<op>=>|:=|\|\|=|\?\?=|=|:|->)|(?P<comma>,))?[ \t]{0,20}"#,
     r#"(?:"(?P<secret>[^"\r\n]{1,300})"|'(?P<secret2>[^'\r\n]{1,300})'|`(?P<secret3>[^`\r\n]{1,300})`"#,
@@ -364,6 +364,7 @@ pub(super) const RULES: &[Rule] = &[
             "DB_PASSWORD=${DB_PASSWORD}",
             "password_length = 12",
             "bypass = \"always\"",
+            "s.write(\"etc/passwd\", \"root:x:0:0\\n\");",
         ],
         ..Rule::DEFAULT
     },

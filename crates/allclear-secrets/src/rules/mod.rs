@@ -16,6 +16,8 @@ mod keys;
 mod monitoring;
 mod stack;
 
+pub(crate) use generic::ASSIGNMENT;
+
 /// Where a rule's regex is run once a keyword is found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Anchor {

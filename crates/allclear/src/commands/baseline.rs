@@ -17,11 +17,13 @@ pub fn run(cli: &Cli, args: &BaselineArgs) -> anyhow::Result<u8> {
             no_ignore: args.no_ignore,
             staged: false,
             history: args.history,
+            deps: true,
+            secrets: true,
         },
     )?;
     // What the policy already hides (ignores, rules turned off) needs no baseline entry: the
     // baseline is for what would otherwise fail.
-    let today = jiff::Zoned::now().date();
+    let today = crate::output::today();
     let report = policy.evaluate(collected.findings, today);
     if !collected.errors.is_empty() {
         for error in &collected.errors {

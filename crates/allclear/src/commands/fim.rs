@@ -225,7 +225,7 @@ pub fn run(args: &FimArgs) -> anyhow::Result<i32> {
                 ),
                 other => anyhow::Error::new(other),
             })?;
-            let mut report = policy.evaluate(outcome.findings, jiff::Zoned::now().date());
+            let mut report = policy.evaluate(outcome.findings, crate::output::today());
             for issue in &outcome.issues {
                 report.add_error(run_error(issue));
             }
@@ -276,7 +276,7 @@ fn watch(
             eprintln!("{level}: {}: {}", issue.path, issue.message);
         }
         let findings = batch.changes.iter().map(|c| c.to_finding()).collect();
-        let report = policy.evaluate(findings, jiff::Zoned::now().date());
+        let report = policy.evaluate(findings, crate::output::today());
         let now = jiff::Timestamp::now()
             .round(jiff::Unit::Second)
             .unwrap_or(jiff::Timestamp::now());
@@ -431,7 +431,7 @@ fn report_outcome(
     note: Option<String>,
 ) -> anyhow::Result<i32> {
     let findings: Vec<Finding> = outcome.findings();
-    let mut report = policy.evaluate(findings, jiff::Zoned::now().date());
+    let mut report = policy.evaluate(findings, crate::output::today());
     // Human output lists tampering first, then package updates, then expected churn.
     report.findings.sort_by_key(|f| {
         let rank = match f.details.get("category").and_then(|v| v.as_str()) {

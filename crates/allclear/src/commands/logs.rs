@@ -3,16 +3,27 @@
 //! `scan` reads log files (or standard input), runs a filter over them and prints what the
 //! jail would ban and why, like `fail2ban-regex` plus the jail's verdict. Exit code: 0 when
 //! nothing would be banned, 1 when something would be, 2 on errors.
+//!
+//! `run` replaces the fail2ban server with the same configuration: every enabled jail, its
+//! logs (or the journal), bans in nftables, iptables+ipset or the log only, state in
+//! `--state`. `status`, `ban` and `unban` work on that state (and the firewall) while it runs.
 
 use std::io::{BufReader, Write};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use allclear_logs::action::ActionKind;
 use allclear_logs::config::{self, FilterDefinition, JailDefinition};
+use allclear_logs::daemon::{self, Engine, Event, Options};
 use allclear_logs::date::Clock;
 use allclear_logs::filter::{CompiledFilter, FilterOptions};
+use allclear_logs::jail::human_seconds;
 use allclear_logs::scan::{JailRules, ScanOptions, ScanReport, Scanner, scan_json};
+use allclear_logs::state::{BanRecord, StateDir};
 use anyhow::{Context, bail};
+
+use crate::output::hinted;
 use clap::{Args, Subcommand, ValueEnum};
 
 /// Log analysis: fail2ban filters and jails, what they would ban and why
@@ -26,6 +37,109 @@ pub struct LogsArgs {
 pub enum LogsCommand {
     /// Run a fail2ban filter over log files and print what would be banned and why
     Scan(ScanArgs),
+    /// Daily digest: logins, failures and bans, sudo, new services, OOM, packages, disk, unrecognised lines
+    Digest(super::digest::DigestArgs),
+    /// Run the enabled jails of a fail2ban configuration: follow their logs and ban
+    Run(RunArgs),
+    /// List current bans and why, with the time left (exit 1 when there are bans)
+    Status(StatusArgs),
+    /// Ban an address by hand
+    Ban(BanArgs),
+    /// Lift a ban by hand
+    Unban(UnbanArgs),
+}
+
+/// Where the fail2ban configuration and our state are.
+#[derive(Debug, Args)]
+pub struct ServiceArgs {
+    /// The fail2ban configuration directory (jail.conf, jail.local, jail.d/, filter.d/)
+    #[arg(long, value_name = "DIR", default_value = "/etc/fail2ban")]
+    pub config: PathBuf,
+
+    /// Where bans and read positions are kept
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/allclear/logs")]
+    pub state: PathBuf,
+
+    /// Ban with this for every jail [default: each jail's own action, mapped from fail2ban's
+    /// nftables-*/iptables-* names; anything else only logs]
+    #[arg(long, value_enum)]
+    pub action: Option<ActionArg>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ActionArg {
+    Nftables,
+    Iptables,
+    Log,
+}
+
+impl From<ActionArg> for ActionKind {
+    fn from(a: ActionArg) -> Self {
+        match a {
+            ActionArg::Nftables => ActionKind::Nftables,
+            ActionArg::Iptables => ActionKind::Iptables,
+            ActionArg::Log => ActionKind::Log,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub service: ServiceArgs,
+
+    /// Read every log to its end, apply the bans and exit (for cron and tests)
+    #[arg(long)]
+    pub once: bool,
+
+    /// Seconds between reads of the logs
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    pub interval: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Where bans are kept
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/allclear/logs")]
+    pub state: PathBuf,
+
+    /// Only this jail
+    #[arg(long, value_name = "NAME")]
+    pub jail: Option<String>,
+
+    /// Output format
+    #[arg(long, short, value_enum, default_value_t = LogsFormat::Human)]
+    pub format: LogsFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct BanArgs {
+    /// The address to ban
+    pub ip: IpAddr,
+
+    /// The jail to ban it in
+    #[arg(long, value_name = "NAME")]
+    pub jail: String,
+
+    /// For how long (600, 10m, 1h, -1 forever) [default: the jail's ban time]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
+    pub time: Option<f64>,
+
+    #[command(flatten)]
+    pub service: ServiceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UnbanArgs {
+    /// The address to unban
+    pub ip: IpAddr,
+
+    /// Only in this jail [default: every jail]
+    #[arg(long, value_name = "NAME")]
+    pub jail: Option<String>,
+
+    #[command(flatten)]
+    pub service: ServiceArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -84,6 +198,13 @@ fn parse_duration(text: &str) -> Result<f64, String> {
 pub fn run(args: &LogsArgs) -> anyhow::Result<i32> {
     match &args.command {
         LogsCommand::Scan(scan) => run_scan(scan),
+        LogsCommand::Digest(a) => {
+            super::digest::run(a, crate::output::use_color(crate::cli::ColorChoice::Auto))
+        }
+        LogsCommand::Run(a) => run_service(a),
+        LogsCommand::Status(a) => run_status(a),
+        LogsCommand::Ban(a) => run_ban(a),
+        LogsCommand::Unban(a) => run_unban(a),
     }
 }
 
@@ -346,4 +467,234 @@ fn write_json(
         .map(|(label, first, last)| (label.clone(), (last + 1).saturating_sub(*first)))
         .collect();
     writeln!(out, "{}", scan_json(report, filter, &inputs, &findings))
+}
+
+fn now() -> f64 {
+    jiff::Timestamp::now().as_millisecond() as f64 / 1000.0
+}
+
+/// This host's addresses (for `ignoreself`), from `ip -o addr`; none when that fails.
+fn own_addresses() -> Vec<IpAddr> {
+    let Ok(out) = std::process::Command::new("ip")
+        .args(["-o", "addr", "show"])
+        .stderr(std::process::Stdio::null())
+        .output()
+    else {
+        return Vec::new();
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut found = Vec::new();
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        while let Some(w) = words.next() {
+            if (w == "inet" || w == "inet6")
+                && let Some(addr) = words.next()
+                && let Ok(ip) = addr.split('/').next().unwrap_or_default().parse::<IpAddr>()
+            {
+                found.push(ip);
+            }
+        }
+    }
+    found
+}
+
+/// The engine for the configuration; jails that fail to load are reported (file and line)
+/// and left out. Returns whether any failed.
+fn engine(service: &ServiceArgs, follow: bool) -> anyhow::Result<(Engine, bool)> {
+    let options = Options {
+        action: service.action.map(ActionKind::from),
+        own_addresses: own_addresses(),
+        tz: jiff::tz::TimeZone::system(),
+        follow,
+    };
+    let (engine, failed) =
+        Engine::from_config(&service.config, StateDir::new(&service.state), options).map_err(
+            |e| {
+                hinted(
+                    daemon::error_chain(&e),
+                    "--config must name a fail2ban directory with jail.conf or jail.local",
+                )
+            },
+        )?;
+    for warning in &engine.warnings {
+        eprintln!("warning: {warning}");
+    }
+    for (jail, error) in &failed {
+        eprintln!(
+            "error: jail `{jail}` does not run: {}",
+            daemon::error_chain(error)
+        );
+    }
+    Ok((engine, !failed.is_empty()))
+}
+
+fn log_events(events: &[Event]) {
+    for event in events {
+        match event {
+            Event::Banned(b) => eprintln!("ban: {} in jail {}: {}", b.ip, b.jail, b.reason),
+            Event::Unbanned { jail, ip, expired } => eprintln!(
+                "unban: {ip} in jail {jail}{}",
+                if *expired { " (ban time over)" } else { "" }
+            ),
+            Event::Rotated { jail, path } => {
+                eprintln!("note: jail {jail}: {} was rotated", path.display())
+            }
+            Event::Truncated { jail, path } => {
+                eprintln!("note: jail {jail}: {} was truncated", path.display())
+            }
+            Event::Problem(p) => eprintln!("warning: {p}"),
+        }
+    }
+}
+
+fn run_service(args: &RunArgs) -> anyhow::Result<i32> {
+    let (mut engine, some_failed) = engine(&args.service, !args.once)?;
+    if engine.jails.is_empty() {
+        return Err(hinted(
+            format!(
+                "no enabled jail can run in {}",
+                args.service.config.display()
+            ),
+            "enable one in jail.local (`[sshd]` then `enabled = true`)",
+        ));
+    }
+    let names: Vec<String> = engine
+        .jails
+        .iter()
+        .map(|j| format!("{} ({})", j.jail.policy.name, j.action.name()))
+        .collect();
+    eprintln!("jails: {}", names.join(", "));
+    let events = engine.start(now()).map_err(|e| {
+        hinted(
+            format!(
+                "restoring bans into the firewall: {}",
+                daemon::error_chain(&e)
+            ),
+            "install nft (package nftables) or iptables and ipset and run as root; \
+             `--action log` only records bans",
+        )
+    })?;
+    log_events(&events);
+    let interval = std::time::Duration::from_secs_f64(args.interval.clamp(0.05, 3600.0));
+    loop {
+        let events = engine.poll(now()).context("reading the logs")?;
+        log_events(&events);
+        if args.once {
+            break;
+        }
+        std::thread::sleep(interval);
+    }
+    Ok(if some_failed { 2 } else { 0 })
+}
+
+fn run_ban(args: &BanArgs) -> anyhow::Result<i32> {
+    let (mut engine, _) = engine(&args.service, false)?;
+    let record = engine
+        .ban(&args.jail, args.ip, args.time, now())
+        .with_context(|| format!("banning {} in jail {}", args.ip, args.jail))?;
+    println!(
+        "banned {} in jail {} {}",
+        record.ip,
+        record.jail,
+        match record.until {
+            Some(_) => format!("for {}", human_seconds(record.bantime)),
+            None => "forever".to_owned(),
+        }
+    );
+    Ok(0)
+}
+
+fn run_unban(args: &UnbanArgs) -> anyhow::Result<i32> {
+    let (mut engine, _) = engine(&args.service, false)?;
+    let removed = engine
+        .unban(args.ip, args.jail.as_deref(), now())
+        .with_context(|| format!("unbanning {}", args.ip))?;
+    if removed.is_empty() {
+        println!("{} was not banned", args.ip);
+        return Ok(1);
+    }
+    for r in &removed {
+        println!("unbanned {} in jail {}", r.ip, r.jail);
+    }
+    Ok(0)
+}
+
+fn run_status(args: &StatusArgs) -> anyhow::Result<i32> {
+    let dir = StateDir::new(&args.state);
+    let state = dir.load().map_err(|e| {
+        hinted(
+            daemon::error_chain(&e),
+            "--state must name the directory `allclear host logs run` uses",
+        )
+    })?;
+    let now = now();
+    let bans = daemon::live_bans(&state, args.jail.as_deref(), now);
+    let count: usize = bans.values().map(Vec::len).sum();
+    let out = std::io::stdout();
+    let mut out = out.lock();
+    let written = match args.format {
+        LogsFormat::Json => {
+            let list: Vec<serde_json::Value> = bans
+                .values()
+                .flatten()
+                .map(|b| {
+                    let mut v = serde_json::to_value(b).unwrap_or_default();
+                    if let Some(obj) = v.as_object_mut() {
+                        obj.insert("remaining".into(), serde_json::json!(b.remaining(now)));
+                    }
+                    v
+                })
+                .collect();
+            let doc = serde_json::json!({
+                "schema": allclear_core::SCHEMA_VERSION,
+                "bans": list,
+                "summary": { "bans": count },
+            });
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            )
+        }
+        LogsFormat::Human => write_status(&mut out, &bans, now),
+    };
+    match written {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
+        Err(e) => return Err(e).context("writing the status"),
+    }
+    Ok(if count == 0 { 0 } else { 1 })
+}
+
+fn write_status(
+    out: &mut dyn Write,
+    bans: &std::collections::BTreeMap<String, Vec<BanRecord>>,
+    now: f64,
+) -> std::io::Result<()> {
+    if bans.is_empty() {
+        return writeln!(out, "no bans");
+    }
+    for (jail, list) in bans {
+        writeln!(out, "jail {jail}: {} banned", list.len())?;
+        for b in list {
+            let left = match b.remaining(now) {
+                Some(r) => format!("{} left", human_seconds(r)),
+                None => "forever".to_owned(),
+            };
+            writeln!(
+                out,
+                "  {}  since {}, {left}: {}",
+                b.ip,
+                time_text(b.start),
+                b.reason
+            )?;
+            if !b.users.is_empty() {
+                writeln!(out, "      users: {}", b.users.join(", "))?;
+            }
+            for sample in &b.samples {
+                writeln!(out, "      > {sample}")?;
+            }
+        }
+    }
+    Ok(())
 }

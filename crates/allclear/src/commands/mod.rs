@@ -2,6 +2,7 @@
 
 pub mod baseline;
 pub mod db;
+pub mod digest;
 pub mod fim;
 pub mod hook;
 pub mod init;

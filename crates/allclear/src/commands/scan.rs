@@ -8,7 +8,7 @@ use allclear_deps::{AuditInput, DependencyFile};
 use allclear_secrets::{Scanner, SecretsConfig};
 use anyhow::Context;
 
-use crate::cli::{Cli, ScanArgs};
+use crate::cli::{Check, Cli, ScanArgs};
 use crate::commands::db::{db_dir, open_store};
 use crate::output;
 use crate::walk::{self, WalkOptions};
@@ -25,7 +25,7 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> anyhow::Result<u8> {
     let baseline = load_baseline(root, args.baseline.as_deref())?;
     let collected = collect(cli, &policy, &Sources::from(args))?;
 
-    let today = jiff::Zoned::now().date();
+    let today = crate::output::today();
     let baseline_ref = baseline.as_ref().map(|(b, name)| (b, name.as_str()));
     let mut report = policy.evaluate_with_baseline(collected.findings, today, baseline_ref);
     for error in collected.errors {
@@ -60,15 +60,20 @@ pub struct Sources<'a> {
     pub no_ignore: bool,
     pub staged: bool,
     pub history: bool,
+    pub deps: bool,
+    pub secrets: bool,
 }
 
 impl<'a> From<&'a ScanArgs> for Sources<'a> {
     fn from(args: &'a ScanArgs) -> Self {
+        let only = |check| args.only.is_empty() || args.only.contains(&check);
         Sources {
             root: &args.path,
             no_ignore: args.no_ignore,
             staged: args.staged,
             history: args.history,
+            deps: only(Check::Deps),
+            secrets: only(Check::Secrets),
         }
     }
 }
@@ -87,12 +92,19 @@ pub struct Collected {
 pub fn collect(cli: &Cli, policy: &Policy, sources: &Sources<'_>) -> anyhow::Result<Collected> {
     let secrets_config = SecretsConfig::from_sections(&policy.sections)
         .context("invalid [secrets], [restricted] or [personal-data] section in the policy")?;
-    let scanner = Scanner::new(&secrets_config).context("could not build the secret rules")?;
+    let scanner = if sources.secrets || sources.staged || sources.history {
+        Some(Scanner::new(&secrets_config).context("could not build the secret rules")?)
+    } else {
+        None
+    };
 
     if sources.staged {
         // A pre-commit hook must be fast and only about what is being committed: the staged
         // blobs, not the whole tree and not the advisory database.
-        let scan = allclear_secrets::scan_staged(&scanner, sources.root)
+        let Some(scanner) = &scanner else {
+            anyhow::bail!("--staged scans for secrets; it cannot be combined with --only deps");
+        };
+        let scan = allclear_secrets::scan_staged(scanner, sources.root)
             .context("could not read what is staged")?;
         return Ok(Collected {
             findings: scan.findings,
@@ -106,20 +118,33 @@ pub fn collect(cli: &Cli, policy: &Policy, sources: &Sources<'_>) -> anyhow::Res
         root: sources.root,
         no_ignore: sources.no_ignore,
         exclude: &policy.scan.exclude,
-        secrets: Some(&scanner),
+        deps: sources.deps,
+        secrets: if sources.secrets {
+            scanner.as_ref()
+        } else {
+            None
+        },
     })?;
     let mut findings = std::mem::take(&mut walked.secret_findings);
     let mut errors = std::mem::take(&mut walked.errors);
     let mut warnings = Vec::new();
     let mut scanned = walked.files;
-    if sources.history {
-        let history = allclear_secrets::scan_history(&scanner, sources.root)
+    if let (true, Some(scanner)) = (sources.history, &scanner) {
+        let history = allclear_secrets::scan_history(scanner, sources.root)
             .context("could not read the git history")?;
         scanned += history.blobs;
         errors.extend(history.errors);
         merge_history(&mut findings, history.findings);
     }
 
+    if !sources.deps {
+        return Ok(Collected {
+            findings,
+            errors,
+            warnings,
+            scanned,
+        });
+    }
     let has_packages = walked
         .lockfiles
         .iter()

@@ -2,6 +2,8 @@
 //! `db import`, and a real HTTP server on loopback for `db update`.
 
 mod db;
+mod digest;
+mod logs;
 mod scan;
 mod secrets;
 

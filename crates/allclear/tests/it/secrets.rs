@@ -10,8 +10,8 @@ use serde_json::Value;
 use crate::{allclear, copy_tree, stdout, text};
 
 /// A GitHub token of the documented shape; made up.
-const TOKEN: &str = "ghp_R4nd0mT0k3nV4lu3F0rT3st1ngOnlyAbCd12";
-const OTHER_TOKEN: &str = "ghp_An0th3rT0k3nV4lu3F0rT3st1ngOnlyXy9876";
+const TOKEN: &str = "ghp_R4nd0mT0k3nV4lu3F0rT3st1ngOnlyAbCd12"; // allclear:allow made up
+const OTHER_TOKEN: &str = "ghp_An0th3rT0k3nV4lu3F0rT3st1ngOnlyXy9876"; // allclear:allow made up
 
 /// The secrets crate's fixtures: a Rails app, a Drupal site, an unsanitized dump and its
 /// sanitized twin, restricted files.
