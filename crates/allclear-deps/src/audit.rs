@@ -41,6 +41,13 @@ pub fn audit(input: &AuditInput<'_>, store: Option<&Store>) -> Result<Vec<Findin
     Ok(dedupe(findings))
 }
 
+/// Queries matched per call to the store; see [`advisory_findings`].
+const MATCH_BATCH: usize = 4096;
+
+fn same_package(queries: &[PackageQuery<'_>], a: usize, b: usize) -> bool {
+    queries[a].ecosystem == queries[b].ecosystem && queries[a].name == queries[b].name
+}
+
 /// Every distinct (ecosystem, name, version) is matched once, however many lockfiles list it.
 fn advisory_findings(
     lockfiles: &[(String, Lockfile)],
@@ -75,22 +82,32 @@ fn advisory_findings(
     // Sorting by name lets the store read each package's advisories once, in index order.
     let mut order: Vec<usize> = (0..queries.len()).collect();
     order.sort_by_key(|&i| (queries[i].ecosystem, queries[i].name));
-    let sorted: Vec<PackageQuery<'_>> = order.iter().map(|&i| queries[i]).collect();
-    let sorted_matches = check_packages(store, &sorted)?;
-    drop(sorted);
 
-    // Each match is turned into findings and freed at once, so the matches and the findings
-    // made from them are never all in memory together (the report sorts findings anyway).
+    // Matched in batches (never splitting one package's versions), each turned into findings
+    // and freed before the next: on a large monorepo the decoded advisories and merged texts of
+    // every match at once would double the peak memory, and the report sorts findings anyway.
     let mut findings = Vec::new();
-    for (position, found) in order.into_iter().zip(sorted_matches) {
-        let Some(places) = occurrences.get(position) else {
-            continue;
-        };
-        for (path, package) in places {
-            for vulnerability in &found.vulnerabilities {
-                findings.push(finding(path, package, vulnerability, &found));
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = (start + MATCH_BATCH).min(order.len());
+        while end < order.len() && same_package(&queries, order[end - 1], order[end]) {
+            end += 1;
+        }
+        let batch = &order[start..end];
+        let sorted: Vec<PackageQuery<'_>> = batch.iter().map(|&i| queries[i]).collect();
+        let matches = check_packages(store, &sorted)?;
+        drop(sorted);
+        for (&position, found) in batch.iter().zip(matches) {
+            let Some(places) = occurrences.get(position) else {
+                continue;
+            };
+            for (path, package) in places {
+                for vulnerability in &found.vulnerabilities {
+                    findings.push(finding(path, package, vulnerability, &found));
+                }
             }
         }
+        start = end;
     }
     Ok(findings)
 }

@@ -226,6 +226,86 @@ impl Engine {
         ))
     }
 
+    /// An engine running allclear's built-in detections (sshd, web probes, mail, Drupal,
+    /// Rails…) for a host with no fail2ban configuration: every built-in jail that bans an
+    /// address and whose Debian log file exists here. Repeat offenders get longer bans
+    /// (`bantime.increment`).
+    ///
+    /// `root` is where the log paths are looked up: `/`, or a container's or chroot's root.
+    pub fn from_builtin(
+        root: &Path,
+        state_dir: StateDir,
+        options: Options,
+    ) -> Result<(Engine, Vec<(String, JailSetupError)>), DaemonError> {
+        let mut jails = Vec::new();
+        let mut failed = Vec::new();
+        let mut warnings = Vec::new();
+        for builtin in crate::builtin::builtin_jails() {
+            if builtin.target != crate::builtin::Target::Address {
+                continue;
+            }
+            let logpath: Vec<String> = builtin
+                .logpaths
+                .iter()
+                .map(|entry| {
+                    root.join(entry.trim_start_matches('/'))
+                        .to_string_lossy()
+                        .into_owned()
+                })
+                .filter(|entry| expand_logpath(entry).iter().any(|p| p.exists()))
+                .collect();
+            if logpath.is_empty() {
+                continue;
+            }
+            let rules = &builtin.rules;
+            let def = JailDefinition {
+                name: builtin.name.to_owned(),
+                enabled: true,
+                filter_name: Some(builtin.name.to_owned()),
+                filter_args: BTreeMap::new(),
+                filter: Some(builtin.filter.clone()),
+                backend: "auto".to_owned(),
+                logpath,
+                maxretry: rules.maxretry,
+                findtime: rules.findtime,
+                bantime: rules.bantime,
+                bantime_increment: true,
+                ignoreip: rules.ignoreip.clone(),
+                ignoreself: true,
+                // Without --action, a built-in jail only logs: banning is opted into.
+                action: String::new(),
+                bantime_options: BTreeMap::new(),
+                origin: format!("built-in jail {}", builtin.name),
+            };
+            match Self::setup_jail(def, &options) {
+                // Each jail would say it has no action; one line below says it for all.
+                Ok((j, w)) => {
+                    warnings.extend(
+                        w.into_iter()
+                            .filter(|w| !w.ends_with("no action; this jail only logs its bans")),
+                    );
+                    jails.push(j);
+                }
+                Err(e) => failed.push((builtin.name.to_owned(), e)),
+            }
+        }
+        if options.action.is_none() && !jails.is_empty() {
+            warnings.push(
+                "built-in jails only log their bans; pass --action nftables (or iptables) to ban"
+                    .to_owned(),
+            );
+        }
+        Ok((
+            Engine {
+                jails,
+                state_dir,
+                options,
+                warnings,
+            },
+            failed,
+        ))
+    }
+
     fn setup_jail(
         def: JailDefinition,
         options: &Options,

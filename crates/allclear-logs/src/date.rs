@@ -1327,6 +1327,36 @@ mod tests {
     }
 
     #[test]
+    fn repeated_dates_are_reused_only_when_the_same() {
+        let mut d = DateDetector::with_defaults().unwrap();
+        let t = local("2005-08-14T09:00:00");
+        let lines = [
+            ("Aug 14 09:00:00 a", "Aug 14 09:00:00", t),
+            ("Aug 14 09:00:00 bb", "Aug 14 09:00:00", t),
+            ("Aug 14 09:00:01 c", "Aug 14 09:00:01", t + 1.0),
+            // Same text at the start, but the year that follows belongs to the date.
+            (
+                "Aug 14 09:00:01 2004 c",
+                "Aug 14 09:00:01 2004",
+                t + 1.0 - 365.0 * 86400.0,
+            ),
+            ("Aug 14 09:00:01 c", "Aug 14 09:00:01", t + 1.0),
+            ("Aug 14 09:00:01", "Aug 14 09:00:01", t + 1.0),
+        ];
+        for (line, text, time) in lines {
+            assert_eq!(
+                find(&mut d, line),
+                Some((text.to_owned(), Some(time))),
+                "{line}"
+            );
+        }
+        // Another clock: the reused time must not survive it.
+        let later = Clock::new(Timestamp::from_second(1_155_549_600).unwrap(), clock().tz);
+        let f = d.find("Aug 14 09:00:01 c", &later).unwrap();
+        assert_eq!(f.time, Some(t + 1.0 + 365.0 * 86400.0));
+    }
+
+    #[test]
     fn syslog_dates_get_a_year() {
         let mut d = DateDetector::with_defaults().unwrap();
         let (text, t) = find(&mut d, "Jun 21 16:47:48 host sshd[1]: x").unwrap();

@@ -407,36 +407,6 @@ impl MlfidCache {
     }
 }
 
-/// Prefregex groups by line head (the text before `<F-CONTENT>` plus one character), for
-/// the last [`PrefCache::MAX`] heads (oldest dropped first). Reading a prefregex's groups
-/// costs a capture pass; connections write several lines with the same head.
-#[derive(Debug, Clone, Default)]
-struct PrefCache {
-    map: HashMap<String, Groups>,
-    order: VecDeque<String>,
-}
-
-impl PrefCache {
-    const MAX: usize = 64;
-
-    fn get(&self, key: &str) -> Option<&Groups> {
-        self.map.get(key)
-    }
-
-    fn insert(&mut self, key: &str, groups: &Groups) {
-        if self.map.contains_key(key) {
-            return;
-        }
-        while self.order.len() >= Self::MAX {
-            if let Some(old) = self.order.pop_front() {
-                self.map.remove(&old);
-            }
-        }
-        self.order.push_back(key.to_owned());
-        self.map.insert(key.to_owned(), groups.clone());
-    }
-}
-
 /// The immutable, compiled part of a filter (shareable between logs).
 #[derive(Debug)]
 pub struct CompiledFilter {
@@ -595,8 +565,6 @@ pub struct Filter {
     fail_slots: Vec<Slots>,
     ignore_slots: Vec<Slots>,
     scratch: String,
-    /// Prefregex groups of recent line heads (see [`PrefCache`]).
-    pref_cache: PrefCache,
     /// Searches the backtracking engine gave up on (each counted as "no match").
     pub backtrack_limit_hits: u64,
 }
@@ -627,7 +595,6 @@ impl Filter {
             fail_slots,
             ignore_slots,
             scratch: String::new(),
-            pref_cache: PrefCache::default(),
             backtrack_limit_hits: 0,
         }
     }
@@ -777,7 +744,6 @@ impl Filter {
         // The prefregex's groups are read only when a failure regex matches (most lines need
         // nothing but where `<F-CONTENT>` starts, which a DFA search of the head gives).
         let mut pref_unread = false;
-        let mut content_start = 0;
         if let Some(pref) = &compiled.prefregex {
             let Some(slots) = self.pref_slots.as_mut() else {
                 return failures;
@@ -790,7 +756,6 @@ impl Filter {
                 Some(Some(s)) if content.is_some() && content == pref.re.tail_group() => {
                     pre_matched = true;
                     pref_unread = true;
-                    content_start = s;
                     if s < line.len() {
                         text = &line[s..];
                     }
@@ -838,30 +803,15 @@ impl Filter {
             };
             if pre_matched && pre_groups.is_none() {
                 pre_groups = match (&compiled.prefregex, &mut self.pref_slots) {
-                    (Some(p), Some(s)) if std::mem::take(&mut pref_unread) => {
-                        // The groups before `<F-CONTENT>` are a function of the text up to
-                        // it and the character after (look-arounds read one character):
-                        // lines of one connection share that head, so it is cached.
-                        let key_end = content_start
-                            + line[content_start..]
-                                .chars()
-                                .next()
-                                .map_or(0, char::len_utf8);
-                        let key = &line[..key_end];
-                        match self.pref_cache.get(key) {
-                            Some(g) => Some(g.clone()),
-                            None => {
-                                if !Self::search(p, s, line, &mut self.backtrack_limit_hits) {
-                                    // Cannot happen (the head matched): no prefix groups.
-                                    *s = p.re.slots();
-                                }
-                                let g = p.groupdict(line, s, Some("content"));
-                                self.pref_cache.insert(key, &g);
-                                Some(g)
-                            }
+                    (Some(p), Some(s)) => {
+                        if std::mem::take(&mut pref_unread)
+                            && !Self::search(p, s, line, &mut self.backtrack_limit_hits)
+                        {
+                            // Cannot happen (the head matched): no prefix groups.
+                            *s = p.re.slots();
                         }
+                        Some(p.groupdict(line, s, Some("content")))
                     }
-                    (Some(p), Some(s)) => Some(p.groupdict(line, s, Some("content"))),
                     _ => None,
                 };
             }

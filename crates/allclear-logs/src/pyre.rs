@@ -1419,6 +1419,51 @@ mod tests {
     }
 
     #[test]
+    fn ascii_twins_capture_what_the_unicode_engine_captures() {
+        let patterns = [
+            r"^(?P<w>\w+)\s+(?P<d>\d+)\b(?P<rest>.*)$",
+            r"(?i)^user (?P<u>\S+) from (?P<h>[^ ]+)(?: port (?P<p>\d+))?",
+            r"(?P<a>\bKEY\w*)\W+(?P<b>[a-z]+)$",
+            r"^(?P<head>\s*\S+ sshd\[\d+\]: )(?P<content>.+)$",
+        ];
+        let hays = [
+            "word 42 tail",
+            "USER root from 192.0.2.1 port 22",
+            "user bob from host",
+            "keys -- abc",
+            "x KEYring: zz",
+            " web1 sshd[12]: Failed password",
+            "   ",
+            "",
+        ];
+        for p in patterns {
+            let ours = PyRegex::new(p, false).unwrap();
+            assert!(ours.ascii.is_some(), "{p} has no ASCII twin");
+            let unicode = regex::Regex::new(p).unwrap();
+            for hay in hays {
+                let mut slots = ours.slots();
+                let found = ours.captures(hay, &mut slots).unwrap();
+                let want = unicode.captures(hay);
+                assert_eq!(found, want.is_some(), "{p} on {hay:?}");
+                if let Some(c) = want {
+                    for i in 0..unicode.captures_len() {
+                        let w = c.get(i).map(|m| (m.start(), m.end()));
+                        assert_eq!(slots.get(i), w, "{p} on {hay:?}, group {i}");
+                    }
+                }
+            }
+        }
+        // Non-ASCII patterns get no twin (their case folding differs), nor do Unicode flags.
+        assert!(PyRegex::new(r"(?i)é\w", false).unwrap().ascii.is_none());
+        assert!(unicode_flag(r"a(?iu:b)") && !unicode_flag(r"(?P<user>\S+)(?i:x)"));
+        // Non-ASCII text takes the Unicode engine: `\w` matches `é` there.
+        let p = PyRegex::new(r"^(?P<w>\w+)$", false).unwrap();
+        let mut slots = p.slots();
+        assert!(p.captures("café", &mut slots).unwrap());
+        assert_eq!(slots.get(1), Some((0, 5)));
+    }
+
+    #[test]
     fn anchored_prefixes_rule_out_patterns_cheaply() {
         let p = PyRegex::new(
             r"^[aA]uthentication (?:failure|error) for (?P<u>\S+)",

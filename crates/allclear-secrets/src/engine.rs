@@ -8,7 +8,7 @@
 use std::sync::OnceLock;
 
 use aho_corasick::automaton::{Automaton, StateID};
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Anchored, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, MatchKind};
 use base64::Engine as _;
 use regex::bytes::{Captures, Regex, RegexBuilder};
 
@@ -171,9 +171,13 @@ impl Engine {
             let near = if rule.near.is_empty() {
                 None
             } else {
+                // Searched only in the few windows around candidates: a contiguous NFA is
+                // fast enough there and far cheaper to build than a DFA per rule, which
+                // matters for a pre-commit scan that lives a few milliseconds.
                 Some(
                     AhoCorasickBuilder::new()
                         .ascii_case_insensitive(true)
+                        .kind(Some(AhoCorasickKind::ContiguousNFA))
                         .build(rule.near)
                         .map_err(EngineError::Keywords)?,
                 )
@@ -214,6 +218,7 @@ impl Engine {
             Some(
                 AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
+                    .kind(Some(AhoCorasickKind::ContiguousNFA))
                     .build(&claims)
                     .map_err(EngineError::Keywords)?,
             )

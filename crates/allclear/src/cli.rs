@@ -49,7 +49,8 @@ pub enum OutputFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Scan a repository: vulnerable and unsupported dependencies, and what the policy forbids
+    /// Scan a repository (or a home directory): vulnerable and unsupported dependencies, secrets,
+    /// restricted files and personal data
     Scan(ScanArgs),
     /// Manage the local advisory database
     #[command(subcommand)]

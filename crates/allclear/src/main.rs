@@ -30,7 +30,7 @@ fn main() -> ExitCode {
             commands::fim::run(args).map(|code| u8::try_from(code).unwrap_or(2))
         }
         Command::Host(HostCommand::Logs(args)) => {
-            commands::logs::run(args).map(|code| u8::try_from(code).unwrap_or(2))
+            commands::logs::run(args, cli.color).map(|code| u8::try_from(code).unwrap_or(2))
         }
     };
     match result {

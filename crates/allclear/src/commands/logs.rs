@@ -49,12 +49,26 @@ pub enum LogsCommand {
     Unban(UnbanArgs),
 }
 
+/// Debian's fail2ban configuration directory.
+const DEFAULT_CONFIG: &str = "/etc/fail2ban";
+
 /// Where the fail2ban configuration and our state are.
 #[derive(Debug, Args)]
 pub struct ServiceArgs {
-    /// The fail2ban configuration directory (jail.conf, jail.local, jail.d/, filter.d/)
-    #[arg(long, value_name = "DIR", default_value = "/etc/fail2ban")]
+    /// The fail2ban configuration directory (jail.conf, jail.local, jail.d/, filter.d/); when
+    /// the default is absent, allclear's built-in detections run instead
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_CONFIG)]
     pub config: PathBuf,
+
+    /// Run allclear's built-in detections (sshd, web probes and 4xx bursts, Postfix/Dovecot,
+    /// Drupal, Rails/Devise…) on the Debian log files that exist, not a fail2ban configuration
+    #[arg(long)]
+    pub builtin: bool,
+
+    /// With the built-in detections: look their log files up under this directory (a
+    /// container's or chroot's root)
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub log_root: PathBuf,
 
     /// Where bans and read positions are kept
     #[arg(long, value_name = "DIR", default_value = "/var/lib/allclear/logs")]
@@ -195,12 +209,10 @@ fn parse_duration(text: &str) -> Result<f64, String> {
 }
 
 /// Runs `allclear host logs …`; returns the exit code.
-pub fn run(args: &LogsArgs) -> anyhow::Result<i32> {
+pub fn run(args: &LogsArgs, color: crate::cli::ColorChoice) -> anyhow::Result<i32> {
     match &args.command {
         LogsCommand::Scan(scan) => run_scan(scan),
-        LogsCommand::Digest(a) => {
-            super::digest::run(a, crate::output::use_color(crate::cli::ColorChoice::Auto))
-        }
+        LogsCommand::Digest(a) => super::digest::run(a, crate::output::use_color(color)),
         LogsCommand::Run(a) => run_service(a),
         LogsCommand::Status(a) => run_status(a),
         LogsCommand::Ban(a) => run_ban(a),
@@ -507,15 +519,23 @@ fn engine(service: &ServiceArgs, follow: bool) -> anyhow::Result<(Engine, bool)>
         tz: jiff::tz::TimeZone::system(),
         follow,
     };
-    let (engine, failed) =
-        Engine::from_config(&service.config, StateDir::new(&service.state), options).map_err(
-            |e| {
-                hinted(
-                    daemon::error_chain(&e),
-                    "--config must name a fail2ban directory with jail.conf or jail.local",
-                )
-            },
-        )?;
+    let builtin = service.builtin
+        || (service.config == Path::new(DEFAULT_CONFIG) && !service.config.exists());
+    let state = StateDir::new(&service.state);
+    let built = if builtin {
+        if !service.builtin {
+            eprintln!("note: no {DEFAULT_CONFIG}; running the built-in detections");
+        }
+        Engine::from_builtin(&service.log_root, state, options)
+    } else {
+        Engine::from_config(&service.config, state, options)
+    };
+    let (engine, failed) = built.map_err(|e| {
+        hinted(
+            daemon::error_chain(&e),
+            "--config must name a fail2ban directory with jail.conf or jail.local (or use --builtin)",
+        )
+    })?;
     for warning in &engine.warnings {
         eprintln!("warning: {warning}");
     }

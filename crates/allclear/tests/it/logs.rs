@@ -749,3 +749,88 @@ fn systemd_backend_reads_the_journal_after_the_saved_cursor() {
     let status = s.status();
     assert_eq!(status["bans"][0]["failures"], 5);
 }
+
+/// With no fail2ban configuration, the built-in detections run on the Debian log files that
+/// exist (here under `--log-root`): an sshd attacker is banned, a web prober is banned by
+/// the probe jail, and jails whose logs are absent do not run.
+#[test]
+fn builtin_detections_run_without_a_fail2ban_configuration() {
+    let root = tempfile::tempdir().unwrap();
+    let state = root.path().join("state");
+    let logs = root.path().join("var/log");
+    std::fs::create_dir_all(logs.join("nginx")).unwrap();
+    let mut auth = String::new();
+    for i in 0..8 {
+        auth.push_str(&failure(100 - i, "198.51.100.23", "root", 50000 + i as u32));
+    }
+    auth.push_str(&failure(50, "192.0.2.8", "alice", 2));
+    std::fs::write(logs.join("auth.log"), auth).unwrap();
+    let mut access = String::new();
+    let t = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(30);
+    let when = t.strftime("%d/%b/%Y:%H:%M:%S +0000");
+    for path in [
+        "/.env",
+        "/.git/config",
+        "/wp-login.php",
+        "/phpmyadmin/",
+        "/xmlrpc.php",
+        "/.env.bak",
+    ] {
+        access.push_str(&format!(
+            "203.0.113.77 - - [{when}] \"GET {path} HTTP/1.1\" 404 153 \"-\" \"curl/8.0\"\n"
+        ));
+    }
+    access.push_str(&format!(
+        "192.0.2.10 - - [{when}] \"GET / HTTP/1.1\" 200 512 \"-\" \"Mozilla/5.0\"\n"
+    ));
+    std::fs::write(logs.join("nginx/access.log"), access).unwrap();
+
+    let out = allclear()
+        .env("TZ", "UTC")
+        .args([
+            "host",
+            "logs",
+            "run",
+            "--builtin",
+            "--once",
+            "--action",
+            "log",
+        ])
+        .arg("--log-root")
+        .arg(root.path())
+        .arg("--state")
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let status = allclear()
+        .args(["host", "logs", "status", "--format", "json", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let mut bans: Vec<(String, String)> = json["bans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["ip"].as_str().unwrap().to_owned(),
+                b["jail"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    bans.sort();
+    bans.dedup_by(|a, b| a.0 == b.0);
+    let ips: Vec<&str> = bans.iter().map(|(ip, _)| ip.as_str()).collect();
+    assert_eq!(ips, ["198.51.100.23", "203.0.113.77"], "{}", text(&out));
+    assert!(
+        bans.iter()
+            .any(|(ip, jail)| ip == "198.51.100.23" && jail == "sshd")
+    );
+    assert!(
+        bans.iter()
+            .any(|(ip, jail)| ip == "203.0.113.77" && jail == "http-probe"),
+        "{bans:?}"
+    );
+}

@@ -244,6 +244,14 @@ fn init_writes_a_policy_once() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let written = std::fs::read_to_string(&path).unwrap();
     assert!(written.contains("fail-on"));
+    assert!(written.contains("[restricted]") && written.contains("[personal-data]"));
+    // Every section it writes is one the scan accepts (unknown keys are errors there).
+    let scan = allclear()
+        .args(["scan", "--only", "secrets"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(scan.status.code(), Some(0), "{}", text(&scan));
     let again = allclear().arg("init").arg(&path).output().unwrap();
     assert_eq!(again.status.code(), Some(2), "{}", text(&again));
     assert!(stderr(&again).contains("--force"));
