@@ -195,34 +195,18 @@ impl Engine {
             dir: config_dir.to_owned(),
             source: Box::new(source),
         })?;
-        let mut jails = Vec::new();
-        let mut failed = Vec::new();
-        let mut warnings = Vec::new();
-        for (name, result) in results {
-            let def = match result {
-                Ok(d) if !d.enabled => continue,
-                Ok(d) => d,
-                Err(e) => {
-                    failed.push((name, e.into()));
-                    continue;
-                }
-            };
-            match Self::setup_jail(def, &options) {
-                Ok((j, w)) => {
-                    warnings.extend(w);
-                    jails.push(j);
-                }
-                Err(e) => failed.push((name, e)),
-            }
-        }
-        Ok((
-            Engine {
-                jails,
-                state_dir,
-                options,
-                warnings,
-            },
-            failed,
+        let definitions = results
+            .into_iter()
+            .filter_map(|(name, result)| match result {
+                Ok(def) if !def.enabled => None,
+                Ok(def) => Some((name, Ok(def))),
+                Err(e) => Some((name, Err(e.into()))),
+            });
+        Ok(Self::assemble(
+            definitions,
+            options.action,
+            state_dir,
+            options,
         ))
     }
 
@@ -237,65 +221,78 @@ impl Engine {
         state_dir: StateDir,
         options: Options,
     ) -> Result<(Engine, Vec<(String, JailSetupError)>), DaemonError> {
-        let mut jails = Vec::new();
-        let mut failed = Vec::new();
-        let mut warnings = Vec::new();
-        for builtin in crate::builtin::builtin_jails() {
-            if builtin.target != crate::builtin::Target::Address {
-                continue;
-            }
-            let logpath: Vec<String> = builtin
-                .logpaths
-                .iter()
-                .map(|entry| {
-                    root.join(entry.trim_start_matches('/'))
-                        .to_string_lossy()
-                        .into_owned()
-                })
-                .filter(|entry| expand_logpath(entry).iter().any(|p| p.exists()))
-                .collect();
-            if logpath.is_empty() {
-                continue;
-            }
-            let rules = &builtin.rules;
-            let def = JailDefinition {
-                name: builtin.name.to_owned(),
-                enabled: true,
-                filter_name: Some(builtin.name.to_owned()),
-                filter_args: BTreeMap::new(),
-                filter: Some(builtin.filter.clone()),
-                backend: "auto".to_owned(),
-                logpath,
-                maxretry: rules.maxretry,
-                findtime: rules.findtime,
-                bantime: rules.bantime,
-                bantime_increment: true,
-                ignoreip: rules.ignoreip.clone(),
-                ignoreself: true,
-                // Without --action, a built-in jail only logs: banning is opted into.
-                action: String::new(),
-                bantime_options: BTreeMap::new(),
-                origin: format!("built-in jail {}", builtin.name),
-            };
-            match Self::setup_jail(def, &options) {
-                // Each jail would say it has no action; one line below says it for all.
-                Ok((j, w)) => {
-                    warnings.extend(
-                        w.into_iter()
-                            .filter(|w| !w.ends_with("no action; this jail only logs its bans")),
-                    );
-                    jails.push(j);
+        let definitions = crate::builtin::builtin_jails()
+            .into_iter()
+            .filter(|builtin| builtin.target == crate::builtin::Target::Address)
+            .filter_map(|builtin| {
+                let logpath: Vec<String> = builtin
+                    .logpaths
+                    .iter()
+                    .map(|entry| {
+                        root.join(entry.trim_start_matches('/'))
+                            .to_string_lossy()
+                            .into_owned()
+                    })
+                    .filter(|entry| expand_logpath(entry).iter().any(|p| p.exists()))
+                    .collect();
+                if logpath.is_empty() {
+                    return None;
                 }
-                Err(e) => failed.push((builtin.name.to_owned(), e)),
-            }
-        }
-        if options.action.is_none() && !jails.is_empty() {
-            warnings.push(
+                let rules = &builtin.rules;
+                let def = JailDefinition {
+                    name: builtin.name.to_owned(),
+                    enabled: true,
+                    filter_name: Some(builtin.name.to_owned()),
+                    filter_args: BTreeMap::new(),
+                    filter: Some(builtin.filter.clone()),
+                    backend: "auto".to_owned(),
+                    logpath,
+                    maxretry: rules.maxretry,
+                    findtime: rules.findtime,
+                    bantime: rules.bantime,
+                    bantime_increment: true,
+                    ignoreip: rules.ignoreip.clone(),
+                    ignoreself: true,
+                    action: String::new(),
+                    bantime_options: BTreeMap::new(),
+                    origin: format!("built-in jail {}", builtin.name),
+                };
+                Some((builtin.name.to_owned(), Ok(def)))
+            });
+        // Without --action, a built-in jail only logs: banning is opted into, and said once
+        // for all of them below rather than by each jail.
+        let action = Some(options.action.unwrap_or(ActionKind::Log));
+        let (mut engine, failed) = Self::assemble(definitions, action, state_dir, options);
+        if engine.options.action.is_none() && !engine.jails.is_empty() {
+            engine.warnings.push(
                 "built-in jails only log their bans; pass --action nftables (or iptables) to ban"
                     .to_owned(),
             );
         }
-        Ok((
+        Ok((engine, failed))
+    }
+
+    /// Sets up each jail definition; those that fail are returned with their error (the
+    /// others still run). `action` overrides every jail's own `action` setting.
+    fn assemble(
+        definitions: impl Iterator<Item = (String, Result<JailDefinition, JailSetupError>)>,
+        action: Option<ActionKind>,
+        state_dir: StateDir,
+        options: Options,
+    ) -> (Engine, Vec<(String, JailSetupError)>) {
+        let mut jails = Vec::new();
+        let mut failed = Vec::new();
+        let mut warnings = Vec::new();
+        for (name, definition) in definitions {
+            match definition.and_then(|def| Self::setup_jail(def, action, &options)) {
+                Ok((jail, w)) => {
+                    warnings.extend(w);
+                    jails.push(jail);
+                }
+                Err(e) => failed.push((name, e)),
+            }
+        }
+        (
             Engine {
                 jails,
                 state_dir,
@@ -303,11 +300,12 @@ impl Engine {
                 warnings,
             },
             failed,
-        ))
+        )
     }
 
     fn setup_jail(
         def: JailDefinition,
+        action: Option<ActionKind>,
         options: &Options,
     ) -> Result<(RunningJail, Vec<String>), JailSetupError> {
         let fdef = def.filter.as_ref().ok_or(JailSetupError::NoFilter)?;
@@ -321,7 +319,7 @@ impl Engine {
             &def.origin,
         )?;
         warnings.extend(w);
-        let action = match options.action {
+        let action = match action {
             Some(a) => a,
             None => {
                 let (a, w) = map_action(&def.name, &def.action);
