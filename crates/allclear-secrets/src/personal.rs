@@ -301,12 +301,7 @@ impl Detector {
             .iter()
             .flat_map(|line| self.ssn.find_iter(line))
         {
-            let digits: Vec<u8> = m
-                .as_bytes()
-                .iter()
-                .copied()
-                .filter(u8::is_ascii_digit)
-                .collect();
+            let digits = ascii_digits(m.as_bytes());
             let (Some(area), Some(group), Some(serial)) =
                 (digits.get(..3), digits.get(3..5), digits.get(5..9))
             else {
@@ -324,12 +319,7 @@ impl Detector {
             .iter()
             .flat_map(|line| self.card.find_iter(line))
         {
-            let digits: Vec<u8> = m
-                .as_bytes()
-                .iter()
-                .copied()
-                .filter(u8::is_ascii_digit)
-                .collect();
+            let digits = ascii_digits(m.as_bytes());
             if !(13..=19).contains(&digits.len()) || !card_brand(&digits) || !luhn(&digits) {
                 continue;
             }
@@ -723,6 +713,11 @@ fn redact_value(kind: Kind, value: &[u8]) -> String {
             text.get(text.len().saturating_sub(2)..).unwrap_or("")
         ),
     }
+}
+
+/// The ASCII digits of a matched number, separators (spaces, dashes) left out.
+fn ascii_digits(bytes: &[u8]) -> Vec<u8> {
+    bytes.iter().copied().filter(u8::is_ascii_digit).collect()
 }
 
 #[cfg(test)]
