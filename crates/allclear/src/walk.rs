@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use allclear_core::{Finding, RunError};
 use allclear_lockfiles::{FileKind, Lockfile};
@@ -80,9 +80,8 @@ pub struct Walked {
     pub secret_findings: Vec<Finding>,
     /// Files that could not be read or parsed.
     pub errors: Vec<RunError>,
-    /// Regular files the walk visited, and the bytes they hold.
+    /// Regular files the walk visited.
     pub files: usize,
-    pub bytes: u64,
 }
 
 pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
@@ -121,9 +120,8 @@ pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
     }
     let found = Mutex::new(Walked::default());
     let files = AtomicUsize::new(0);
-    let bytes = AtomicU64::new(0);
     builder.build_parallel().run(|| {
-        let (found, files, bytes) = (&found, &files, &bytes);
+        let (found, files) = (&found, &files);
         let scanner = options.secrets;
         Box::new(move |entry| {
             let entry = match entry {
@@ -141,9 +139,6 @@ pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
                 return WalkState::Continue;
             }
             files.fetch_add(1, Ordering::Relaxed);
-            if let Ok(metadata) = entry.metadata() {
-                bytes.fetch_add(metadata.len(), Ordering::Relaxed);
-            }
             let kind = if options.deps {
                 dependency_kind(&entry)
             } else {
@@ -200,7 +195,6 @@ pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
         .into_inner()
         .unwrap_or_else(|poison| poison.into_inner());
     found.files = files.into_inner();
-    found.bytes = bytes.into_inner();
     found.lockfiles.sort_by(|a, b| a.0.cmp(&b.0));
     found.manifests.sort();
     found
