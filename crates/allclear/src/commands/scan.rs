@@ -225,20 +225,22 @@ pub fn load_baseline(
     root: &Path,
     given: Option<&Path>,
 ) -> anyhow::Result<Option<(Baseline, String)>> {
-    let path = match given {
-        Some(path) => path.to_path_buf(),
-        None => {
-            let default = root.join(BASELINE_FILE);
-            if !default.is_file() {
-                return Ok(None);
-            }
-            default
-        }
+    let Some(path) = given_or_default(root, given, BASELINE_FILE) else {
+        return Ok(None);
     };
     let name = path.display().to_string();
     let text = fs_err::read_to_string(&path)?;
     let baseline = Baseline::from_json(&text, &name)?;
     Ok(Some((baseline, name)))
+}
+
+/// The file named on the command line (which must then exist: reading it reports the error),
+/// else `ROOT/NAME` when present, else none.
+fn given_or_default(root: &Path, given: Option<&Path>, name: &str) -> Option<PathBuf> {
+    match given {
+        Some(path) => Some(path.to_path_buf()),
+        None => Some(root.join(name)).filter(|default| default.exists()),
+    }
 }
 
 /// Reads the policy: `--config FILE` (must exist), else `ROOT/allclear.toml` if present, else
@@ -247,15 +249,8 @@ pub fn load_policy(
     root: &Path,
     config: Option<&Path>,
 ) -> anyhow::Result<(Policy, Option<PathBuf>)> {
-    let path = match config {
-        Some(path) => path.to_path_buf(),
-        None => {
-            let default = root.join("allclear.toml");
-            if !default.exists() {
-                return Ok((Policy::default(), None));
-            }
-            default
-        }
+    let Some(path) = given_or_default(root, config, "allclear.toml") else {
+        return Ok((Policy::default(), None));
     };
     let text = fs_err::read_to_string(&path)?;
     let policy = Policy::from_toml(&text, &path.display().to_string())?;
