@@ -14,6 +14,9 @@ use crate::model::{Advisory, Affected, AffectedVersions, CvssScore, Event, Infor
 use crate::names::normalize_name;
 use crate::store::{Extra, RawRecord, Store, StoreError};
 
+/// From this many queries, `check_packages` shares the work out on rayon's pool.
+const PARALLEL_FROM_QUERIES: usize = 2048;
+
 /// Why matching failed (only the store can fail; bad versions are not errors).
 #[derive(Debug, thiserror::Error)]
 pub enum MatchError {
@@ -165,27 +168,47 @@ pub fn check_packages(
         package_of.push(n);
     }
 
-    let compiled: Vec<Vec<Compiled>> = packages
-        .par_iter()
-        .map(|(eco, name, raws)| {
-            raws.iter()
-                .map(|raw| Ok(compile(*eco, name, raw.decode()?, Some(raw.rowid))))
-                .filter(|c: &Result<Compiled, StoreError>| c.as_ref().map_or(true, |c| c.usable()))
-                .collect::<Result<Vec<_>, StoreError>>()
-        })
-        .collect::<Result<_, _>>()?;
+    // A small audit (one project's lockfile) is done before rayon's pool would have started
+    // its threads, and their idle spinning would take the second core from the walk.
+    let parallel = queries.len() >= PARALLEL_FROM_QUERIES;
+    let compile_package = |(eco, name, raws): &(Ecosystem, &str, Vec<RawRecord>)| {
+        raws.iter()
+            .map(|raw| Ok(compile(*eco, name, raw.decode()?, Some(raw.rowid))))
+            .filter(|c: &Result<Compiled, StoreError>| c.as_ref().map_or(true, |c| c.usable()))
+            .collect::<Result<Vec<_>, StoreError>>()
+    };
+    let compiled: Vec<Vec<Compiled>> = if parallel {
+        packages
+            .par_iter()
+            .map(compile_package)
+            .collect::<Result<_, _>>()?
+    } else {
+        packages
+            .iter()
+            .map(compile_package)
+            .collect::<Result<_, _>>()?
+    };
 
-    let matched: Vec<Matched<'_>> = queries
-        .par_iter()
-        .zip(package_of.par_iter())
-        .map(|(q, &n)| {
-            let compiled = n
-                .and_then(|n| compiled.get(n))
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
-            find_matches(q.ecosystem, q.version, compiled)
-        })
-        .collect();
+    let match_query = |(q, &n): (&PackageQuery<'_>, &Option<usize>)| {
+        let compiled = n
+            .and_then(|n| compiled.get(n))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        find_matches(q.ecosystem, q.version, compiled)
+    };
+    let matched: Vec<Matched<'_>> = if parallel {
+        queries
+            .par_iter()
+            .zip(package_of.par_iter())
+            .map(match_query)
+            .collect()
+    } else {
+        queries
+            .iter()
+            .zip(package_of.iter())
+            .map(match_query)
+            .collect()
+    };
 
     // The long text of matched advisories, read once each.
     let mut extras: HashMap<i64, Extra> = HashMap::new();
@@ -199,7 +222,11 @@ pub fn check_packages(
         }
     }
 
-    Ok(matched.into_par_iter().map(|m| build(m, &extras)).collect())
+    Ok(if parallel {
+        matched.into_par_iter().map(|m| build(m, &extras)).collect()
+    } else {
+        matched.into_iter().map(|m| build(m, &extras)).collect()
+    })
 }
 
 /// Matches a version against advisories already in hand (no store): what

@@ -16,7 +16,7 @@ mod keys;
 mod monitoring;
 mod stack;
 
-pub(crate) use generic::ASSIGNMENT;
+pub(crate) use generic::{ASSIGNMENT, MAX_ASSIGNED_VALUE};
 
 /// Where a rule's regex is run once a keyword is found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
