@@ -106,6 +106,15 @@ fn compile(pattern: &str) -> Result<CompiledPattern, regex::Error> {
     Ok(cp)
 }
 
+impl CompiledRule {
+    /// Whether the window holds one of the rule's `near` words (or the rule has none).
+    /// Checked before the regexes run (and are compiled): a window without one cannot
+    /// yield a hit.
+    fn near_ok(&self, window: &[u8]) -> bool {
+        self.near.as_ref().is_none_or(|near| near.is_match(window))
+    }
+}
+
 struct CompiledRule {
     rule: &'static Rule,
     /// The generic `key = value` rule (the `ASSIGNMENT` pattern and an assignment filter):
@@ -453,6 +462,9 @@ impl Engine {
         let Some(window) = content.get(start..end) else {
             return;
         };
+        if !compiled.near_ok(window) {
+            return;
+        }
         for pattern in compiled.patterns.iter().filter_map(LazyPattern::get) {
             for caps in pattern.regex.captures_iter(window) {
                 self.consider(r, pattern, &caps, start, window, traits, hits);
@@ -493,6 +505,9 @@ impl Engine {
         let Some(compiled) = self.rules.get(r) else {
             return;
         };
+        if !compiled.near_ok(window) {
+            return;
+        }
         for pattern in compiled.patterns.iter().filter_map(LazyPattern::get) {
             if let Some(caps) = pattern.regex.captures(window) {
                 self.consider(r, pattern, &caps, start, window, traits, hits);
@@ -529,11 +544,6 @@ impl Engine {
             }
             secret_end = secret.start() + crate::rules::MAX_ASSIGNED_VALUE;
             whole_end = secret_end;
-        }
-        if let Some(near) = &compiled.near
-            && !near.is_match(window)
-        {
-            return;
         }
         let accepted = accept(
             compiled.rule.filter,

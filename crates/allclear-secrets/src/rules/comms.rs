@@ -530,6 +530,8 @@ pub(super) const RULES: &[Rule] = &[
             end!()
         )],
         filter: Filter::Entropy(4.0),
+        // Every match has one; `00d` is common in hex (checksums, hashes).
+        near: &["!"],
         description: "A Salesforce session or OAuth access token (the org ID, `!`, then the \
             session): acts as the user in the org until the session ends.",
         remedy: "Revoke it (Setup → Session Management, or the connected app's OAuth usage) \

@@ -76,6 +76,8 @@ pub(super) const RULES: &[Rule] = &[
             r#"(?P<secret>[^\s/"'`<>\[\]{}?#,]{1,200})@(?P<host>[A-Za-z0-9][A-Za-z0-9.\-_]{0,253})"#
         )],
         filter: Filter::UrlPassword,
+        // Every match has one; most `://` in code and lockfiles are plain URLs.
+        near: &["@"],
         generic: true,
         description: "A password (or token) in the user information of a URL: database URLs \
             (postgres://, mysql://, mongodb+srv://, redis://), AMQP brokers, HTTP basic auth, \
