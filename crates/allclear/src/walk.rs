@@ -84,6 +84,10 @@ pub struct Walked {
     pub files: usize,
 }
 
+/// A lockfile at least this big, in a walk on one thread, is scanned for secrets on a second
+/// thread while it is parsed (below it, starting the thread costs more than it saves).
+const OVERLAP_LOCKFILE_BYTES: usize = 32 * 1024;
+
 pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
     let root = options.root;
     if !root.is_dir() {
@@ -113,7 +117,8 @@ pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
         builder.overrides(overrides.build()?);
     }
 
-    if is_small_flat_dir(root) {
+    let single_threaded = is_small_flat_dir(root);
+    if single_threaded {
         // A handful of files and no subdirectories (a CI job's checkout of one lockfile): the
         // parallel walker's thread start-up and idle polling would cost more than the work.
         builder.threads(1);
@@ -170,18 +175,39 @@ pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
                 line: None,
                 message,
             });
-            // A lockfile is read once, for both the audit and the secrets scan (a registry
-            // token pasted into a lockfile's source URL is not unheard of).
-            if let (Some(scanner), Ok(bytes)) = (scanner, &read) {
-                record_secrets(found, scanner.scan(&rel, bytes));
-            }
-            let parsed = read.and_then(|bytes| {
-                allclear_lockfiles::parse(kind, &rel, &bytes).map_err(|err| RunError {
+            let parse = |bytes: &[u8]| {
+                allclear_lockfiles::parse(kind, &rel, bytes).map_err(|err| RunError {
                     path: rel.clone(),
                     line: err.line,
                     message: err.message,
                 })
-            });
+            };
+            // A lockfile is read once, for both the audit and the secrets scan (a registry
+            // token pasted into a lockfile's source URL is not unheard of).
+            let parsed = match (scanner, read) {
+                (Some(scanner), Ok(bytes))
+                    if single_threaded && bytes.len() >= OVERLAP_LOCKFILE_BYTES =>
+                {
+                    // Walking on one thread leaves the other core idle: scan the lockfile
+                    // for secrets there while it is parsed here.
+                    let (scan, parsed) = std::thread::scope(|s| {
+                        let scan = s.spawn(|| scanner.scan(&rel, &bytes));
+                        let parsed = parse(&bytes);
+                        (scan.join(), parsed)
+                    });
+                    match scan {
+                        Ok(scan) => record_secrets(found, scan),
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    }
+                    parsed
+                }
+                (Some(scanner), Ok(bytes)) => {
+                    record_secrets(found, scanner.scan(&rel, &bytes));
+                    parse(&bytes)
+                }
+                (None, read) => read.and_then(|bytes| parse(&bytes)),
+                (Some(_), Err(error)) => Err(error),
+            };
             let mut found = lock(found);
             found.dependency_files.insert(rel.clone());
             match parsed {

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use allclear_advisories::Store;
 use allclear_core::{Baseline, Finding, Policy};
 use allclear_deps::{AuditInput, DependencyFile};
 use allclear_secrets::{Scanner, SecretsConfig};
@@ -92,16 +93,44 @@ pub struct Collected {
 pub fn collect(cli: &Cli, policy: &Policy, sources: &Sources<'_>) -> anyhow::Result<Collected> {
     let secrets_config = SecretsConfig::from_sections(&policy.sections)
         .context("invalid [secrets], [restricted] or [personal-data] section in the policy")?;
-    let scanner = if sources.secrets || sources.staged || sources.history {
-        Some(Scanner::new(&secrets_config).context("could not build the secret rules")?)
-    } else {
-        None
-    };
+    if sources.staged || !sources.deps {
+        let scanner = Scanner::new(&secrets_config).context("could not build the secret rules")?;
+        return collect_with(cli, policy, sources, Some(&scanner), None);
+    }
+    std::thread::scope(|scope| {
+        // The advisory database is opened on a second core while the secret rules are built
+        // and the tree is walked (on a small repository each takes about as long as the
+        // audit itself). Whether it opened only matters once a lockfile has packages.
+        let store = scope.spawn(|| {
+            let store = open_store(&db_dir(cli)?)?;
+            let warning =
+                crate::commands::db::staleness_warning(&store, policy.scan.max_db_age_days);
+            anyhow::Ok((store, warning))
+        });
+        let scanner = if sources.secrets || sources.history {
+            Some(Scanner::new(&secrets_config).context("could not build the secret rules")?)
+        } else {
+            None
+        };
+        collect_with(cli, policy, sources, scanner.as_ref(), Some(store))
+    })
+}
 
+/// The store being opened on another thread, with its staleness warning.
+type StoreJob<'scope> =
+    std::thread::ScopedJoinHandle<'scope, anyhow::Result<(Store, Option<String>)>>;
+
+fn collect_with(
+    cli: &Cli,
+    policy: &Policy,
+    sources: &Sources<'_>,
+    scanner: Option<&Scanner>,
+    store_job: Option<StoreJob<'_>>,
+) -> anyhow::Result<Collected> {
     if sources.staged {
         // A pre-commit hook must be fast and only about what is being committed: the staged
         // blobs, not the whole tree and not the advisory database.
-        let Some(scanner) = &scanner else {
+        let Some(scanner) = scanner else {
             anyhow::bail!("--staged scans for secrets; it cannot be combined with --only deps");
         };
         let scan = allclear_secrets::scan_staged(scanner, sources.root)
@@ -119,17 +148,13 @@ pub fn collect(cli: &Cli, policy: &Policy, sources: &Sources<'_>) -> anyhow::Res
         no_ignore: sources.no_ignore,
         exclude: &policy.scan.exclude,
         deps: sources.deps,
-        secrets: if sources.secrets {
-            scanner.as_ref()
-        } else {
-            None
-        },
+        secrets: if sources.secrets { scanner } else { None },
     })?;
     let mut findings = std::mem::take(&mut walked.secret_findings);
     let mut errors = std::mem::take(&mut walked.errors);
     let mut warnings = Vec::new();
     let mut scanned = walked.files;
-    if let (true, Some(scanner)) = (sources.history, &scanner) {
+    if let (true, Some(scanner)) = (sources.history, scanner) {
         let history = allclear_secrets::scan_history(scanner, sources.root)
             .context("could not read the git history")?;
         scanned += history.blobs;
@@ -149,17 +174,23 @@ pub fn collect(cli: &Cli, policy: &Policy, sources: &Sources<'_>) -> anyhow::Res
         .lockfiles
         .iter()
         .any(|(_, lock)| !lock.packages.is_empty() || !lock.interpreters.is_empty());
-    let store = if has_packages {
-        let dir = db_dir(cli)?;
-        let store = open_store(&dir)?;
-        if let Some(warning) =
-            crate::commands::db::staleness_warning(&store, policy.scan.max_db_age_days)
-        {
-            warnings.push(warning);
+    let store = match (has_packages, store_job) {
+        (false, _) => None,
+        (true, Some(job)) => {
+            let (store, warning) = job
+                .join()
+                .map_err(|_| anyhow::anyhow!("opening the advisory database failed"))??;
+            warnings.extend(warning);
+            Some(store)
         }
-        Some(store)
-    } else {
-        None
+        (true, None) => {
+            let store = open_store(&db_dir(cli)?)?;
+            warnings.extend(crate::commands::db::staleness_warning(
+                &store,
+                policy.scan.max_db_age_days,
+            ));
+            Some(store)
+        }
     };
 
     let files: Vec<DependencyFile> = walked
