@@ -598,6 +598,10 @@ pub struct DateDetector {
     /// The last line's date when an anchored template found it: consecutive lines often
     /// carry the same date text, and then the capture pass and the time are the same.
     last_found: Option<LastFound>,
+    /// `last_time`'s zone is known to equal the clock's: comparing zones reads the time zone
+    /// database, so callers whose clock never changes ([`DateDetector::find_same_clock`])
+    /// compare once rather than per line. Reset by every [`DateDetector::find`].
+    tz_verified: bool,
 }
 
 /// A date found by an anchored template, with what its groups depend on.
@@ -640,6 +644,7 @@ impl Default for DateDetector {
             last_time: None,
             scratch: String::new(),
             last_found: None,
+            tz_verified: false,
         }
     }
 }
@@ -760,6 +765,13 @@ impl DateDetector {
 
     /// Finds the date in `line` (fail2ban's `matchTime` then `getTime`).
     pub fn find(&mut self, line: &str, clock: &Clock) -> Option<FoundDate> {
+        self.tz_verified = false;
+        self.find_same_clock(line, clock)
+    }
+
+    /// [`DateDetector::find`] for a caller that passes the same, unchanged clock on every
+    /// call (a scan): the time zone comparisons made on earlier lines still hold.
+    pub(crate) fn find_same_clock(&mut self, line: &str, clock: &Clock) -> Option<FoundDate> {
         if self.entries.is_empty() {
             self.add_defaults(None, None).ok()?;
         }
@@ -844,14 +856,16 @@ impl DateDetector {
                 key.push('\0');
             }
             let template_id = Arc::as_ptr(&template) as usize;
+            let tz_verified = &mut self.tz_verified;
             let time = match &mut self.last_time {
                 Some(c)
                     if c.template == template_id
                         && c.fields == key
                         && c.now == clock.now
                         && c.default_tz == self.default_tz
-                        && c.tz == clock.tz =>
+                        && (*tz_verified || c.tz == clock.tz) =>
                 {
+                    *tz_verified = true;
                     c.time
                 }
                 cache => {
@@ -864,6 +878,7 @@ impl DateDetector {
                         default_tz: self.default_tz,
                         time,
                     });
+                    *tz_verified = true;
                     time
                 }
             };
@@ -931,9 +946,10 @@ impl DateDetector {
             return None;
         }
         // The time also depends on the zone (compared last: it is the dearest comparison).
-        if !self.last_time.as_ref().is_some_and(|c| c.tz == clock.tz) {
+        if !self.tz_verified && !self.last_time.as_ref().is_some_and(|c| c.tz == clock.tz) {
             return None;
         }
+        self.tz_verified = true;
         let found = last.found;
         let entry = self.entries.get_mut(last.idx)?;
         entry.hits += 1;
@@ -1027,12 +1043,33 @@ fn template_time(
                 .map(|s| s as f64)
         }
         Kind::Pattern => {
-            let fields: Vec<(&str, &str)> = t
-                .fields
-                .iter()
-                .filter_map(|&(k, i)| text(i).map(|v| (k, v)))
-                .collect();
-            strptime(&fields, default_tz, clock)
+            // On the stack: this runs for every new date text (a template has at most a
+            // dozen fields; more would go to the heap).
+            let mut buf = [("", ""); 16];
+            let mut n = 0;
+            let mut heap: Vec<(&str, &str)> = Vec::new();
+            for &(k, i) in &t.fields {
+                if let Some(v) = text(i) {
+                    match buf.get_mut(n) {
+                        Some(slot) if heap.is_empty() => {
+                            *slot = (k, v);
+                            n += 1;
+                        }
+                        _ => {
+                            if heap.is_empty() {
+                                heap.extend_from_slice(buf.get(..n).unwrap_or_default());
+                            }
+                            heap.push((k, v));
+                        }
+                    }
+                }
+            }
+            let fields = if heap.is_empty() {
+                buf.get(..n).unwrap_or_default()
+            } else {
+                &heap
+            };
+            strptime(fields, default_tz, clock)
         }
     }
 }

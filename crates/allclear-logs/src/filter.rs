@@ -564,6 +564,10 @@ pub struct Filter {
     pref_slots: Option<Slots>,
     fail_slots: Vec<Slots>,
     ignore_slots: Vec<Slots>,
+    /// Per failure regex: (tries, matches) of its capture pass, halved now and then. A regex
+    /// that mostly fails on the lines that reach it is first tried with a DFA search, which
+    /// rejects a line for a fraction of the capture pass's cost (and changes no result).
+    fail_stats: Vec<(u32, u32)>,
     scratch: String,
     /// Searches the backtracking engine gave up on (each counted as "no match").
     pub backtrack_limit_hits: u64,
@@ -584,6 +588,7 @@ impl Filter {
         let pref_slots = compiled.prefregex.as_ref().map(|c| c.re.slots());
         let fail_slots = compiled.failregex.iter().map(|c| c.re.slots()).collect();
         let ignore_slots = compiled.ignoreregex.iter().map(|c| c.re.slots()).collect();
+        let fail_stats = vec![(0, 0); compiled.failregex.len()];
         Filter {
             dates: compiled.dates.clone(),
             compiled,
@@ -594,6 +599,7 @@ impl Filter {
             pref_slots,
             fail_slots,
             ignore_slots,
+            fail_stats,
             scratch: String::new(),
             backtrack_limit_hits: 0,
         }
@@ -633,12 +639,33 @@ impl Filter {
     /// Processes one log line: finds its date and returns the failures it yields (fail2ban's
     /// `processLine`).
     pub fn process_line(&mut self, line: &str, clock: &Clock) -> Vec<RawFailure> {
+        self.process_line_with(line, clock, false)
+    }
+
+    /// [`Filter::process_line`] for a caller that passes the same, unchanged clock on every
+    /// line (a [`crate::scan::Scanner`] owns its clock): per-line time zone comparisons are
+    /// skipped.
+    pub(crate) fn process_line_same_clock(&mut self, line: &str, clock: &Clock) -> Vec<RawFailure> {
+        self.process_line_with(line, clock, true)
+    }
+
+    fn process_line_with(
+        &mut self,
+        line: &str,
+        clock: &Clock,
+        same_clock: bool,
+    ) -> Vec<RawFailure> {
         let line = self.bound(line);
         self.seq += 1;
         let now = clock.now.as_second() as f64;
         let mut date: Option<f64> = None;
         let (mut pre, mut post): (&str, &str) = ("", line);
-        match self.dates.find(line, clock) {
+        let found = if same_clock {
+            self.dates.find_same_clock(line, clock)
+        } else {
+            self.dates.find(line, clock)
+        };
+        match found {
             Some(found) if found.end > found.start => {
                 pre = &line[..found.start];
                 post = &line[found.end..];
@@ -786,9 +813,22 @@ impl Filter {
             if !fr.may_match(text) {
                 continue;
             }
+            let Some(stats) = self.fail_stats.get_mut(idx) else {
+                continue;
+            };
+            if stats.0 >= 1024 {
+                *stats = (stats.0 / 2, stats.1 / 2);
+            }
+            stats.0 += 1;
+            if stats.0 > 16 && stats.1 * 2 < stats.0 && fr.re.dfa_rejects(text) {
+                continue;
+            }
             let slots = &mut self.fail_slots[idx];
             if !Self::search(fr, slots, text, &mut self.backtrack_limit_hits) {
                 continue;
+            }
+            if let Some(stats) = self.fail_stats.get_mut(idx) {
+                stats.1 += 1;
             }
             let fail_groups = fr.groupdict(text, slots, None);
             if !compiled.ignoreregex.is_empty() && self.ignored(text) {
@@ -1122,12 +1162,13 @@ impl Filter {
             entry.groups.extend(fail.groups);
             let users = entry.users.as_ref().map_or(0, BTreeSet::len);
             Self::settle(entry, flags, users, matched);
-            let result = entry.clone();
             if flags & FORGET != 0 {
+                // The entry goes: hand it over rather than copy it.
+                let result = std::mem::take(entry);
                 self.mlfid.remove(mlfid);
                 return (result, false);
             }
-            return (result, true);
+            return (entry.clone(), true);
         }
         let mut users = 0;
         if flags & FORGET == 0
@@ -1187,6 +1228,11 @@ fn normalize_ip(text: &str, cidr: Option<&str>, v6: bool) -> String {
     let Some(addr) = parsed else {
         return text.to_owned();
     };
+    if !v6 && cidr.is_none() {
+        // The IPv4 parser takes only canonical text (no leading zeros), which prints back
+        // unchanged.
+        return text.to_owned();
+    }
     match cidr.and_then(|c| c.parse::<u8>().ok()) {
         Some(len) => match addr {
             IpAddr::V4(a) if len < 32 => {
@@ -1322,5 +1368,26 @@ mod tests {
             normalize_ip("192.0.2.77", Some("24"), false),
             "192.0.2.0/24"
         );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+        /// IPv4 text is returned as written when it parses: the same as printing the parsed
+        /// address (leading zeros do not parse and are kept as captured).
+        #[test]
+        fn ipv4_text_is_canonical_when_it_parses(
+            octets in proptest::collection::vec((0u16..300, 0usize..3), 4),
+        ) {
+            let text = octets
+                .iter()
+                .map(|(o, zeros)| format!("{}{o}", "0".repeat(*zeros)))
+                .collect::<Vec<_>>()
+                .join(".");
+            let want = match text.parse::<Ipv4Addr>() {
+                Ok(a) => a.to_string(),
+                Err(_) => text.clone(),
+            };
+            proptest::prop_assert_eq!(normalize_ip(&text, None, false), want);
+        }
     }
 }

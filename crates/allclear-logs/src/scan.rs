@@ -331,7 +331,10 @@ impl Scanner {
         if text.len() > self.filter.compiled().max_line_len() {
             self.report.truncated_lines += 1;
         }
-        let failures = self.filter.process_line(&text, &self.options.clock);
+        // The scanner's clock never changes (it is private to it).
+        let failures = self
+            .filter
+            .process_line_same_clock(&text, &self.options.clock);
         self.report.backtrack_limit_hits = self.filter.backtrack_limit_hits;
         self.current.clear();
         let mut counted = false;
