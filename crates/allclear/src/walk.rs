@@ -4,12 +4,12 @@
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use allclear_core::{Finding, RunError};
 use allclear_lockfiles::{FileKind, Lockfile};
-use allclear_secrets::Scanner;
+use allclear_secrets::{Scanner, ScannerError, SecretsConfig};
 use anyhow::Context;
 use ignore::{WalkBuilder, WalkState};
 
@@ -64,7 +64,40 @@ pub struct WalkOptions<'a> {
     /// Whether to read dependency files (lockfiles and manifests).
     pub deps: bool,
     /// Secrets, restricted files and personal data: every file is offered to it.
-    pub secrets: Option<&'a Scanner>,
+    pub secrets: Option<&'a SharedScanner<'a>>,
+}
+
+/// The secrets scanner, built on first use by whichever thread gets there first: a scan
+/// starts building it on a second core as the walk begins, and a walker that needs it before
+/// then waits for it (or builds it, if that thread has not started).
+pub struct SharedScanner<'a> {
+    config: &'a SecretsConfig,
+    cell: OnceLock<Result<Scanner, ScannerError>>,
+}
+
+impl<'a> SharedScanner<'a> {
+    pub fn new(config: &'a SecretsConfig) -> SharedScanner<'a> {
+        SharedScanner {
+            config,
+            cell: OnceLock::new(),
+        }
+    }
+
+    /// The scanner, or why the rules did not build.
+    pub fn get(&self) -> Result<&Scanner, &ScannerError> {
+        self.cell.get_or_init(|| Scanner::new(self.config)).as_ref()
+    }
+
+    /// The scanner, or an error saying why the rules did not build.
+    pub fn require(&self) -> anyhow::Result<&Scanner> {
+        self.get()
+            .map_err(|err| anyhow::anyhow!("could not build the secret rules: {err}"))
+    }
+
+    /// The scanner, if the rules built.
+    pub fn ready(&self) -> Option<&Scanner> {
+        self.get().ok()
+    }
 }
 
 /// What the walk found.
@@ -156,13 +189,13 @@ pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
                 if UNREAD_LOCKFILES.contains(&name) {
                     lock(found).dependency_files.insert(rel.clone());
                 }
-                if let Some(scanner) = scanner {
+                if let Some(scanner) = scanner.and_then(SharedScanner::ready) {
                     record_secrets(found, scanner.scan_path(&rel, entry.path()));
                 }
                 return WalkState::Continue;
             };
             if kind.is_manifest() {
-                if let Some(scanner) = scanner {
+                if let Some(scanner) = scanner.and_then(SharedScanner::ready) {
                     record_secrets(found, scanner.scan_path(&rel, entry.path()));
                 }
                 let mut found = lock(found);
@@ -189,20 +222,24 @@ pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
                     if single_threaded && bytes.len() >= OVERLAP_LOCKFILE_BYTES =>
                 {
                     // Walking on one thread leaves the other core idle: scan the lockfile
-                    // for secrets there while it is parsed here.
+                    // for secrets there (once the rules are built) while it is parsed here.
                     let (scan, parsed) = std::thread::scope(|s| {
-                        let scan = s.spawn(|| scanner.scan(&rel, &bytes));
+                        let scan = s.spawn(|| scanner.ready().map(|sc| sc.scan(&rel, &bytes)));
                         let parsed = parse(&bytes);
                         (scan.join(), parsed)
                     });
                     match scan {
-                        Ok(scan) => record_secrets(found, scan),
+                        Ok(scan) => scan
+                            .into_iter()
+                            .for_each(|scan| record_secrets(found, scan)),
                         Err(panic) => std::panic::resume_unwind(panic),
                     }
                     parsed
                 }
                 (Some(scanner), Ok(bytes)) => {
-                    record_secrets(found, scanner.scan(&rel, &bytes));
+                    if let Some(scanner) = scanner.ready() {
+                        record_secrets(found, scanner.scan(&rel, &bytes));
+                    }
                     parse(&bytes)
                 }
                 (None, read) => read.and_then(|bytes| parse(&bytes)),

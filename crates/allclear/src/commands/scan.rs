@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 use allclear_advisories::Store;
 use allclear_core::{Baseline, Finding, Policy};
 use allclear_deps::{AuditInput, DependencyFile};
-use allclear_secrets::{Scanner, SecretsConfig};
+use allclear_secrets::SecretsConfig;
 use anyhow::Context;
 
 use crate::cli::{Check, Cli, ScanArgs};
 use crate::commands::db::{db_dir, open_store};
 use crate::output;
-use crate::walk::{self, WalkOptions};
+use crate::walk::{self, SharedScanner, WalkOptions};
 
 /// The default baseline file, at the scanned root.
 pub const BASELINE_FILE: &str = "allclear-baseline.json";
@@ -93,26 +93,38 @@ pub struct Collected {
 pub fn collect(cli: &Cli, policy: &Policy, sources: &Sources<'_>) -> anyhow::Result<Collected> {
     let secrets_config = SecretsConfig::from_sections(&policy.sections)
         .context("invalid [secrets], [restricted] or [personal-data] section in the policy")?;
+    let scanner = SharedScanner::new(&secrets_config);
+    let wants_scanner = sources.secrets || sources.staged || sources.history;
     if sources.staged || !sources.deps {
-        let scanner = Scanner::new(&secrets_config).context("could not build the secret rules")?;
-        return collect_with(cli, policy, sources, Some(&scanner), None);
+        return collect_with(
+            cli,
+            policy,
+            sources,
+            wants_scanner.then_some(&scanner),
+            None,
+        );
     }
     std::thread::scope(|scope| {
-        // The advisory database is opened on a second core while the secret rules are built
-        // and the tree is walked (on a small repository each takes about as long as the
-        // audit itself). Whether it opened only matters once a lockfile has packages.
+        // The advisory database is opened, and the secret rules are built, on a second core
+        // while the tree is walked and lockfiles parsed (on a small repository each takes
+        // about as long as the audit itself). Whether the database opened only matters once
+        // a lockfile has packages; a walker that needs the rules first waits for them.
         let store = scope.spawn(|| {
             let store = open_store(&db_dir(cli)?)?;
             let warning =
                 crate::commands::db::staleness_warning(&store, policy.scan.max_db_age_days);
             anyhow::Ok((store, warning))
         });
-        let scanner = if sources.secrets || sources.history {
-            Some(Scanner::new(&secrets_config).context("could not build the secret rules")?)
-        } else {
-            None
-        };
-        collect_with(cli, policy, sources, scanner.as_ref(), Some(store))
+        if wants_scanner {
+            scope.spawn(|| scanner.get().is_ok());
+        }
+        collect_with(
+            cli,
+            policy,
+            sources,
+            wants_scanner.then_some(&scanner),
+            Some(store),
+        )
     })
 }
 
@@ -124,7 +136,7 @@ fn collect_with(
     cli: &Cli,
     policy: &Policy,
     sources: &Sources<'_>,
-    scanner: Option<&Scanner>,
+    scanner: Option<&SharedScanner<'_>>,
     store_job: Option<StoreJob<'_>>,
 ) -> anyhow::Result<Collected> {
     if sources.staged {
@@ -133,6 +145,7 @@ fn collect_with(
         let Some(scanner) = scanner else {
             anyhow::bail!("--staged scans for secrets; it cannot be combined with --only deps");
         };
+        let scanner = scanner.require()?;
         let scan = allclear_secrets::scan_staged(scanner, sources.root)
             .context("could not read what is staged")?;
         return Ok(Collected {
@@ -154,7 +167,11 @@ fn collect_with(
     let mut errors = std::mem::take(&mut walked.errors);
     let mut warnings = Vec::new();
     let mut scanned = walked.files;
-    if let (true, Some(scanner)) = (sources.history, scanner) {
+    if let Some(scanner) = scanner {
+        // The walk skipped secrets if the rules did not build: say why.
+        scanner.require()?;
+    }
+    if let (true, Some(scanner)) = (sources.history, scanner.and_then(SharedScanner::ready)) {
         let history = allclear_secrets::scan_history(scanner, sources.root)
             .context("could not read the git history")?;
         scanned += history.blobs;
