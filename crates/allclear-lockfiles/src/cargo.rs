@@ -1,5 +1,6 @@
 //! `Cargo.lock`, format versions 1 to 4.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use allclear_core::Ecosystem;
@@ -9,19 +10,24 @@ use toml::Spanned;
 use crate::text::{LineIndex, toml};
 use crate::{Lockfile, Package, Problem, Source};
 
+// Strings are borrowed from the text where they have no escapes: a big Cargo.lock has
+// thousands of them, and copying each was a tenth of the parse.
 #[derive(Deserialize)]
-struct CargoLock {
-    #[serde(default)]
-    package: Vec<Spanned<CargoPackage>>,
+struct CargoLock<'a> {
+    #[serde(default, borrow)]
+    package: Vec<Spanned<CargoPackage<'a>>>,
 }
 
 #[derive(Deserialize)]
-struct CargoPackage {
-    name: String,
-    version: String,
-    source: Option<String>,
-    #[serde(default)]
-    dependencies: Vec<String>,
+struct CargoPackage<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow)]
+    version: Cow<'a, str>,
+    #[serde(borrow)]
+    source: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    dependencies: Vec<Cow<'a, str>>,
 }
 
 pub(crate) fn parse(text: &str, lock: &mut Lockfile) -> Result<(), Problem> {
@@ -51,12 +57,12 @@ pub(crate) fn parse(text: &str, lock: &mut Lockfile) -> Result<(), Problem> {
         let Some(source) = &package.source else {
             continue;
         };
-        let direct = direct_names.contains(package.name.as_str())
-            || direct_exact.contains(&(package.name.as_str(), package.version.as_str()));
+        let direct = direct_names.contains(&*package.name)
+            || direct_exact.contains(&(&*package.name, &*package.version));
         lock.packages.push(Package {
             ecosystem: Ecosystem::CratesIo,
-            name: package.name.clone(),
-            version: package.version.clone(),
+            name: package.name.clone().into_owned(),
+            version: package.version.clone().into_owned(),
             line: lines.line(spanned.span().start),
             direct: Some(direct),
             // Cargo.lock does not separate dev-dependencies.

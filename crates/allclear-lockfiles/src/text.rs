@@ -160,8 +160,8 @@ fn json_problem(e: &serde_json::Error, first_line: u32) -> Problem {
 }
 
 /// Parses a TOML document.
-pub(crate) fn toml<T: serde::de::DeserializeOwned>(
-    text: &str,
+pub(crate) fn toml<'de, T: serde::Deserialize<'de>>(
+    text: &'de str,
     lines: &LineIndex<'_>,
 ) -> Result<T, Problem> {
     toml::from_str(text).map_err(|e| {

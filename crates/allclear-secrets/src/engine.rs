@@ -289,6 +289,12 @@ impl Engine {
         for m in found {
             for &r in self.keyword_rules.get(m.keyword).map_or(&[][..], |v| v) {
                 let rule = self.rules[r].rule;
+                if rule.case_sensitive_keywords
+                    && content.get(m.start..m.end)
+                        != self.keyword_list.get(m.keyword).map(|k| k.as_bytes())
+                {
+                    continue;
+                }
                 match rule.anchor {
                     Anchor::KeyStart => {
                         let start = key_start(content, m.start);
@@ -1002,6 +1008,26 @@ mod tests {
             .map(|c| c.rule.id)
             .collect();
         assert_eq!(ids, ["secrets.generic-password", "secrets.generic-secret"]);
+    }
+
+    /// A keyword hit that cannot lead to a match (the wrong case for a case-sensitive
+    /// keyword, no `near` word in the window) does not even compile the rule's regex: on a
+    /// small repository, compiling was most of the secrets scan.
+    #[test]
+    fn hopeless_windows_leave_regexes_uncompiled() {
+        let engine = all_rules();
+        let compiled = |id: &str| {
+            let rule = engine.rules.iter().find(|c| c.rule.id == id).unwrap();
+            rule.patterns.iter().all(|p| p.compiled.get().is_some())
+        };
+        let lockfile = b"source = \"git+https://github.com/a/b\"\nchecksum = \"5eaa01f7\"\n";
+        engine.scan(lockfile, FileTraits::default(), &mut Vec::new());
+        assert!(!compiled("secrets.facebook-access-token"));
+        assert!(!compiled("secrets.url-credentials"));
+        assert!(!compiled("secrets.github-oauth-secret"));
+        let token = format!("token = EAA{}\n", "Zx9".repeat(40));
+        engine.scan(token.as_bytes(), FileTraits::default(), &mut Vec::new());
+        assert!(compiled("secrets.facebook-access-token"));
     }
 
     #[test]

@@ -352,7 +352,8 @@ pub(super) const RULES: &[Rule] = &[
         id: "secrets.facebook-access-token",
         name: "Facebook (Meta) access token",
         severity: Severity::High,
-        keywords: &["eaa"],
+        keywords: &["EAA"],
+        case_sensitive_keywords: true,
         patterns: &[concat!(r"\b(?P<secret>EAA[A-Za-z0-9]{90,400})", end!())],
         filter: Filter::Entropy(4.0),
         description: "A Meta Graph API access token: acts as the user or page it was issued \

@@ -60,6 +60,8 @@ pub(super) const RULES: &[Rule] = &[
             r"github[_.\-]?(?:client[_.\-]?|oauth[_.\-]?|app[_.\-]?)?secret",
             r"[0-9a-f]{40}"
         )],
+        // Every match has it; most `github` are URLs (every source line of a lockfile).
+        near: &["secret"],
         filter: Filter::Entropy(3.0),
         description: "The client secret of a GitHub OAuth app: with the client ID it completes \
             the OAuth flow as the app.",

@@ -317,6 +317,8 @@ pub(super) const RULES: &[Rule] = &[
         patterns: &[
             r#"(?i:(?:password|passwd|pwd|pass|secret|passphrase)[A-Za-z0-9_]*)[ \t]*(?:===?|!==?)[ \t]*["'](?P<secret>[^"'\n]{3,100})["']"#,
         ],
+        // Every match compares with one of these.
+        near: &["==", "!="],
         filter: Filter::Password,
         generic: true,
         description: "A password checked against a literal in code: a hard-coded backdoor or \

@@ -92,6 +92,10 @@ pub struct Rule {
     pub severity: Severity,
     /// Lowercase literals (matched ASCII-case-insensitively); the rule's regexes run only near one.
     pub keywords: &'static [&'static str],
+    /// The keywords are written as the secret spells them and must match in that case: a
+    /// capital vendor prefix (`EAA`) that lowercase hex (every checksum in a lockfile) would
+    /// otherwise hit.
+    pub case_sensitive_keywords: bool,
     /// Regexes (the `regex` crate, compiled with `(?-u)` so classes are ASCII and the fast
     /// engines apply). The secret is the first participating group whose name starts with
     /// `secret`, else the whole match.
@@ -137,6 +141,7 @@ impl Rule {
         generic: false,
         claims: &[],
         identifier: false,
+        case_sensitive_keywords: false,
         description: "",
         remedy: "",
         examples: &[],
@@ -215,7 +220,9 @@ mod tests {
                 rule.id
             );
             for keyword in rule.keywords {
-                assert_eq!(*keyword, keyword.to_ascii_lowercase(), "{}", rule.id);
+                if !rule.case_sensitive_keywords {
+                    assert_eq!(*keyword, keyword.to_ascii_lowercase(), "{}", rule.id);
+                }
                 assert!(
                     keyword.len() >= 3 || !keyword.bytes().all(|b| b.is_ascii_alphanumeric()),
                     "{}: keyword `{keyword}` too short",
