@@ -155,8 +155,40 @@ pub(crate) fn is_placeholder(value: &[u8]) -> bool {
     if trimmed.len() >= 6 && n <= 2 {
         return true;
     }
-    // A long run of one character inside a value (`sk_live_000000000000`).
-    longest_run(trimmed) >= 8
+    // A long run of one character inside a value (`sk_live_000000000000`), or the typed
+    // `a1b2c3d4e5…` filler (ten or more: a random token never has it; a plain ascending run
+    // is left to the generic rules, since vendors' own test keys such as
+    // `A3T0ABCDEFGHIJKLMNOP` are real-shaped).
+    longest_run(trimmed) >= 8 || longest_interleaved_run(trimmed) >= 10
+}
+
+/// The longest stretch of `a1b2c3…` (or `1a2b3c…`): letters and digits alternating, each
+/// kind stepping by one.
+fn longest_interleaved_run(value: &[u8]) -> usize {
+    let mut best = 0;
+    let mut start = 0;
+    for i in 0..value.len() {
+        let fits = |i: usize| {
+            let (Some(&b), Some(&prev)) =
+                (value.get(i), i.checked_sub(1).and_then(|p| value.get(p)))
+            else {
+                return false;
+            };
+            let alternates = b.is_ascii_alphabetic() && prev.is_ascii_digit()
+                || b.is_ascii_digit() && prev.is_ascii_alphabetic();
+            let steps = i < 2
+                || i - 2 < start
+                || value
+                    .get(i - 2)
+                    .is_some_and(|&two_back| b == two_back.wrapping_add(1));
+            alternates && steps
+        };
+        if i > start && !fits(i) {
+            start = i;
+        }
+        best = best.max(i + 1 - start);
+    }
+    if best < 2 { 0 } else { best }
 }
 
 fn longest_run(value: &[u8]) -> usize {
@@ -826,6 +858,17 @@ mod tests {
         assert!(!looks_random(b"MyApplicationName", 16));
         assert!(!looks_random(b"users_cache_key_v", 16));
         assert!(!looks_random(b"short1A", 16));
+    }
+
+    #[test]
+    fn interleaved_filler_is_a_placeholder() {
+        assert_eq!(longest_interleaved_run(b"a1b2c3d4e5f6g7h8"), 16);
+        assert!(is_placeholder(b"a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8NRAL"));
+        assert!(is_placeholder(b"1a2b3c4d5e"));
+        assert!(!is_placeholder(b"a1b2c3d4e"));
+        assert!(!is_placeholder(b"033f2f2072ca3f2cb2ec39019fa9e49cd640NRAL"));
+        assert!(!is_placeholder(b"A3T0ABCDEFGHIJKLMNOP"));
+        assert!(longest_interleaved_run(b"x9y0z1") < 10);
     }
 
     #[test]
