@@ -203,6 +203,8 @@ pub struct DateTemplate {
     flags: u8,
     /// strptime field → group index.
     fields: Vec<(&'static str, usize)>,
+    /// Set for the line-anchored syslog template, whose common shape is recognised by hand.
+    syslog: Option<SyslogHead>,
 }
 
 const FIELD_NAMES: [&str; 23] = [
@@ -305,6 +307,7 @@ impl DateTemplate {
             .iter()
             .filter_map(|f| compiled.group_index(f).map(|i| (*f, i)))
             .collect();
+        let syslog = SyslogHead::for_template(&regex, &compiled, kind);
         Ok(DateTemplate {
             name,
             pattern,
@@ -313,6 +316,7 @@ impl DateTemplate {
             kind,
             flags,
             fields,
+            syslog,
         })
     }
 
@@ -413,6 +417,120 @@ impl DateTemplate {
     /// The regex text fail2ban would use (for diagnostics).
     pub fn regex(&self) -> &str {
         &self.regex
+    }
+}
+
+/// The regex fail2ban builds from `{^LN-BEG}(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?`, the
+/// template that reads syslog dates. Compared in full, so that any change to how templates are
+/// built turns the hand-written recognizer below off instead of making it disagree.
+const SYSLOG_REGEX: &str = r"(?iu)^(?:\W{0,2})?((?:(?P<a>mon|tue|wed|thu|fri|sat|sun) )?(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec) (?P<d>[1-2]\d|[0 ]?[1-9]|3[0-1])  ?(?P<H>[0-2]?\d):(?P<M>[0-5]?\d):(?P<S>[0-5]?\d|6[0-1])(?:\.(?P<f>[0-9]{1,6}))?(?: (?P<Y>20\d\d))?)(?=\b|\W|$)";
+
+/// Length of `Mmm dd HH:MM:SS`.
+const SYSLOG_LEN: usize = 15;
+
+/// The syslog template's groups, for filling its capture slots without running the regex:
+/// the capture pass of that regex is most of the cost of finding dates in a syslog file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SyslogHead {
+    group_count: usize,
+    b: usize,
+    d: usize,
+    h: usize,
+    m: usize,
+    s: usize,
+}
+
+impl SyslogHead {
+    fn for_template(regex: &str, compiled: &PyRegex, kind: Kind) -> Option<SyslogHead> {
+        if kind != Kind::Pattern || regex != SYSLOG_REGEX {
+            return None;
+        }
+        let g = |name| compiled.group_index(name);
+        let head = SyslogHead {
+            group_count: compiled.group_count(),
+            b: g("b")?,
+            d: g("d")?,
+            h: g("H")?,
+            m: g("M")?,
+            s: g("S")?,
+        };
+        // Group 1 is the whole date; the other groups (a, f, Y) stay unset in our shape.
+        (head.group_count == 10 && head.b > 1).then_some(head)
+    }
+
+    /// Whether `line` starts with exactly `Mmm dd HH:MM:SS` (ASCII month name in any case; day
+    /// `01`-`31` or ` 1`-` 9`; hour `00`-`23`; minutes and seconds `00`-`59`) followed by the
+    /// end of the line or an ASCII character the regex cannot extend the date with. On such a
+    /// line [`SYSLOG_REGEX`] matches bytes 0..15 with groups b, d, H, M, S at 0..3, 4..6, 7..9,
+    /// 10..12 and 13..15: the line starts with a letter, so `\W{0,2}` takes nothing; month
+    /// names are not day names, so `%a` takes nothing; every earlier alternative for the day
+    /// (`3` of `31`) fails on the space that must follow; the greedy hour, minute and second
+    /// take two digits. Anything else (a fraction, a year, a word character after the
+    /// seconds, which makes the regex backtrack) is left to the regex.
+    fn recognize(line: &[u8]) -> bool {
+        let [
+            m0,
+            m1,
+            m2,
+            b' ',
+            d0,
+            d1,
+            b' ',
+            h0,
+            h1,
+            b':',
+            n0,
+            n1,
+            b':',
+            s0,
+            s1,
+            rest @ ..,
+        ] = line
+        else {
+            return false;
+        };
+        let month = [
+            m0.to_ascii_lowercase(),
+            m1.to_ascii_lowercase(),
+            m2.to_ascii_lowercase(),
+        ];
+        let day = matches!(
+            (d0, d1),
+            (b'0' | b' ', b'1'..=b'9') | (b'1' | b'2', b'0'..=b'9') | (b'3', b'0' | b'1')
+        );
+        let hour = matches!((h0, h1), (b'0' | b'1', b'0'..=b'9') | (b'2', b'0'..=b'3'));
+        let sixty = |a: &u8, b: &u8| matches!((a, b), (b'0'..=b'5', b'0'..=b'9'));
+        let after = match rest {
+            [] => true,
+            // A year may follow: left to the regex.
+            [b' ', b'2', ..] => false,
+            [c, ..] => c.is_ascii() && !c.is_ascii_alphanumeric() && *c != b'_' && *c != b'.',
+        };
+        day && hour
+            && sixty(n0, n1)
+            && sixty(s0, s1)
+            && after
+            && MONTHS.iter().any(|n| n.as_bytes() == month)
+    }
+
+    /// The capture spans of a line [`SyslogHead::recognize`] accepted.
+    fn spans(&self) -> [Option<(usize, usize)>; 10] {
+        let mut spans = [None; 10];
+        let whole = Some((0, SYSLOG_LEN));
+        for (i, span) in [
+            (0, whole),
+            (1, whole),
+            (self.b, Some((0, 3))),
+            (self.d, Some((4, 6))),
+            (self.h, Some((7, 9))),
+            (self.m, Some((10, 12))),
+            (self.s, Some((13, 15))),
+        ] {
+            if let Some(slot) = spans.get_mut(i) {
+                *slot = span;
+            }
+        }
+        spans
     }
 }
 
@@ -602,6 +720,9 @@ pub struct DateDetector {
     /// database, so callers whose clock never changes ([`DateDetector::find_same_clock`])
     /// compare once rather than per line. Reset by every [`DateDetector::find`].
     tz_verified: bool,
+    /// Recognise the syslog template's common shape by hand (off only in tests that compare
+    /// the recognizer with the regex).
+    fast: bool,
 }
 
 /// A date found by an anchored template, with what its groups depend on.
@@ -645,6 +766,7 @@ impl Default for DateDetector {
             scratch: String::new(),
             last_found: None,
             tz_verified: false,
+            fast: true,
         }
     }
 }
@@ -756,6 +878,15 @@ impl DateDetector {
         let entry = self.entries.get(i)?;
         let slots = self.slots.get_mut(i)?;
         let slots = slots.get_or_insert_with(|| entry.template.compiled.slots());
+        if self.fast
+            && start == 0
+            && end == line.len()
+            && let Some(head) = entry.template.syslog
+            && SyslogHead::recognize(line.as_bytes())
+        {
+            slots.set_spans(&head.spans());
+            return Some((0, SYSLOG_LEN));
+        }
         let hay = line.get(..end)?;
         match entry.template.compiled.captures_at(hay, start, slots) {
             Ok(true) => slots.get(0),
@@ -942,7 +1073,15 @@ impl DateDetector {
         {
             return None;
         }
-        if entry.template.compiled.find_span_at(line, 0)?? != (s, e) {
+        let span = if self.fast
+            && entry.template.syslog.is_some()
+            && SyslogHead::recognize(line.as_bytes())
+        {
+            (0, SYSLOG_LEN)
+        } else {
+            entry.template.compiled.find_span_at(line, 0)??
+        };
+        if span != (s, e) {
             return None;
         }
         // The time also depends on the zone (compared last: it is the dearest comparison).
@@ -1345,6 +1484,7 @@ fn tz_abbreviation(abbr: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::{Just, Strategy, prop, prop_oneof};
 
     fn clock() -> Clock {
         Clock::new(
@@ -1430,6 +1570,186 @@ mod tests {
             DateDetector::from_datepattern("{^LN-BEG}\n{^LN-BEG}").is_ok(),
             "defaults twice are ignored duplicates"
         );
+    }
+
+    fn syslog_template() -> Arc<DateTemplate> {
+        let d = DateDetector::from_datepattern("{^LN-BEG}").unwrap();
+        let found: Vec<_> = d
+            .entries
+            .iter()
+            .filter(|e| e.template.syslog.is_some())
+            .map(|e| e.template.clone())
+            .collect();
+        assert_eq!(found.len(), 1, "exactly one template is recognised by hand");
+        found.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn syslog_recognizer_is_on_for_the_syslog_template_only() {
+        let t = syslog_template();
+        assert_eq!(
+            t.pattern.as_deref(),
+            Some(r"{^LN-BEG}(?:%a )?%b %d %k:%M:%S(?:\.%f)?(?: %ExY)?")
+        );
+        assert_eq!(t.regex(), SYSLOG_REGEX);
+        // The unanchored copy matches anywhere in the line: not recognised by hand.
+        let d = DateDetector::with_defaults().unwrap();
+        assert_eq!(
+            d.entries
+                .iter()
+                .filter(|e| e.template.syslog.is_some())
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn syslog_recognizer_takes_only_the_plain_shape() {
+        for line in [
+            "Dec 23 22:13:20 web1 sshd[1]: x",
+            "dEC  3 00:00:59",
+            "Jan 31 23:59:00:",
+            "Feb 01 09:00:01 x2",
+        ] {
+            assert!(SyslogHead::recognize(line.as_bytes()), "{line}");
+        }
+        for line in [
+            "Dec 23 22:13:20.5 x",
+            "Dec 23 22:13:20 2025 x",
+            "Dec 23 22:13:20 2abc",
+            "Dec 23 22:13:20x",
+            "Dec 23 22:13:20é",
+            "Dec 32 22:13:20",
+            "Dec 00 22:13:20",
+            "Dec 3 22:13:20",
+            "Dec 23 24:13:20",
+            "Dec 23 22:60:20",
+            "Dec 23 22:13",
+            "Mon Dec 23 22:13:20",
+            "Dez 23 22:13:20",
+            " Dec 23 22:13:20",
+        ] {
+            assert!(!SyslogHead::recognize(line.as_bytes()), "{line}");
+        }
+    }
+
+    /// A line head that is, or nearly is, a syslog date.
+    fn syslog_head() -> impl Strategy<Value = String> {
+        // Each part is mostly valid, so that most heads are one near-miss away from valid.
+        let month = prop_oneof![
+            8 => prop::sample::select(MONTHS.to_vec()).prop_map(str::to_owned),
+            2 => Just("Sep".to_owned()),
+            1 => "[A-Za-z]{3}",
+            1 => Just("Déc".to_owned()),
+            1 => Just("Mon Dec".to_owned()),
+        ];
+        let two = |hi: u32| (0..hi).prop_map(|n| format!("{n:02}"));
+        let day = prop_oneof![
+            6 => two(40),
+            2 => (0..10u32).prop_map(|n| format!(" {n}")),
+            1 => (0..10u32).prop_map(|n| n.to_string()),
+            1 => Just("3l".to_owned()),
+        ];
+        let clock = prop_oneof![
+            8 => two(30),
+            1 => (0..10u32).prop_map(|n| n.to_string()),
+            1 => Just(" 7".to_owned()),
+        ];
+        let sixty = prop_oneof![8 => two(70), 1 => (0..10u32).prop_map(|n| n.to_string())];
+        let seconds = prop_oneof![
+            4 => sixty.clone().prop_map(|s| format!(":{s}")),
+            1 => Just(String::new()),
+        ];
+        let tail = prop_oneof![
+            2 => Just(String::new()),
+            6 => Just(" web1 sshd[7]: Failed password".to_owned()),
+            1 => Just(" 2025 host".to_owned()),
+            1 => Just(" 20x".to_owned()),
+            1 => Just(".123 host".to_owned()),
+            1 => Just(". host".to_owned()),
+            1 => Just(":x".to_owned()),
+            2 => "[ -~]{0,4}",
+            2 => "\\PC{0,3}",
+        ];
+        let prefix = prop_oneof![
+            8 => Just(String::new()),
+            1 => Just("[".to_owned()),
+            1 => Just(" ".to_owned()),
+        ];
+        (
+            prefix,
+            month,
+            prop_oneof![4 => Just(" "), 1 => Just("  "), 1 => Just("-")],
+            day,
+            prop_oneof![4 => Just(" "), 1 => Just("  ")],
+            clock,
+            sixty,
+            seconds,
+            tail,
+        )
+            .prop_map(|(p, m, s1, d, s2, h, mi, sec, t)| {
+                format!("{p}{m}{s1}{d}{s2}{h}:{mi}{sec}{t}")
+            })
+    }
+
+    proptest::proptest! {
+        // Cheap cases (one regex run each): many, so that rare near-misses come up.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// Where the recognizer says yes, the regex matches with the same spans in every group.
+        #[test]
+        fn syslog_recognizer_agrees_with_the_regex(line in syslog_head()) {
+            let t = syslog_template();
+            let head = t.syslog.unwrap();
+            if SyslogHead::recognize(line.as_bytes()) {
+                let mut slots = t.compiled.slots();
+                proptest::prop_assert!(t.compiled.captures_at(&line, 0, &mut slots).unwrap());
+                let want: Vec<_> = (0..t.compiled.group_count()).map(|i| slots.get(i)).collect();
+                proptest::prop_assert_eq!(want, head.spans().to_vec());
+            }
+        }
+
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// The detector with and without the recognizer: same dates, times and bookkeeping
+        /// (template order, hits, last positions) after every line of a sequence.
+        #[test]
+        fn detector_with_recognizer_equals_regex_only(
+            lines in prop::collection::vec(syslog_head(), 1..12),
+            defaults_only in proptest::bool::ANY,
+        ) {
+            let make = || if defaults_only {
+                DateDetector::with_defaults().unwrap()
+            } else {
+                DateDetector::from_datepattern("{^LN-BEG}").unwrap()
+            };
+            let (mut fast, mut slow) = (make(), make());
+            slow.fast = false;
+            let state = |d: &DateDetector| {
+                (
+                    d.entries
+                        .iter()
+                        .map(|e| (e.template.name.clone(), e.hits, e.distance))
+                        .collect::<Vec<_>>(),
+                    d.last_pos,
+                    d.last_end,
+                    d.last_idx,
+                    d.first_unused,
+                )
+            };
+            for line in &lines {
+                // Twice: the second pass takes the "same as the last line" path.
+                for _ in 0..2 {
+                    let a = fast.find_same_clock(line, &clock());
+                    let b = slow.find_same_clock(line, &clock());
+                    proptest::prop_assert_eq!(a, b, "{:?}", line);
+                    proptest::prop_assert_eq!(state(&fast), state(&slow), "{:?}", line);
+                }
+            }
+        }
     }
 
     #[test]

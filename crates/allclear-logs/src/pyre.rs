@@ -935,6 +935,13 @@ impl Slots {
             _ => self.spans.get(i).copied().flatten(),
         }
     }
+
+    /// Records a match found without the regex (by a recognizer proven to agree with it).
+    pub(crate) fn set_spans(&mut self, spans: &[Option<(usize, usize)>]) {
+        self.in_spans = true;
+        self.spans.clear();
+        self.spans.extend_from_slice(spans);
+    }
 }
 
 /// The backtracking engine gave up on a line (it counts as not matching).
