@@ -152,7 +152,6 @@ pub(crate) struct Engine {
     keywords_dfa: OnceLock<Option<aho_corasick::dfa::DFA>>,
     /// Bytes scanned so far, by every thread.
     scanned: AtomicU64,
-    keyword_lens: Vec<usize>,
     /// For each keyword, the rules that asked for it.
     keyword_rules: Vec<Vec<usize>>,
     rules: Vec<CompiledRule>,
@@ -193,16 +192,8 @@ impl Engine {
             let near = if rule.near.is_empty() {
                 None
             } else {
-                // Searched only in the few windows around candidates: a contiguous NFA is
-                // fast enough there and far cheaper to build than a DFA per rule, which
-                // matters for a pre-commit scan that lives a few milliseconds.
-                Some(
-                    AhoCorasickBuilder::new()
-                        .ascii_case_insensitive(true)
-                        .kind(Some(AhoCorasickKind::ContiguousNFA))
-                        .build(rule.near)
-                        .map_err(EngineError::Keywords)?,
-                )
+                // Searched only in the few windows around candidates.
+                Some(contiguous_automaton(rule.near)?)
             };
             for keyword in rule.keywords {
                 match keyword_list.iter().position(|k| k == keyword) {
@@ -228,23 +219,11 @@ impl Engine {
         }
         // Every occurrence of every keyword is reported (overlapping, standard semantics), so
         // a keyword inside another (`pass` in `password`) triggers its own rules.
-        let keywords_nfa = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
-            .build(&keyword_list)
-            .map_err(EngineError::Keywords)?;
-        let keyword_lens = keyword_list.iter().map(|k| k.len()).collect();
+        let keywords_nfa = contiguous_automaton(&keyword_list)?;
         let claims = if claims.is_empty() {
             None
         } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .kind(Some(AhoCorasickKind::ContiguousNFA))
-                    .build(&claims)
-                    .map_err(EngineError::Keywords)?,
-            )
+            Some(contiguous_automaton(&claims)?)
         };
         Ok(Engine {
             claims,
@@ -252,7 +231,6 @@ impl Engine {
             keywords_nfa,
             keywords_dfa: OnceLock::new(),
             scanned: AtomicU64::new(0),
-            keyword_lens,
             keyword_rules,
             rules: compiled,
         })
@@ -389,12 +367,12 @@ impl Engine {
         };
         // A slice starts this many bytes early, so a keyword across the cut is seen whole
         // (only matches ending inside the slice proper are kept).
-        let overlap = self.keyword_lens.iter().copied().max().unwrap_or(1) - 1;
+        let overlap = self.keyword_list.iter().map(|k| k.len()).max().unwrap_or(1) - 1;
         let quarter = content.len() / STREAMS;
         let report = |sid: StateID, end: usize, found: &mut Vec<KeywordHit>| {
             for i in 0..dfa.match_len(sid) {
                 let keyword = dfa.match_pattern(sid, i).as_usize();
-                let len = self.keyword_lens.get(keyword).copied().unwrap_or(0);
+                let len = self.keyword_list.get(keyword).map_or(0, |k| k.len());
                 found.push(KeywordHit {
                     keyword,
                     start: end.saturating_sub(len),
@@ -572,6 +550,18 @@ impl Engine {
             });
         }
     }
+}
+
+/// An ASCII case-insensitive automaton with standard (overlapping-capable) semantics, as a
+/// contiguous NFA: far cheaper to build than a DFA, which matters for a pre-commit scan that
+/// lives a few milliseconds.
+fn contiguous_automaton<P: AsRef<[u8]>>(patterns: &[P]) -> Result<AhoCorasick, EngineError> {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::ContiguousNFA))
+        .build(patterns)
+        .map_err(EngineError::Keywords)
 }
 
 /// The keyword DFA: every occurrence of every keyword (overlapping, standard semantics), so

@@ -109,12 +109,7 @@ pub fn collect(cli: &Cli, policy: &Policy, sources: &Sources<'_>) -> anyhow::Res
         // while the tree is walked and lockfiles parsed (on a small repository each takes
         // about as long as the audit itself). Whether the database opened only matters once
         // a lockfile has packages; a walker that needs the rules first waits for them.
-        let store = scope.spawn(|| {
-            let store = open_store(&db_dir(cli)?)?;
-            let warning =
-                crate::commands::db::staleness_warning(&store, policy.scan.max_db_age_days);
-            anyhow::Ok((store, warning))
-        });
+        let store = scope.spawn(|| open_store_checked(cli, policy));
         if wants_scanner {
             scope.spawn(|| scanner.get().is_ok());
         }
@@ -126,6 +121,13 @@ pub fn collect(cli: &Cli, policy: &Policy, sources: &Sources<'_>) -> anyhow::Res
             Some(store),
         )
     })
+}
+
+/// Opens the advisory database, with a warning if it is older than the policy allows.
+fn open_store_checked(cli: &Cli, policy: &Policy) -> anyhow::Result<(Store, Option<String>)> {
+    let store = open_store(&db_dir(cli)?)?;
+    let warning = crate::commands::db::staleness_warning(&store, policy.scan.max_db_age_days);
+    Ok((store, warning))
 }
 
 /// The store being opened on another thread, with its staleness warning.
@@ -193,19 +195,14 @@ fn collect_with(
         .any(|(_, lock)| !lock.packages.is_empty() || !lock.interpreters.is_empty());
     let store = match (has_packages, store_job) {
         (false, _) => None,
-        (true, Some(job)) => {
-            let (store, warning) = job
-                .join()
-                .map_err(|_| anyhow::anyhow!("opening the advisory database failed"))??;
+        (true, job) => {
+            let (store, warning) = match job {
+                Some(job) => job
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("opening the advisory database failed"))??,
+                None => open_store_checked(cli, policy)?,
+            };
             warnings.extend(warning);
-            Some(store)
-        }
-        (true, None) => {
-            let store = open_store(&db_dir(cli)?)?;
-            warnings.extend(crate::commands::db::staleness_warning(
-                &store,
-                policy.scan.max_db_age_days,
-            ));
             Some(store)
         }
     };
