@@ -70,6 +70,7 @@ pub mod follow;
 pub mod ini;
 pub mod jail;
 pub mod journal;
+mod livecap;
 pub mod pyre;
 pub mod scan;
 pub mod state;

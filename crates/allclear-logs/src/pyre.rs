@@ -24,6 +24,8 @@ use std::collections::HashMap;
 
 use regex_automata::nfa::thompson::backtrack::{BoundedBacktracker, Cache as BtCache};
 
+use crate::livecap::{LiveCache, LiveCapturer};
+
 /// Backtracking steps allowed per search before a pattern counts as not matching.
 pub const BACKTRACK_LIMIT: usize = 100_000;
 /// Compiled-size limit for one pattern on the linear engine.
@@ -875,7 +877,15 @@ impl Tail {
 
     /// The pattern's first match from `start` read into `slots.spans`, when the head decides
     /// it: `Some(false)` no match, `Some(true)` a match, `None` run the whole pattern.
-    fn captures_at(&self, hay: &str, start: usize, slots: &mut Slots) -> Option<bool> {
+    /// `head_end`: where the head's first match ends, when a DFA search already found it
+    /// ([`PyRegex::tail_start`]), so the capture pass need not read the text after it.
+    fn captures_at(
+        &self,
+        hay: &str,
+        start: usize,
+        head_end: Option<usize>,
+        slots: &mut Slots,
+    ) -> Option<bool> {
         if memchr::memchr2(b'\n', b'\r', hay.as_bytes()).is_some() {
             return None;
         }
@@ -884,7 +894,10 @@ impl Tail {
             _ => None,
         };
         let get: &dyn Fn(usize) -> Option<(usize, usize)> = if let Some((re, locs)) = ascii {
-            if !re.captures_read_at(locs, hay.as_bytes(), start) {
+            let end = head_end
+                .filter(|&e| (start..=hay.len()).contains(&e))
+                .unwrap_or(hay.len());
+            if !re.captures_read_span(locs, hay.as_bytes(), start, end) {
                 return Some(false);
             }
             &|i| locs.get(i)
@@ -963,10 +976,9 @@ fn ascii_twin(pattern: &str) -> Option<AsciiTwin> {
         .dfa_size_limit(DFA_SIZE_LIMIT)
         .build()
         .ok()?;
-    Some(AsciiTwin {
-        bt: anchored_backtracker(&twin, re.captures_len()),
-        re,
-    })
+    let bt = anchored_backtracker(&twin, re.captures_len());
+    let live = bt.as_ref().and_then(|bt| LiveCapturer::new(bt.get_nfa()));
+    Some(AsciiTwin { bt, live, re })
 }
 
 /// A bounded backtracker for `pattern` (bytes syntax) when every match of it starts at the
@@ -1007,6 +1019,9 @@ fn anchored_backtracker(pattern: &str, groups: usize) -> Option<BoundedBacktrack
 struct AsciiTwin {
     re: regex::bytes::Regex,
     bt: Option<BoundedBacktracker>,
+    /// The same NFA read without backtracking (see [`crate::livecap`]); the backtracker
+    /// stays for what it declines.
+    live: Option<LiveCapturer>,
 }
 
 impl AsciiTwin {
@@ -1017,17 +1032,39 @@ impl AsciiTwin {
                 .bt
                 .as_ref()
                 .map(|bt| (bt.create_cache(), bt.create_captures())),
+            live: self.live.as_ref().map(LiveCapturer::create_cache),
             from_bt: false,
         }
     }
 
     /// Searches `hay` from `start`; on a match its groups are in `locs`.
     fn captures_read_at(&self, locs: &mut TwinLocs, hay: &[u8], start: usize) -> bool {
+        self.captures_read_span(locs, hay, start, hay.len())
+    }
+
+    /// Searches `hay` from `start` for a match that ends by `end`, look-arounds seeing all
+    /// of `hay`. When `end` is where the first match from `start` ends (a DFA found it),
+    /// this is the same match as [`AsciiTwin::captures_read_at`] finds, read without the
+    /// text after it; an engine that cannot stop at `end` searches the whole text instead.
+    fn captures_read_span(
+        &self,
+        locs: &mut TwinLocs,
+        hay: &[u8],
+        start: usize,
+        end: usize,
+    ) -> bool {
+        if let (Some(live), Some(live_cache), Some((_, caps))) =
+            (&self.live, locs.live.as_mut(), locs.bt.as_mut())
+            && let Some(matched) = live.captures(live_cache, hay, start..end, caps)
+        {
+            locs.from_bt = true;
+            return matched;
+        }
         if let (Some(bt), Some((cache, caps))) = (&self.bt, locs.bt.as_mut())
             && hay.len() <= bt.max_haystack_len()
         {
             let input = regex_automata::Input::new(hay)
-                .range(start..)
+                .range(start..end)
                 .anchored(regex_automata::Anchored::Yes);
             if bt.try_captures(cache, input, caps).is_ok() {
                 locs.from_bt = true;
@@ -1046,6 +1083,7 @@ impl AsciiTwin {
 struct TwinLocs {
     locs: regex::bytes::CaptureLocations,
     bt: Option<(BtCache, regex_automata::util::captures::Captures)>,
+    live: Option<LiveCache>,
     /// The last match was read by the backtracker.
     from_bt: bool,
 }
@@ -1293,7 +1331,7 @@ impl PyRegex {
         match &self.engine {
             Engine::Linear(re) => {
                 if let Some(t) = &self.tail
-                    && let Some(found) = t.captures_at(hay, start, slots)
+                    && let Some(found) = t.captures_at(hay, start, None, slots)
                 {
                     slots.in_spans = true;
                     return Ok(found);
@@ -1403,6 +1441,24 @@ impl PyRegex {
     /// Searches the whole of `hay`.
     pub fn captures(&self, hay: &str, slots: &mut Slots) -> Result<bool, BacktrackLimit> {
         self.captures_at(hay, 0, slots)
+    }
+
+    /// [`PyRegex::captures`] of `hay` when [`PyRegex::tail_start`] has already given
+    /// `Some(Some(tail_start))` for it: the groups of the head are read without the text
+    /// after the head (the catch-all group, most of a log line).
+    pub fn captures_after_tail_start(
+        &self,
+        hay: &str,
+        tail_start: usize,
+        slots: &mut Slots,
+    ) -> Result<bool, BacktrackLimit> {
+        if let (Engine::Linear(_), Some(t)) = (&self.engine, &self.tail)
+            && let Some(found) = t.captures_at(hay, 0, Some(tail_start), slots)
+        {
+            slots.in_spans = true;
+            return Ok(found);
+        }
+        self.captures(hay, slots)
     }
 
     /// For a pattern ending in a catch-all group (`HEAD(.+)$`, fail2ban's `prefregex`):
@@ -1628,6 +1684,15 @@ mod tests {
                 for i in 0..unicode.captures_len() {
                     let w = c.get(i).map(|m| (m.start(), m.end()));
                     proptest::prop_assert_eq!(slots.get(i), w, "{} on {:?}, group {}", p, hay, i);
+                }
+                // The head read only up to where the DFA says the tail starts: same groups.
+                if let Some(Some(tail)) = ours.tail_start(&hay) {
+                    let mut after = ours.slots();
+                    proptest::prop_assert!(ours.captures_after_tail_start(&hay, tail, &mut after).unwrap());
+                    for i in 0..unicode.captures_len() {
+                        let w = c.get(i).map(|m| (m.start(), m.end()));
+                        proptest::prop_assert_eq!(after.get(i), w, "{} on {:?}, group {} after the tail start", p, hay, i);
+                    }
                 }
             }
         }
