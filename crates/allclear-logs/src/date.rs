@@ -65,6 +65,26 @@ impl Clock {
     }
 }
 
+/// "Now" as local time, and a day later: what year-less dates are compared with. Converting
+/// and adding a day cost more than the rest of reading a date, so a detector keeps them while
+/// its clock stays the same.
+#[derive(Debug, Clone, Copy)]
+struct LocalNow {
+    now: DateTime,
+    /// `None` when a day later is past jiff's range.
+    plus_day: Option<DateTime>,
+}
+
+impl LocalNow {
+    fn of(clock: &Clock) -> LocalNow {
+        let now = clock.now_local();
+        LocalNow {
+            now,
+            plus_day: now.checked_add(1.day()).ok(),
+        }
+    }
+}
+
 /// Python's `TimeRE` with fail2ban's overrides: strptime field → regex (Python syntax).
 fn time_re(key: &str) -> Option<&'static str> {
     Some(match key {
@@ -198,9 +218,19 @@ pub struct DateTemplate {
     pattern: Option<String>,
     /// The regex text (Python syntax), as fail2ban builds it.
     regex: String,
-    compiled: PyRegex,
     kind: Kind,
     flags: u8,
+    /// The compiled regex, built on first use: a log almost always matches one of the first
+    /// default templates, and compiling all of them was half of a filter's start-up.
+    /// Templates from a filter's own `datepattern` are compiled when built (their errors are
+    /// the filter's errors); the defaults are constants known to compile (see the tests).
+    compiled: OnceLock<Result<TemplateRegex, DateError>>,
+}
+
+/// A template's compiled regex and what is read from its groups.
+#[derive(Debug)]
+struct TemplateRegex {
+    compiled: PyRegex,
     /// strptime field → group index.
     fields: Vec<(&'static str, usize)>,
     /// Set for the line-anchored syslog template, whose common shape is recognised by hand.
@@ -299,25 +329,45 @@ impl DateTemplate {
         if let Some(g) = global {
             regex = format!("{g}{regex}");
         }
-        let compiled = PyRegex::new(&regex, false).map_err(|source| DateError::Regex {
-            pattern: pattern.clone().unwrap_or_else(|| name.clone()),
-            source,
-        })?;
-        let fields = FIELD_NAMES
-            .iter()
-            .filter_map(|f| compiled.group_index(f).map(|i| (*f, i)))
-            .collect();
-        let syslog = SyslogHead::for_template(&regex, &compiled, kind);
-        Ok(DateTemplate {
+        let template = DateTemplate {
             name,
             pattern,
             regex,
-            compiled,
             kind,
             flags,
-            fields,
-            syslog,
-        })
+            compiled: OnceLock::new(),
+        };
+        Ok(template)
+    }
+
+    /// The compiled regex (compiled on the first call).
+    fn compile(&self) -> Result<&TemplateRegex, DateError> {
+        self.compiled
+            .get_or_init(|| {
+                let compiled =
+                    PyRegex::new(&self.regex, false).map_err(|source| DateError::Regex {
+                        pattern: self.pattern.clone().unwrap_or_else(|| self.name.clone()),
+                        source,
+                    })?;
+                let fields = FIELD_NAMES
+                    .iter()
+                    .filter_map(|f| compiled.group_index(f).map(|i| (*f, i)))
+                    .collect();
+                let syslog = SyslogHead::for_template(&self.regex, &compiled, self.kind);
+                Ok(TemplateRegex {
+                    compiled,
+                    fields,
+                    syslog,
+                })
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The compiled regex, `None` if it does not compile (never for a template a detector
+    /// holds: see [`DateTemplate::compile`]).
+    fn re(&self) -> Option<&TemplateRegex> {
+        self.compile().ok()
     }
 
     /// fail2ban's `DatePatternRegex(pattern)`.
@@ -539,9 +589,13 @@ fn RE_GLOBALFLAGS_get() -> &'static fancy_regex::Regex {
     fancy(&RE_GLOBALFLAGS, r"((?:^|(?!<\\))\(\?[a-z]+\))")
 }
 
-/// fail2ban's `_getPatternTemplate`: a template for a pattern or keyword.
-fn pattern_template(pattern: &str, key: &str) -> Result<Arc<DateTemplate>, DateError> {
+/// fail2ban's `_getPatternTemplate`: a template for a pattern or keyword. `lazy`: compile its
+/// regex on first use (only for templates built from the default list, which compile).
+fn pattern_template(pattern: &str, key: &str, lazy: bool) -> Result<Arc<DateTemplate>, DateError> {
     if let Some(t) = cache_get(key) {
+        if !lazy {
+            t.compile()?;
+        }
         return Ok(t);
     }
     let mut template = None;
@@ -565,6 +619,9 @@ fn pattern_template(pattern: &str, key: &str) -> Result<Arc<DateTemplate>, DateE
         }
         None => DateTemplate::from_pattern(pattern)?,
     };
+    if !lazy {
+        template.compile()?;
+    }
     let template = Arc::new(template);
     cache_set(key, &template);
     Ok(template)
@@ -629,10 +686,11 @@ const DEFAULT_TEMPLATES: [&str; 17] = [
     "TAI64N",
 ];
 
-fn default_templates() -> Result<Vec<Arc<DateTemplate>>, DateError> {
+/// The default templates (compiled on first use when `lazy`).
+fn default_templates(lazy: bool) -> Result<Vec<Arc<DateTemplate>>, DateError> {
     DEFAULT_TEMPLATES
         .iter()
-        .map(|p| pattern_template(p, &key_of(p)))
+        .map(|p| pattern_template(p, &key_of(p), lazy))
         .collect()
 }
 
@@ -640,17 +698,21 @@ fn default_templates() -> Result<Vec<Arc<DateTemplate>>, DateError> {
 fn wrapped_template(
     template: &Arc<DateTemplate>,
     wrap: &dyn Fn(&str) -> String,
+    lazy: bool,
 ) -> Result<Arc<DateTemplate>, DateError> {
     let name = wrap(&template.name);
     if let Some(t) = cache_get(&name) {
+        if !lazy {
+            t.compile()?;
+        }
         return Ok(t);
     }
     match &template.pattern {
         Some(p) => {
             let regex = wrap(p);
-            pattern_template(&regex, &key_of(&regex))
+            pattern_template(&regex, &key_of(&regex), lazy)
         }
-        None => pattern_template(&name, &key_of(&name)),
+        None => pattern_template(&name, &key_of(&name), lazy),
     }
 }
 
@@ -659,9 +721,9 @@ fn wrapped_template(
 fn default_template_list() -> Result<Vec<(Arc<DateTemplate>, f64)>, DateError> {
     let mut anchored = Vec::new();
     let mut plain = Vec::new();
-    for t in default_templates()? {
+    for t in default_templates(true)? {
         if !t.name.starts_with("{^LN-BEG}") && !t.name.starts_with('^') {
-            let a = wrapped_template(&t, &|s| format!("{{^LN-BEG}}{s}"))?;
+            let a = wrapped_template(&t, &|s| format!("{{^LN-BEG}}{s}"), true)?;
             if a.name != t.name {
                 anchored.push((a, 100.0));
             }
@@ -749,6 +811,8 @@ struct TimeCache {
     tz: TimeZone,
     default_tz: Option<i32>,
     time: Option<f64>,
+    /// `now` in `tz`.
+    local: LocalNow,
 }
 
 impl Default for DateDetector {
@@ -828,9 +892,9 @@ impl DateDetector {
             return self.add_defaults(None, Some(pattern));
         }
         let template = if key == "{NONE}" {
-            pattern_template("{UNB}^", &key)?
+            pattern_template("{UNB}^", &key, false)?
         } else {
-            pattern_template(pattern, &key)?
+            pattern_template(pattern, &key, false)?
         };
         self.push(template, 1.0, false)
     }
@@ -842,7 +906,11 @@ impl DateDetector {
     ) -> Result<(), DateError> {
         let ignore_dup = !self.entries.is_empty();
         let list = match pre_match {
-            Some(_) => default_templates()?.into_iter().map(|t| (t, 1.0)).collect(),
+            // Lazy: only the wrapped copies below are used, and they are compiled when built.
+            Some(_) => default_templates(true)?
+                .into_iter()
+                .map(|t| (t, 1.0))
+                .collect(),
             None => default_template_list()?,
         };
         for (t, weight) in list {
@@ -855,7 +923,7 @@ impl DateDetector {
                         let u = unbound(s);
                         replace_date_placeholder(pm, &u)
                     };
-                    wrapped_template(&t, &wrap)?
+                    wrapped_template(&t, &wrap, false)?
                 }
                 None => t,
             };
@@ -875,20 +943,20 @@ impl DateDetector {
     }
 
     fn search(&mut self, i: usize, line: &str, start: usize, end: usize) -> Option<(usize, usize)> {
-        let entry = self.entries.get(i)?;
+        let re = self.entries.get(i)?.template.re()?;
         let slots = self.slots.get_mut(i)?;
-        let slots = slots.get_or_insert_with(|| entry.template.compiled.slots());
+        let slots = slots.get_or_insert_with(|| re.compiled.slots());
         if self.fast
             && start == 0
             && end == line.len()
-            && let Some(head) = entry.template.syslog
+            && let Some(head) = re.syslog
             && SyslogHead::recognize(line.as_bytes())
         {
             slots.set_spans(&head.spans());
             return Some((0, SYSLOG_LEN));
         }
         let hay = line.get(..end)?;
-        match entry.template.compiled.captures_at(hay, start, slots) {
+        match re.compiled.captures_at(hay, start, slots) {
             Ok(true) => slots.get(0),
             _ => None,
         }
@@ -980,7 +1048,7 @@ impl DateDetector {
             // The time is a function of the template, its fields' texts, "now" and the zone.
             let mut key = std::mem::take(&mut self.scratch);
             key.clear();
-            for i in 0..template.compiled.group_count() {
+            for i in 0..template.re()?.compiled.group_count() {
                 if let Some((s, e)) = slots.get(i) {
                     key.push_str(&line[s..e]);
                 }
@@ -1000,15 +1068,37 @@ impl DateDetector {
                     c.time
                 }
                 cache => {
-                    let time = template_time(&template, line, slots, self.default_tz, clock);
-                    *cache = Some(TimeCache {
-                        template: template_id,
-                        fields: key.clone(),
-                        now: clock.now,
-                        tz: clock.tz.clone(),
-                        default_tz: self.default_tz,
-                        time,
-                    });
+                    // The zone is known to be the cache's (`tz_verified`): its local "now"
+                    // still holds if "now" is the same.
+                    let local = match cache {
+                        Some(c) if *tz_verified && c.now == clock.now => c.local,
+                        _ => LocalNow::of(clock),
+                    };
+                    let time =
+                        template_time(&template, line, slots, self.default_tz, clock, &local);
+                    match cache {
+                        Some(c) => {
+                            // The old fields' buffer becomes the next line's scratch.
+                            std::mem::swap(&mut c.fields, &mut key);
+                            c.template = template_id;
+                            c.now = clock.now;
+                            c.tz = clock.tz.clone();
+                            c.default_tz = self.default_tz;
+                            c.time = time;
+                            c.local = local;
+                        }
+                        None => {
+                            *cache = Some(TimeCache {
+                                template: template_id,
+                                fields: key.clone(),
+                                now: clock.now,
+                                tz: clock.tz.clone(),
+                                default_tz: self.default_tz,
+                                time,
+                                local,
+                            });
+                        }
+                    }
                     *tz_verified = true;
                     time
                 }
@@ -1064,7 +1154,7 @@ impl DateDetector {
         {
             return None;
         }
-        let entry = self.entries.get(last.idx)?;
+        let re = self.entries.get(last.idx)?.template.re()?;
         let (s, e) = last.span;
         // Cheap checks first: the text must be the same before any search.
         if line.get(s..e)? != last.text
@@ -1073,13 +1163,10 @@ impl DateDetector {
         {
             return None;
         }
-        let span = if self.fast
-            && entry.template.syslog.is_some()
-            && SyslogHead::recognize(line.as_bytes())
-        {
+        let span = if self.fast && re.syslog.is_some() && SyslogHead::recognize(line.as_bytes()) {
             (0, SYSLOG_LEN)
         } else {
-            entry.template.compiled.find_span_at(line, 0)??
+            re.compiled.find_span_at(line, 0)??
         };
         if span != (s, e) {
             return None;
@@ -1160,6 +1247,7 @@ fn template_time(
     slots: &Slots,
     default_tz: Option<i32>,
     clock: &Clock,
+    local: &LocalNow,
 ) -> Option<f64> {
     let text = |i: usize| slots.get(i).map(|(s, e)| &line[s..e]);
     match t.kind {
@@ -1187,7 +1275,7 @@ fn template_time(
             let mut buf = [("", ""); 16];
             let mut n = 0;
             let mut heap: Vec<(&str, &str)> = Vec::new();
-            for &(k, i) in &t.fields {
+            for &(k, i) in &t.re()?.fields {
                 if let Some(v) = text(i) {
                     match buf.get_mut(n) {
                         Some(slot) if heap.is_empty() => {
@@ -1208,7 +1296,7 @@ fn template_time(
             } else {
                 &heap
             };
-            strptime(fields, default_tz, clock)
+            strptime(fields, default_tz, clock, local)
         }
     }
 }
@@ -1254,10 +1342,11 @@ fn name_index(names: &[&str], val: &str) -> Option<i64> {
 }
 
 /// fail2ban's `reGroupDictStrptime` (sub-second fields are ignored, as fail2ban does).
-pub(crate) fn strptime(
+fn strptime(
     fields: &[(&str, &str)],
     default_tz: Option<i32>,
     clock: &Clock,
+    local: &LocalNow,
 ) -> Option<f64> {
     let mut year: Option<i64> = None;
     let (mut month, mut day): (Option<i64>, Option<i64>) = (None, None);
@@ -1311,7 +1400,7 @@ pub(crate) fn strptime(
             _ => {}
         }
     }
-    let now = clock.now_local();
+    let now = local.now;
     let assume_year = year.is_none();
     let year = year.unwrap_or(i64::from(now.year()));
     let (mut month, mut day) = (month, day);
@@ -1353,7 +1442,7 @@ pub(crate) fn strptime(
     if assume_today && result > now {
         result = result.checked_sub(1.day()).ok()?;
     }
-    if assume_year && result > now.checked_add(1.day()).ok()? {
+    if assume_year && result > local.plus_day? {
         // `replace(year=year-1)` keeps the shifted clock time.
         result = DateTime::new(
             i16::try_from(year - 1).ok()?,
@@ -1572,12 +1661,31 @@ mod tests {
         );
     }
 
+    #[test]
+    fn default_templates_compile_when_first_used() {
+        // The defaults are built without compiling (see `DateTemplate::compiled`): every one
+        // of them, plain and line-anchored, must compile.
+        let d = DateDetector::with_defaults().unwrap();
+        assert_eq!(d.len(), 2 * DEFAULT_TEMPLATES.len() - 3);
+        for e in &d.entries {
+            let re = e.template.compile();
+            assert!(re.is_ok(), "{}: {re:?}", e.template.name);
+        }
+        // A datepattern naming a default compiles it at once (its errors are the filter's).
+        let d = DateDetector::from_datepattern("%H:%M:%S").unwrap();
+        assert!(
+            d.entries
+                .iter()
+                .all(|e| e.template.compiled.get().is_some())
+        );
+    }
+
     fn syslog_template() -> Arc<DateTemplate> {
         let d = DateDetector::from_datepattern("{^LN-BEG}").unwrap();
         let found: Vec<_> = d
             .entries
             .iter()
-            .filter(|e| e.template.syslog.is_some())
+            .filter(|e| e.template.re().unwrap().syslog.is_some())
             .map(|e| e.template.clone())
             .collect();
         assert_eq!(found.len(), 1, "exactly one template is recognised by hand");
@@ -1597,7 +1705,7 @@ mod tests {
         assert_eq!(
             d.entries
                 .iter()
-                .filter(|e| e.template.syslog.is_some())
+                .filter(|e| e.template.re().unwrap().syslog.is_some())
                 .count(),
             1
         );
@@ -1700,11 +1808,12 @@ mod tests {
         #[test]
         fn syslog_recognizer_agrees_with_the_regex(line in syslog_head()) {
             let t = syslog_template();
-            let head = t.syslog.unwrap();
+            let re = t.re().unwrap();
+            let head = re.syslog.unwrap();
             if SyslogHead::recognize(line.as_bytes()) {
-                let mut slots = t.compiled.slots();
-                proptest::prop_assert!(t.compiled.captures_at(&line, 0, &mut slots).unwrap());
-                let want: Vec<_> = (0..t.compiled.group_count()).map(|i| slots.get(i)).collect();
+                let mut slots = re.compiled.slots();
+                proptest::prop_assert!(re.compiled.captures_at(&line, 0, &mut slots).unwrap());
+                let want: Vec<_> = (0..re.compiled.group_count()).map(|i| slots.get(i)).collect();
                 proptest::prop_assert_eq!(want, head.spans().to_vec());
             }
         }

@@ -8,7 +8,7 @@
 //! can cancel a pending `<F-NOFAIL>` and "Disconnected" (`<F-MLFFORGET>`) ends the
 //! connection.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, OnceLock};
 
@@ -262,21 +262,29 @@ impl Compiled {
 
     /// Python's `groupdict()` (groups that took part) plus fail2ban's `alt_` merging.
     fn groupdict(&self, hay: &str, slots: &Slots, skip: Option<&str>) -> Groups {
-        let mut g: Groups = self
-            .groups
-            .iter()
-            .filter(|(n, _)| skip != Some(&**n))
-            .filter_map(|(n, i)| {
-                slots
-                    .get(*i)
-                    .map(|(s, e)| (n.clone(), hay[s..e].to_owned()))
-            })
-            .collect();
+        let mut list: Vec<(Arc<str>, String)> = Vec::with_capacity(self.groups.len());
+        // `self.groups` is sorted by name, so the list is too.
+        for (n, i) in &self.groups {
+            if skip == Some(&**n) {
+                continue;
+            }
+            let Some((s, e)) = slots.get(*i) else {
+                continue;
+            };
+            let value = hay.get(s..e).unwrap_or_default().to_owned();
+            match list.last_mut() {
+                // A name given twice: the last group that took part wins (as in a dict).
+                Some(last) if last.0 == *n => last.1 = value,
+                _ => list.push((n.clone(), value)),
+            }
+        }
+        let mut g = Groups(Arc::new(list));
         for (alt, target) in &self.alts {
-            if let Some(v) = g.get(alt).filter(|v| !v.is_empty()).cloned()
-                && g.get(target).is_none_or(|x| x.is_empty())
+            if let Some(v) = g.get(alt).filter(|v| !v.is_empty())
+                && g.get(target).is_none_or(str::is_empty)
             {
-                g.insert(target.clone(), v);
+                let v = v.to_owned();
+                g.insert(target, v);
             }
         }
         g
@@ -292,11 +300,103 @@ fn strip_index_suffix(name: &str) -> &str {
     }
 }
 
-/// Named groups of a match that took part in it (Python's `groupdict()` without the `None`s).
-pub type Groups = BTreeMap<Arc<str>, String>;
+/// Named groups of a match that took part in it (Python's `groupdict()` without the `None`s),
+/// sorted by name. A match has a handful, so a sorted list; it is shared (copied on write)
+/// between a connection's cached failure and the failures handed out for it, which would
+/// otherwise be copied on every line of the connection.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Groups(Arc<Vec<(Arc<str>, String)>>);
 
-fn truthy(g: &Groups, key: &str) -> bool {
-    g.get(key).is_some_and(|v| !v.is_empty())
+impl Groups {
+    /// The text a group captured.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let i = self.find(name)?;
+        self.0.get(i).map(|(_, v)| v.as_str())
+    }
+
+    /// (name, text) of each group, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (&**n, v.as_str()))
+    }
+
+    /// Number of groups.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no group took part.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Where a group is. A handful of short names: a scan comparing lengths first is cheaper
+    /// than a binary search comparing texts.
+    fn find(&self, name: &str) -> Option<usize> {
+        self.0
+            .iter()
+            .position(|(n, _)| n.len() == name.len() && **n == *name)
+    }
+
+    /// Where a group is, or where it goes to keep the names sorted.
+    fn position(&self, name: &str) -> Result<usize, usize> {
+        match self.find(name) {
+            Some(i) => Ok(i),
+            None => Err(self.0.partition_point(|(n, _)| **n < *name)),
+        }
+    }
+
+    /// Sets a group (replacing its text if it is there).
+    fn insert(&mut self, name: &Arc<str>, value: String) {
+        match self.position(name) {
+            Ok(i) => {
+                if let Some(slot) = Arc::make_mut(&mut self.0).get_mut(i) {
+                    slot.1 = value;
+                }
+            }
+            Err(i) => Arc::make_mut(&mut self.0).insert(i, (name.clone(), value)),
+        }
+    }
+
+    /// Sets a group unless it is there.
+    fn insert_missing(&mut self, name: &Arc<str>, value: &str) {
+        if let Err(i) = self.position(name) {
+            Arc::make_mut(&mut self.0).insert(i, (name.clone(), value.to_owned()));
+        }
+    }
+
+    /// Removes a group, returning its text.
+    fn remove(&mut self, name: &str) -> Option<String> {
+        let i = self.find(name)?;
+        Some(Arc::make_mut(&mut self.0).remove(i).1)
+    }
+
+    /// Sets every group of `other` (its texts win).
+    fn extend(&mut self, other: Groups) {
+        if other.is_empty() {
+            return;
+        }
+        if self.is_empty() {
+            *self = other;
+            return;
+        }
+        match Arc::try_unwrap(other.0) {
+            Ok(list) => {
+                for (n, v) in list {
+                    self.insert(&n, v);
+                }
+            }
+            Err(shared) => {
+                for (n, v) in shared.iter() {
+                    self.insert(n, v.clone());
+                }
+            }
+        }
+    }
+
+    /// Whether a group took part with a non-empty text (Python's truth of the value).
+    fn truthy(&self, name: &str) -> bool {
+        self.get(name).is_some_and(|v| !v.is_empty())
+    }
 }
 
 /// What fail2ban knows about a failure (its `fail` dict).
@@ -307,15 +407,16 @@ pub struct FailData {
     /// Sequence numbers of the lines that make up the failure.
     pub matches: Option<Vec<u64>>,
     nofail_matches: Option<Vec<u64>>,
-    /// Every user seen on the connection (when the regex captures users).
-    pub users: Option<BTreeSet<String>>,
+    /// Every user seen on the connection (when the regex captures users); shared, like the
+    /// groups, with the connection's cached failure.
+    pub users: Option<Arc<BTreeSet<String>>>,
     mlfpending: bool,
 }
 
 impl FailData {
     /// A captured group.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.groups.get(key).map(String::as_str)
+        self.groups.get(key)
     }
 
     /// The user the failure is about (`<F-USER>`).
@@ -325,7 +426,7 @@ impl FailData {
 
     /// Whether this is a helper match that is not a failure (`<F-NOFAIL>`).
     pub fn is_nofail(&self) -> bool {
-        truthy(&self.groups, "nofail")
+        self.groups.truthy("nofail")
     }
 
     /// How many lines make up the failure (fail2ban's `attempts` in its tests).
@@ -364,8 +465,9 @@ struct TupleLine {
 /// Failures per connection id (`<F-MLFID>`), oldest evicted first when full.
 #[derive(Debug, Clone, Default)]
 struct MlfidCache {
-    /// key → (data, expiry, generation).
-    map: HashMap<String, (FailData, f64, u64)>,
+    /// key → (data, expiry, generation). Keys come from log lines: hashbrown's default hasher
+    /// is randomly seeded (and its entry API looks a key up once, copying it only to insert).
+    map: hashbrown::HashMap<String, (FailData, f64, u64)>,
     /// Insertion order; entries whose generation no longer matches were removed.
     order: VecDeque<(String, u64)>,
     generation: u64,
@@ -373,11 +475,14 @@ struct MlfidCache {
 
 impl MlfidCache {
     fn get_mut(&mut self, key: &str, now: f64) -> Option<&mut FailData> {
-        if self.map.get(key).is_some_and(|e| e.1 <= now) {
-            self.map.remove(key);
-            return None;
+        match self.map.entry_ref(key) {
+            hashbrown::hash_map::EntryRef::Occupied(e) if e.get().1 <= now => {
+                e.remove();
+                None
+            }
+            hashbrown::hash_map::EntryRef::Occupied(e) => Some(&mut e.into_mut().0),
+            hashbrown::hash_map::EntryRef::Vacant(_) => None,
         }
-        self.map.get_mut(key).map(|e| &mut e.0)
     }
 
     fn remove(&mut self, key: &str) {
@@ -639,14 +744,23 @@ impl Filter {
     /// Processes one log line: finds its date and returns the failures it yields (fail2ban's
     /// `processLine`).
     pub fn process_line(&mut self, line: &str, clock: &Clock) -> Vec<RawFailure> {
-        self.process_line_with(line, clock, false)
+        let mut out = Vec::new();
+        self.process_line_with(line, clock, false, &mut out);
+        out
     }
 
     /// [`Filter::process_line`] for a caller that passes the same, unchanged clock on every
     /// line (a [`crate::scan::Scanner`] owns its clock): per-line time zone comparisons are
     /// skipped.
-    pub(crate) fn process_line_same_clock(&mut self, line: &str, clock: &Clock) -> Vec<RawFailure> {
-        self.process_line_with(line, clock, true)
+    /// The failures go to `out` (cleared first), whose allocation the caller reuses.
+    pub(crate) fn process_line_same_clock(
+        &mut self,
+        line: &str,
+        clock: &Clock,
+        out: &mut Vec<RawFailure>,
+    ) {
+        out.clear();
+        self.process_line_with(line, clock, true, out);
     }
 
     fn process_line_with(
@@ -654,7 +768,8 @@ impl Filter {
         line: &str,
         clock: &Clock,
         same_clock: bool,
-    ) -> Vec<RawFailure> {
+        out: &mut Vec<RawFailure>,
+    ) {
         let line = self.bound(line);
         self.seq += 1;
         let now = clock.now.as_second() as f64;
@@ -692,7 +807,7 @@ impl Filter {
             post = line;
             date = Some(d);
         }
-        self.find_failure(pre, post, date, now)
+        self.find_failure(pre, post, date, now, out);
     }
 
     /// Processes a line whose time is already known (journal entries): no date detection.
@@ -700,7 +815,9 @@ impl Filter {
         let line = self.bound(line);
         self.seq += 1;
         self.last_date = Some(time);
-        self.find_failure("", line, Some(time), now)
+        let mut out = Vec::new();
+        self.find_failure("", line, Some(time), now, &mut out);
+        out
     }
 
     fn search(re: &Compiled, slots: &mut Slots, text: &str, hits: &mut u64) -> bool {
@@ -734,9 +851,10 @@ impl Filter {
         post: &str,
         date: Option<f64>,
         now: f64,
-    ) -> Vec<RawFailure> {
+        out: &mut Vec<RawFailure>,
+    ) {
         if self.compiled.maxlines > 1 {
-            self.find_failure_multi(pre, post, date, now)
+            out.extend(self.find_failure_multi(pre, post, date, now));
         } else {
             let mut scratch = std::mem::take(&mut self.scratch);
             let text = if pre.is_empty() {
@@ -747,49 +865,54 @@ impl Filter {
                 scratch.push_str(post);
                 scratch.as_str()
             };
-            let out = self.find_failure_single(text, date, now);
+            self.find_failure_single(text, date, now, out);
             self.scratch = scratch;
-            out
         }
     }
 
     /// The single-line case (`maxlines = 1`), on borrowed text.
-    fn find_failure_single(&mut self, line: &str, date: Option<f64>, now: f64) -> Vec<RawFailure> {
+    fn find_failure_single(
+        &mut self,
+        line: &str,
+        date: Option<f64>,
+        now: f64,
+        failures: &mut Vec<RawFailure>,
+    ) {
         let compiled = Arc::clone(&self.compiled);
         let check_all = compiled.options.check_all_regex;
         let seq = self.seq;
-        let mut failures = Vec::new();
         // ignoreregex before anything else when there are few of them (fail2ban's shortcut).
         if !compiled.ignoreregex.is_empty()
             && compiled.ignoreregex.len() + 2 < compiled.failregex.len()
             && self.ignored(line)
         {
-            return failures;
+            return;
         }
         let mut text = line;
         let mut pre_matched = false;
         // The prefregex's groups are read only when a failure regex matches (most lines need
         // nothing but where `<F-CONTENT>` starts, which a DFA search of the head gives).
-        let mut pref_unread = false;
+        // `Some(where the content starts)` while they are unread.
+        let mut pref_unread: Option<usize> = None;
         if let Some(pref) = &compiled.prefregex {
             let Some(slots) = self.pref_slots.as_mut() else {
-                return failures;
+                return;
             };
             let content = pref.re.group_index("content");
             match pref.re.tail_start(line) {
                 Some(None) if content.is_some() && content == pref.re.tail_group() => {
-                    return failures;
+                    return;
                 }
                 Some(Some(s)) if content.is_some() && content == pref.re.tail_group() => {
                     pre_matched = true;
-                    pref_unread = true;
+                    pref_unread = Some(s);
                     if s < line.len() {
                         text = &line[s..];
                     }
                 }
                 _ => {
                     if !Self::search(pref, slots, line, &mut self.backtrack_limit_hits) {
-                        return failures;
+                        return;
                     }
                     pre_matched = true;
                     if let Some(i) = content
@@ -844,11 +967,18 @@ impl Filter {
             if pre_matched && pre_groups.is_none() {
                 pre_groups = match (&compiled.prefregex, &mut self.pref_slots) {
                     (Some(p), Some(s)) => {
-                        if std::mem::take(&mut pref_unread)
-                            && !Self::search(p, s, line, &mut self.backtrack_limit_hits)
-                        {
-                            // Cannot happen (the head matched): no prefix groups.
-                            *s = p.re.slots();
+                        if let Some(tail) = pref_unread.take() {
+                            // The head's groups, read no further than the head.
+                            let found =
+                                p.re.captures_after_tail_start(line, tail, s)
+                                    .unwrap_or_else(|_| {
+                                        self.backtrack_limit_hits += 1;
+                                        false
+                                    });
+                            if !found {
+                                // Cannot happen (the head matched): no prefix groups.
+                                *s = p.re.slots();
+                            }
                         }
                         Some(p.groupdict(line, s, Some("content")))
                     }
@@ -866,13 +996,12 @@ impl Filter {
             ) {
                 Step::Push(f) => failures.push(f),
                 Step::Skip => continue,
-                Step::Stop => return failures,
+                Step::Stop => return,
             }
             if !check_all {
                 break;
             }
         }
-        failures
     }
 
     /// Turns a failure regex match into a failure: ties it to its connection (`<F-MLFID>`)
@@ -891,11 +1020,11 @@ impl Filter {
         if let Some(pg) = pre_groups {
             // Values the failregex did not capture keep the prefregex's (fail2ban 1.1:
             // dovecot 2.4 logs have the address only in the prefix).
-            for (k, v) in pg {
-                groups.entry(k.clone()).or_insert_with(|| v.clone());
+            for (k, v) in pg.0.iter() {
+                groups.insert_missing(k, v);
             }
         }
-        let mlfid = groups.get("mlfid").cloned();
+        let mlfid = groups.get("mlfid").map(str::to_owned);
         let mut fail = FailData {
             groups,
             ..FailData::default()
@@ -1124,14 +1253,14 @@ impl Filter {
         const PREV_NOFAIL: u8 = 4;
         const GAINED: u8 = 8;
         let mut flags = 0u8;
-        if truthy(&fail.groups, "mlfgained") {
+        if fail.groups.truthy("mlfgained") {
             flags |= GAINED | NOFAIL;
-            if !truthy(&fail.groups, "nofail")
-                && let Some(g) = fail.groups.get("mlfgained").cloned()
+            if !fail.groups.truthy("nofail")
+                && let Some(g) = fail.groups.get("mlfgained").map(str::to_owned)
             {
-                fail.groups.insert(Arc::from("nofail"), g);
+                fail.groups.insert(&Arc::from("nofail"), g);
             }
-        } else if truthy(&fail.groups, "nofail") {
+        } else if fail.groups.truthy("nofail") {
             flags |= NOFAIL;
         }
         if fail
@@ -1141,10 +1270,12 @@ impl Filter {
         {
             flags |= FORGET;
         }
-        let user = fail.user().map(str::to_owned);
         if let Some(entry) = self.mlfid.get_mut(mlfid, now) {
-            if let Some(u) = user {
-                entry.users.get_or_insert_with(BTreeSet::new).insert(u);
+            if let Some(u) = fail.user()
+                && !entry.users.as_ref().is_some_and(|set| set.contains(u))
+            {
+                Arc::make_mut(entry.users.get_or_insert_with(Default::default))
+                    .insert(u.to_owned());
             }
             if entry.groups.remove("nofail").is_some_and(|v| !v.is_empty()) {
                 flags |= PREV_NOFAIL;
@@ -1160,7 +1291,7 @@ impl Filter {
                 entry.matches = None;
             }
             entry.groups.extend(fail.groups);
-            let users = entry.users.as_ref().map_or(0, BTreeSet::len);
+            let users = entry.users.as_ref().map_or(0, |set| set.len());
             Self::settle(entry, flags, users, matched);
             if flags & FORGET != 0 {
                 // The entry goes: hand it over rather than copy it.
@@ -1172,9 +1303,9 @@ impl Filter {
         }
         let mut users = 0;
         if flags & FORGET == 0
-            && let Some(u) = user
+            && let Some(u) = fail.user().map(str::to_owned)
         {
-            let set = fail.users.get_or_insert_with(BTreeSet::new);
+            let set = Arc::make_mut(fail.users.get_or_insert_with(Default::default));
             set.insert(u);
             users = set.len();
         }
@@ -1357,6 +1488,76 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn groups_stay_sorted_and_copies_do_not_see_later_changes() {
+        let name = |n: &str| -> Arc<str> { Arc::from(n) };
+        let mut g = Groups::default();
+        for n in ["user", "ip4", "mlfid", "fid"] {
+            g.insert(&name(n), n.to_uppercase());
+        }
+        let names: Vec<&str> = g.iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["fid", "ip4", "mlfid", "user"]);
+        let copy = g.clone();
+        g.insert(&name("user"), "other".into());
+        g.insert_missing(&name("ip4"), "ignored");
+        g.insert_missing(&name("dns"), "host.example");
+        assert_eq!(g.remove("fid").as_deref(), Some("FID"));
+        assert_eq!(g.remove("fid"), None);
+        let mut more = Groups::default();
+        more.insert(&name("zz"), "z".into());
+        more.insert(&name("ip4"), "192.0.2.1".into());
+        let shared = more.clone();
+        g.extend(more);
+        let all: Vec<(&str, &str)> = g.iter().collect();
+        assert_eq!(
+            all,
+            [
+                ("dns", "host.example"),
+                ("ip4", "192.0.2.1"),
+                ("mlfid", "MLFID"),
+                ("user", "other"),
+                ("zz", "z"),
+            ]
+        );
+        // The copy taken before the changes is unchanged.
+        assert_eq!(copy.get("user"), Some("USER"));
+        assert_eq!(copy.get("fid"), Some("FID"));
+        assert_eq!(copy.len(), 4);
+        assert_eq!(shared.len(), 2);
+        assert!(g.truthy("zz") && !g.truthy("nofail"));
+    }
+
+    #[test]
+    fn a_failure_handed_out_is_not_changed_by_later_lines_of_its_connection() {
+        let mut d = def(&[
+            r"^Failed for <F-USER>\S+</F-USER> from <HOST>$",
+            r"^Disconnected<F-MLFFORGET> </F-MLFFORGET>from <HOST>$",
+        ]);
+        d.prefregex =
+            Some(r"^<F-MLFID>\s*\S+ sshd\[\d+\]:</F-MLFID> <F-CONTENT>.+</F-CONTENT>$".into());
+        let mut f = Filter::from_definition(&d, FilterOptions::default()).unwrap();
+        let c = clock();
+        let first = f.process_line("Aug 14 09:00:00 h sshd[1]: Failed for a from 192.0.2.1", &c);
+        let second = f.process_line("Aug 14 09:00:01 h sshd[1]: Failed for b from 192.0.2.2", &c);
+        assert_eq!(first.len(), 1, "{first:?}");
+        assert_eq!(second.len(), 1, "{second:?}");
+        assert_eq!(first[0].data.user(), Some("a"));
+        assert_eq!(first[0].data.get("ip4"), Some("192.0.2.1"));
+        let users = |r: &RawFailure| r.data.users.as_ref().map_or(0, |u| u.len());
+        assert_eq!(users(&first[0]), 1);
+        assert_eq!(second[0].data.user(), Some("b"));
+        assert_eq!(users(&second[0]), 2);
+        // The first line's failure was reported already: the second counts its own line.
+        assert_eq!(second[0].data.attempts(), 1);
+        let gone = f.process_line("Aug 14 09:00:02 h sshd[1]: Disconnected from 192.0.2.2", &c);
+        assert_eq!(gone.len(), 1, "{gone:?}");
+        assert_eq!(gone[0].data.get("mlfforget"), None);
+        // The connection is forgotten: a new line starts afresh.
+        let again = f.process_line("Aug 14 09:00:03 h sshd[1]: Failed for c from 192.0.2.3", &c);
+        assert_eq!(users(&again[0]), 1);
+        assert_eq!(first[0].data.user(), Some("a"));
     }
 
     #[test]

@@ -64,7 +64,9 @@ pub(crate) struct LiveCapturer {
     alternates: Vec<u32>,
     classes: [u8; 256],
     class_count: usize,
-    /// Transition entries at the head of a row: contexts × classes.
+    /// Transition entries at the head of a row: classes × the contexts a row holds (one,
+    /// context 0, when the looks are `^`/`$` only: other contexts occur only at the ends of
+    /// the text and go through [`LiveCache::edges`]). The row ends with its set's offset.
     stride: usize,
     /// `u32` words of a state set, after the transitions in a row.
     set_words: usize,
@@ -72,16 +74,22 @@ pub(crate) struct LiveCapturer {
 
 /// Scratch space and the lazily built live-set automaton of one [`LiveCapturer`].
 ///
-/// The automaton is one arena of rows, one per live set: `stride` transitions (the offset of
-/// the row before each (context, class), or [`UNKNOWN`]), then the set's bits. A row is named
-/// by its offset, so a step backwards is one add and one load.
+/// The automaton is an arena of rows, one per live set: `stride` transitions (the offset of
+/// the row before each (context, class), or [`UNKNOWN`]), then the offset of the set's bits
+/// in `bits`. A row is named by its offset, so a step backwards is one add and one load, and
+/// the rows stay small enough to stay in cache (the bits, read only by the forward walk, are
+/// elsewhere).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct LiveCache {
     rows: Vec<u32>,
+    bits: Vec<u32>,
     index: HashMap<Box<[u32]>, u32>,
+    /// Transitions in contexts other than 0 of a positional-looks pattern (at the start of
+    /// the text only): (row, context, class) → row.
+    edges: HashMap<(u32, u8, u8), u32>,
     /// The row at the end of the text, per context.
     at_end: Vec<u32>,
-    /// The row of each position of the current search.
+    /// The offset in `bits` of each position's live set, for the current search.
     live: Vec<u32>,
     /// Visited marks of the general forward walk: `generation + offset` of the last visit.
     stamp: Vec<u32>,
@@ -389,7 +397,11 @@ impl LiveCapturer {
             eps_preds,
             consuming,
             matches,
-            stride: class_count << looks.len(),
+            stride: if positional_looks {
+                class_count
+            } else {
+                class_count << looks.len()
+            },
             set_words: n.div_ceil(32).max(1),
             acyclic: !has_epsilon_cycle(nfa),
             looks,
@@ -448,8 +460,8 @@ impl LiveCapturer {
         cur.clear();
         cur.resize(w, 0);
         if let Some(after) = after {
-            let from = after as usize + self.stride;
-            let next = cache.rows.get(from..from + w)?;
+            let from = *cache.rows.get(after as usize + self.stride)? as usize;
+            let next = cache.bits.get(from..from + w)?;
             for &s in &self.consuming {
                 let to = match self.state(s) {
                     Some(State::ByteRange { trans }) => {
@@ -488,16 +500,18 @@ impl LiveCapturer {
         cache.work = work;
         let row = match cache.index.get(&cur[..]) {
             Some(&row) => row,
-            None if cache.words + self.stride + 2 * w > MAX_CACHE_WORDS => {
+            None if cache.words + self.stride + 1 + 2 * w > MAX_CACHE_WORDS => {
                 cache.scratch = cur;
                 return None;
             }
             None => {
                 let row = u32::try_from(cache.rows.len()).ok()?;
+                let bits = u32::try_from(cache.bits.len()).ok()?;
                 cache.rows.resize(cache.rows.len() + self.stride, UNKNOWN);
-                cache.rows.extend_from_slice(&cur);
+                cache.rows.push(bits);
+                cache.bits.extend_from_slice(&cur);
                 cache.index.insert(cur.clone().into_boxed_slice(), row);
-                cache.words += self.stride + 2 * w;
+                cache.words += self.stride + 1 + 2 * w;
                 row
             }
         };
@@ -507,6 +521,8 @@ impl LiveCapturer {
 
     fn clear(&self, cache: &mut LiveCache) {
         cache.rows.clear();
+        cache.bits.clear();
+        cache.edges.clear();
         cache.index.clear();
         cache.words = 0;
         cache.clears += 1;
@@ -518,8 +534,17 @@ impl LiveCapturer {
     fn step_back(&self, cache: &mut LiveCache, row: u32, hay: &[u8], at: usize) -> Option<u32> {
         let byte = *hay.get(at)?;
         let ctx = self.context(hay, at);
-        let entry =
-            row as usize + ctx * self.class_count + usize::from(self.classes[usize::from(byte)]);
+        let class = self.classes[usize::from(byte)];
+        if self.positional_looks && ctx != 0 {
+            let key = (row, u8::try_from(ctx).ok()?, class);
+            if let Some(&before) = cache.edges.get(&key) {
+                return Some(before);
+            }
+            let before = self.compute(cache, Some(row), byte, ctx)?;
+            cache.edges.insert(key, before);
+            return Some(before);
+        }
+        let entry = row as usize + ctx * self.class_count + usize::from(class);
         match cache.rows.get(entry).copied() {
             Some(UNKNOWN) => {
                 let before = self.compute(cache, Some(row), byte, ctx)?;
@@ -531,10 +556,10 @@ impl LiveCapturer {
         }
     }
 
-    /// The row of every position of `hay[start..end]` into `cache.live` (`None`: cache full).
+    /// The live set of every position of `hay[start..end]`, as offsets in `cache.bits`, into
+    /// `cache.live` (`None`: cache full).
     fn backward(&self, cache: &mut LiveCache, hay: &[u8], start: usize, end: usize) -> Option<()> {
-        let n = end;
-        let end_ctx = self.context(hay, n);
+        let end_ctx = self.context(hay, end);
         let mut row = match cache.at_end.get(end_ctx).copied() {
             Some(UNKNOWN) | None => {
                 let row = self.compute(cache, None, 0, end_ctx)?;
@@ -543,14 +568,15 @@ impl LiveCapturer {
             }
             Some(row) => row,
         };
+        let bits_at = self.stride;
         let mut live = std::mem::take(&mut cache.live);
         live.clear();
-        live.resize(n - start + 1, 0);
-        let mut done = Some(());
-        if let Some(last) = live.last_mut() {
-            *last = row;
+        live.resize(end - start + 1, 0);
+        let mut done = cache.rows.get(row as usize + bits_at).copied();
+        if let (Some(last), Some(bits)) = (live.last_mut(), done) {
+            *last = bits;
         }
-        for (at, slot) in (start..n).rev().zip(live.iter_mut().rev().skip(1)) {
+        for (at, slot) in (start..end).rev().zip(live.iter_mut().rev().skip(1)) {
             // Inside the text, with only `^`/`$` looks, the context is always 0: the common
             // case is one add and one load per byte.
             let next = if self.positional_looks && at != 0 {
@@ -568,10 +594,15 @@ impl LiveCapturer {
                 break;
             };
             row = next;
-            *slot = row;
+            // Off the critical path: the next step needs `row`, not this load.
+            done = cache.rows.get(row as usize + bits_at).copied();
+            match done {
+                Some(bits) => *slot = bits,
+                None => break,
+            }
         }
         cache.live = live;
-        done
+        done.map(|_| ())
     }
 
     /// Searches `hay[span]`, anchored at its start, with the backtracker's semantics (a
@@ -619,10 +650,10 @@ impl LiveCapturer {
         slots: &mut [Option<NonMaxUsize>],
     ) -> Option<bool> {
         slots.iter_mut().for_each(|s| *s = None);
-        let (rows, live, offset) = (&cache.rows, &cache.live, self.stride);
+        let (bits, live) = (&cache.bits, &cache.live);
         let is_live = |sid: u32, at: usize| -> bool {
-            live.get(at - start).is_some_and(|&row| {
-                rows.get(row as usize + offset + sid as usize / 32)
+            live.get(at - start).is_some_and(|&set| {
+                bits.get(set as usize + sid as usize / 32)
                     .is_some_and(|w| w >> (sid % 32) & 1 == 1)
             })
         };
@@ -694,17 +725,16 @@ impl LiveCapturer {
         }
         let base = cache.generation + 1;
         cache.generation += span + 1;
-        let offset = self.stride;
         let LiveCache {
-            rows,
+            bits,
             live,
             stamp,
             stack,
             ..
         } = cache;
         let is_live = |sid: u32, at: usize| -> bool {
-            live.get(at - start).is_some_and(|&row| {
-                rows.get(row as usize + offset + sid as usize / 32)
+            live.get(at - start).is_some_and(|&set| {
+                bits.get(set as usize + sid as usize / 32)
                     .is_some_and(|w| w >> (sid % 32) & 1 == 1)
             })
         };
@@ -881,9 +911,9 @@ mod tests {
 
     #[test]
     fn a_full_cache_is_cleared_then_the_engine_switched_off() {
-        // Read backwards, which of the next 14 bytes are `a` decides the live set: up to 2^14
+        // Read backwards, which of the next 18 bytes are `a` decides the live set: up to 2^18
         // sets, more than the cache holds, on random text.
-        let (bt, live) = build(r"(?-u)^[ab]{14}a[ab]*$").expect("supported");
+        let (bt, live) = build(r"(?-u)^[ab]{18}a[ab]*$").expect("supported");
         let mut cache = live.create_cache();
         let (mut agreed, mut declined) = (0, 0);
         let mut state = 7u64;

@@ -7,7 +7,7 @@
 //! approximates the same rule); while banned, further failures are counted but do not ban
 //! again until the ban ends.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::BufRead;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -291,9 +291,13 @@ pub struct Scanner {
     filter: Filter,
     options: ScanOptions,
     ignore: IgnoreList,
-    windows: HashMap<String, HostWindow>,
+    /// Per host. Hosts come from log lines: hashbrown's default hasher is randomly seeded, and
+    /// its entry API looks a host up once, copying it only when new.
+    windows: hashbrown::HashMap<String, HostWindow>,
     report: ScanReport,
     current: Vec<LineMatch>,
+    /// The line's failures (kept for its allocation).
+    failures: Vec<RawFailure>,
     buf: Vec<u8>,
 }
 
@@ -308,9 +312,10 @@ impl Scanner {
             ignore: IgnoreList::new(&options.jail),
             filter: Filter::new(filter),
             options,
-            windows: HashMap::new(),
+            windows: hashbrown::HashMap::new(),
             report,
             current: Vec::new(),
+            failures: Vec::new(),
             buf: Vec::new(),
         }
     }
@@ -332,25 +337,27 @@ impl Scanner {
             self.report.truncated_lines += 1;
         }
         // The scanner's clock never changes (it is private to it).
-        let failures = self
-            .filter
-            .process_line_same_clock(&text, &self.options.clock);
+        let mut failures = std::mem::take(&mut self.failures);
+        self.filter
+            .process_line_same_clock(&text, &self.options.clock, &mut failures);
         self.report.backtrack_limit_hits = self.filter.backtrack_limit_hits;
         self.current.clear();
         let mut counted = false;
-        for f in failures {
+        for mut f in failures.drain(..) {
             self.record(lineno, &f);
-            counted |= f.counts();
+            let counts = f.counts();
+            counted |= counts;
             self.current.push(LineMatch {
                 line: lineno,
                 regex: f.regex,
-                host: f.id.clone(),
+                host: f.id.take(),
                 user: f.data.user().map(str::to_owned),
                 time: f.time,
-                counts: f.counts(),
+                counts,
                 attempts: f.data.attempts(),
             });
         }
+        self.failures = failures;
         if counted {
             self.report.matched_lines += 1;
         } else if !self.current.is_empty() {
@@ -382,12 +389,7 @@ impl Scanner {
         }
         let Some(host) = f.id.as_deref() else { return };
         let user = f.data.user();
-        if !self.windows.contains_key(host) {
-            self.windows.insert(host.to_owned(), HostWindow::default());
-        }
-        let Some(window) = self.windows.get_mut(host) else {
-            return;
-        };
+        let window = self.windows.entry_ref(host).or_default();
         window.summary.failures += 1;
         if let Some(u) = user
             && !window.summary.users.contains(u)
