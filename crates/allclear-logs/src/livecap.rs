@@ -34,10 +34,20 @@ use regex_automata::util::primitives::NonMaxUsize;
 /// Look-around assertions a pattern may use (each doubles the transition table).
 const MAX_LOOKS: usize = 4;
 /// Words (`u32`) of rows and interned sets one pattern's cache may hold before it is cleared:
-/// 1 MiB.
-const MAX_CACHE_WORDS: usize = 1 << 18;
+/// 256 KiB. fail2ban's sshd patterns settle at under 256 sets (about 50 KiB) on a day of
+/// logs; a filter has a few dozen patterns, and every jail its own caches.
+const MAX_CACHE_WORDS: usize = 1 << 16;
 /// Clears after which a pattern's engine is switched off.
 const MAX_CLEARS: u32 = 3;
+/// See [`LiveCapturer::set_of`]: with rows below `2^16` words and strides below `2^11`,
+/// `row * ceil(2^40 / stride) >> 40` is `row / stride` exactly.
+const STRIDE_SHIFT: u32 = 40;
+/// The largest stride [`LiveCapturer::set_of`] is exact for.
+const MAX_STRIDE: usize = 1 << 11;
+const _: () = assert!(
+    MAX_CACHE_WORDS <= 1 << 16,
+    "set_of is exact below 2^16 words"
+);
 /// A transition not computed yet.
 const UNKNOWN: u32 = u32::MAX;
 
@@ -68,17 +78,18 @@ pub(crate) struct LiveCapturer {
     /// context 0, when the looks are `^`/`$` only: other contexts occur only at the ends of
     /// the text and go through [`LiveCache::edges`]). The row ends with its set's offset.
     stride: usize,
-    /// `u32` words of a state set, after the transitions in a row.
+    /// `u32` words of a state set (sets are in their own arena, `LiveCache::bits`).
     set_words: usize,
+    /// `2^STRIDE_SHIFT / stride`, rounded up: [`LiveCapturer::set_of`].
+    stride_inverse: u64,
 }
 
 /// Scratch space and the lazily built live-set automaton of one [`LiveCapturer`].
 ///
 /// The automaton is an arena of rows, one per live set: `stride` transitions (the offset of
-/// the row before each (context, class), or [`UNKNOWN`]), then the offset of the set's bits
-/// in `bits`. A row is named by its offset, so a step backwards is one add and one load, and
-/// the rows stay small enough to stay in cache (the bits, read only by the forward walk, are
-/// elsewhere).
+/// the row before each (context, class), or [`UNKNOWN`]). A row is named by its offset, so a
+/// step backwards is one add and one load, and the rows stay small enough to stay in cache;
+/// the sets' bits, read only by the forward walk, are in `bits` in the same order.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct LiveCache {
     rows: Vec<u32>,
@@ -89,7 +100,7 @@ pub(crate) struct LiveCache {
     edges: HashMap<(u32, u8, u8), u32>,
     /// The row at the end of the text, per context.
     at_end: Vec<u32>,
-    /// The offset in `bits` of each position's live set, for the current search.
+    /// The row of each position's live set, for the current search.
     live: Vec<u32>,
     /// Visited marks of the general forward walk: `generation + offset` of the last visit.
     stamp: Vec<u32>,
@@ -389,6 +400,14 @@ impl LiveCapturer {
         }
         let class_count = usize::from(classes.iter().copied().max().unwrap_or(0)) + 1;
         let (ops, reads, alternates) = compile_ops(nfa, &classes, class_count)?;
+        let stride = if positional_looks {
+            class_count
+        } else {
+            class_count << looks.len()
+        };
+        if stride >= MAX_STRIDE {
+            return None;
+        }
         Some(LiveCapturer {
             ops,
             reads,
@@ -397,11 +416,8 @@ impl LiveCapturer {
             eps_preds,
             consuming,
             matches,
-            stride: if positional_looks {
-                class_count
-            } else {
-                class_count << looks.len()
-            },
+            stride,
+            stride_inverse: (1u64 << STRIDE_SHIFT).div_ceil(stride as u64),
             set_words: n.div_ceil(32).max(1),
             acyclic: !has_epsilon_cycle(nfa),
             looks,
@@ -417,6 +433,14 @@ impl LiveCapturer {
             stamp: vec![0; self.nfa.states().len()],
             ..LiveCache::default()
         }
+    }
+
+    /// The index of the set whose row starts at `row` (`row / stride`, by a multiply: the
+    /// forward walk asks this for most positions, and a division would cost more than the
+    /// rest of the step). Exact for every row offset a cache can hold (see the test).
+    #[inline]
+    fn set_of(&self, row: u32) -> usize {
+        ((u64::from(row) * self.stride_inverse) >> STRIDE_SHIFT) as usize
     }
 
     fn state(&self, sid: u32) -> Option<&State> {
@@ -460,7 +484,7 @@ impl LiveCapturer {
         cur.clear();
         cur.resize(w, 0);
         if let Some(after) = after {
-            let from = *cache.rows.get(after as usize + self.stride)? as usize;
+            let from = self.set_of(after) * w;
             let next = cache.bits.get(from..from + w)?;
             for &s in &self.consuming {
                 let to = match self.state(s) {
@@ -500,18 +524,16 @@ impl LiveCapturer {
         cache.work = work;
         let row = match cache.index.get(&cur[..]) {
             Some(&row) => row,
-            None if cache.words + self.stride + 1 + 2 * w > MAX_CACHE_WORDS => {
+            None if cache.words + self.stride + 2 * w > MAX_CACHE_WORDS => {
                 cache.scratch = cur;
                 return None;
             }
             None => {
                 let row = u32::try_from(cache.rows.len()).ok()?;
-                let bits = u32::try_from(cache.bits.len()).ok()?;
                 cache.rows.resize(cache.rows.len() + self.stride, UNKNOWN);
-                cache.rows.push(bits);
                 cache.bits.extend_from_slice(&cur);
                 cache.index.insert(cur.clone().into_boxed_slice(), row);
-                cache.words += self.stride + 1 + 2 * w;
+                cache.words += self.stride + 2 * w;
                 row
             }
         };
@@ -556,8 +578,8 @@ impl LiveCapturer {
         }
     }
 
-    /// The live set of every position of `hay[start..end]`, as offsets in `cache.bits`, into
-    /// `cache.live` (`None`: cache full).
+    /// The row of the live set of every position of `hay[start..end]` into `cache.live`
+    /// (`None`: cache full).
     fn backward(&self, cache: &mut LiveCache, hay: &[u8], start: usize, end: usize) -> Option<()> {
         let end_ctx = self.context(hay, end);
         let mut row = match cache.at_end.get(end_ctx).copied() {
@@ -568,13 +590,12 @@ impl LiveCapturer {
             }
             Some(row) => row,
         };
-        let bits_at = self.stride;
         let mut live = std::mem::take(&mut cache.live);
         live.clear();
         live.resize(end - start + 1, 0);
-        let mut done = cache.rows.get(row as usize + bits_at).copied();
-        if let (Some(last), Some(bits)) = (live.last_mut(), done) {
-            *last = bits;
+        let mut done = Some(());
+        if let Some(last) = live.last_mut() {
+            *last = row;
         }
         for (at, slot) in (start..end).rev().zip(live.iter_mut().rev().skip(1)) {
             // Inside the text, with only `^`/`$` looks, the context is always 0: the common
@@ -594,15 +615,10 @@ impl LiveCapturer {
                 break;
             };
             row = next;
-            // Off the critical path: the next step needs `row`, not this load.
-            done = cache.rows.get(row as usize + bits_at).copied();
-            match done {
-                Some(bits) => *slot = bits,
-                None => break,
-            }
+            *slot = row;
         }
         cache.live = live;
-        done.map(|_| ())
+        done
     }
 
     /// Searches `hay[span]`, anchored at its start, with the backtracker's semantics (a
@@ -650,11 +666,11 @@ impl LiveCapturer {
         slots: &mut [Option<NonMaxUsize>],
     ) -> Option<bool> {
         slots.iter_mut().for_each(|s| *s = None);
-        let (bits, live) = (&cache.bits, &cache.live);
+        let (bits, live, w) = (&cache.bits, &cache.live, self.set_words);
         let is_live = |sid: u32, at: usize| -> bool {
-            live.get(at - start).is_some_and(|&set| {
-                bits.get(set as usize + sid as usize / 32)
-                    .is_some_and(|w| w >> (sid % 32) & 1 == 1)
+            live.get(at - start).is_some_and(|&row| {
+                bits.get(self.set_of(row) * w + sid as usize / 32)
+                    .is_some_and(|word| word >> (sid % 32) & 1 == 1)
             })
         };
         let mut sid = self.nfa.start_anchored().as_u32();
@@ -732,10 +748,11 @@ impl LiveCapturer {
             stack,
             ..
         } = cache;
+        let w = self.set_words;
         let is_live = |sid: u32, at: usize| -> bool {
-            live.get(at - start).is_some_and(|&set| {
-                bits.get(set as usize + sid as usize / 32)
-                    .is_some_and(|w| w >> (sid % 32) & 1 == 1)
+            live.get(at - start).is_some_and(|&row| {
+                bits.get(self.set_of(row) * w + sid as usize / 32)
+                    .is_some_and(|word| word >> (sid % 32) & 1 == 1)
             })
         };
         stack.clear();
@@ -900,6 +917,21 @@ mod tests {
             let (got, expected) =
                 both(&bt, &live, &mut cache, line.as_bytes(), 0..line.len()).expect("decided");
             assert_eq!(got, expected, "{line}");
+        }
+    }
+
+    #[test]
+    fn set_index_by_multiply_is_exact() {
+        for stride in 1..MAX_STRIDE as u64 {
+            let inverse = (1u64 << STRIDE_SHIFT).div_ceil(stride);
+            for set in 0..=(MAX_CACHE_WORDS as u64 / stride) {
+                let row = set * stride;
+                assert_eq!(
+                    (row * inverse) >> STRIDE_SHIFT,
+                    set,
+                    "stride {stride}, set {set}"
+                );
+            }
         }
     }
 
