@@ -443,6 +443,15 @@ impl LiveCapturer {
         ((u64::from(row) * self.stride_inverse) >> STRIDE_SHIFT) as usize
     }
 
+    /// Whether state `sid` is live at `at`, in the rows `live` of a search from `start`.
+    #[inline]
+    fn is_live(&self, bits: &[u32], live: &[u32], start: usize, sid: u32, at: usize) -> bool {
+        live.get(at - start).is_some_and(|&row| {
+            bits.get(self.set_of(row) * self.set_words + sid as usize / 32)
+                .is_some_and(|word| word >> (sid % 32) & 1 == 1)
+        })
+    }
+
     fn state(&self, sid: u32) -> Option<&State> {
         self.nfa.states().get(sid as usize)
     }
@@ -666,13 +675,7 @@ impl LiveCapturer {
         slots: &mut [Option<NonMaxUsize>],
     ) -> Option<bool> {
         slots.iter_mut().for_each(|s| *s = None);
-        let (bits, live, w) = (&cache.bits, &cache.live, self.set_words);
-        let is_live = |sid: u32, at: usize| -> bool {
-            live.get(at - start).is_some_and(|&row| {
-                bits.get(self.set_of(row) * w + sid as usize / 32)
-                    .is_some_and(|word| word >> (sid % 32) & 1 == 1)
-            })
-        };
+        let is_live = |sid: u32, at: usize| self.is_live(&cache.bits, &cache.live, start, sid, at);
         let mut sid = self.nfa.start_anchored().as_u32();
         let mut at = start;
         if !is_live(sid, at) {
@@ -748,13 +751,7 @@ impl LiveCapturer {
             stack,
             ..
         } = cache;
-        let w = self.set_words;
-        let is_live = |sid: u32, at: usize| -> bool {
-            live.get(at - start).is_some_and(|&row| {
-                bits.get(self.set_of(row) * w + sid as usize / 32)
-                    .is_some_and(|word| word >> (sid % 32) & 1 == 1)
-            })
-        };
+        let is_live = |sid: u32, at: usize| self.is_live(bits, live, start, sid, at);
         stack.clear();
         stack.push(Frame::Step {
             sid: self.nfa.start_anchored().as_u32(),
