@@ -785,6 +785,9 @@ pub struct DateDetector {
     /// Recognise the syslog template's common shape by hand (off only in tests that compare
     /// the recognizer with the regex).
     fast: bool,
+    /// The template whose slots the recognizer filled in this call (`usize::MAX`: none): its
+    /// groups are then at [`SyslogHead::spans`], which the minute cache relies on.
+    recognized: usize,
 }
 
 /// A date found by an anchored template, with what its groups depend on.
@@ -813,7 +816,23 @@ struct TimeCache {
     time: Option<f64>,
     /// `now` in `tz`.
     local: LocalNow,
+    /// The minute of the last recognized syslog date, valid with the fields above.
+    minute: Option<MinuteBase>,
 }
+
+/// A syslog minute whose dates are its first second's time plus their seconds (checked when
+/// made, see [`minute_base`]): most new date texts differ from the last only in the seconds,
+/// and then strptime, year completion and the zone lookup are skipped.
+#[derive(Debug, Clone, Copy)]
+struct MinuteBase {
+    /// `Mmm dd HH:MM` (bytes 0..12 of a recognized line).
+    head: [u8; MINUTE_LEN],
+    /// The time of second 00.
+    start: f64,
+}
+
+/// Length of the `Mmm dd HH:MM` head of a recognized syslog date.
+const MINUTE_LEN: usize = 12;
 
 impl Default for DateDetector {
     fn default() -> Self {
@@ -831,6 +850,7 @@ impl Default for DateDetector {
             last_found: None,
             tz_verified: false,
             fast: true,
+            recognized: usize::MAX,
         }
     }
 }
@@ -953,6 +973,7 @@ impl DateDetector {
             && SyslogHead::recognize(line.as_bytes())
         {
             slots.set_spans(&head.spans());
+            self.recognized = i;
             return Some((0, SYSLOG_LEN));
         }
         let hay = line.get(..end)?;
@@ -974,6 +995,7 @@ impl DateDetector {
         if self.entries.is_empty() {
             self.add_defaults(None, None).ok()?;
         }
+        self.recognized = usize::MAX;
         let n = self.entries.len();
         let mut winner: Option<(usize, usize, usize)> = None;
         let mut ignore = usize::MAX;
@@ -1055,17 +1077,34 @@ impl DateDetector {
                 key.push('\0');
             }
             let template_id = Arc::as_ptr(&template) as usize;
+            let recognized = self.recognized == idx;
+            let default_tz = self.default_tz;
             let tz_verified = &mut self.tz_verified;
+            // Same template, "now", default zone and zone: the cache's time and minute apply.
+            let same_context = self.last_time.as_ref().is_some_and(|c| {
+                c.template == template_id
+                    && c.now == clock.now
+                    && c.default_tz == default_tz
+                    && (*tz_verified || c.tz == clock.tz)
+            });
             let time = match &mut self.last_time {
-                Some(c)
-                    if c.template == template_id
-                        && c.fields == key
-                        && c.now == clock.now
-                        && c.default_tz == self.default_tz
-                        && (*tz_verified || c.tz == clock.tz) =>
-                {
+                Some(c) if same_context && c.fields == key => {
                     *tz_verified = true;
                     c.time
+                }
+                Some(c)
+                    if same_context
+                        && recognized
+                        && let Some(m) = c.minute
+                        && line.as_bytes().get(..MINUTE_LEN) == Some(&m.head[..])
+                        && let Some(sec) = recognized_seconds(line) =>
+                {
+                    // Only the seconds changed (the recognizer fixes where every field is).
+                    let time = Some(m.start + f64::from(sec));
+                    std::mem::swap(&mut c.fields, &mut key);
+                    c.time = time;
+                    *tz_verified = true;
+                    time
                 }
                 cache => {
                     // The zone is known to be the cache's (`tz_verified`): its local "now"
@@ -1074,8 +1113,13 @@ impl DateDetector {
                         Some(c) if *tz_verified && c.now == clock.now => c.local,
                         _ => LocalNow::of(clock),
                     };
-                    let time =
-                        template_time(&template, line, slots, self.default_tz, clock, &local);
+                    let time = template_time(&template, line, slots, default_tz, clock, &local);
+                    let minute = match time {
+                        Some(t) if recognized => {
+                            minute_base(&template, line, slots, default_tz, clock, &local, t)
+                        }
+                        _ => None,
+                    };
                     match cache {
                         Some(c) => {
                             // The old fields' buffer becomes the next line's scratch.
@@ -1083,9 +1127,10 @@ impl DateDetector {
                             c.template = template_id;
                             c.now = clock.now;
                             c.tz = clock.tz.clone();
-                            c.default_tz = self.default_tz;
+                            c.default_tz = default_tz;
                             c.time = time;
                             c.local = local;
+                            c.minute = minute;
                         }
                         None => {
                             *cache = Some(TimeCache {
@@ -1093,9 +1138,10 @@ impl DateDetector {
                                 fields: key.clone(),
                                 now: clock.now,
                                 tz: clock.tz.clone(),
-                                default_tz: self.default_tz,
+                                default_tz,
                                 time,
                                 local,
+                                minute,
                             });
                         }
                     }
@@ -1249,6 +1295,59 @@ fn template_time(
     clock: &Clock,
     local: &LocalNow,
 ) -> Option<f64> {
+    template_time_with(t, line, slots, default_tz, clock, local, None)
+}
+
+/// The seconds (`00`-`59`) of a line [`SyslogHead::recognize`] accepted.
+fn recognized_seconds(line: &str) -> Option<u8> {
+    match line.as_bytes().get(13..SYSLOG_LEN)? {
+        [a @ b'0'..=b'5', b @ b'0'..=b'9'] => Some((a - b'0') * 10 + (b - b'0')),
+        _ => None,
+    }
+}
+
+/// The minute of a recognized syslog date whose time is `time`, if every second of it reads
+/// as second 00's time plus the seconds. Checked rather than assumed: the times of seconds 00
+/// and 59 are read as any date is and must be 59 s apart (the year completion compares with a
+/// time that may fall inside the minute), and the zone must have no transition within three
+/// days of the minute, so one UTC offset (offsets are under 26 h) maps all of it.
+#[allow(clippy::too_many_arguments)]
+fn minute_base(
+    t: &DateTemplate,
+    line: &str,
+    slots: &Slots,
+    default_tz: Option<i32>,
+    clock: &Clock,
+    local: &LocalNow,
+    time: f64,
+) -> Option<MinuteBase> {
+    let head: [u8; MINUTE_LEN] = line.as_bytes().get(..MINUTE_LEN)?.try_into().ok()?;
+    let sec = recognized_seconds(line)?;
+    let start = template_time_with(t, line, slots, default_tz, clock, local, Some("00"))?;
+    let end = template_time_with(t, line, slots, default_tz, clock, local, Some("59"))?;
+    if end != start + 59.0 || time != start + f64::from(sec) || start.fract() != 0.0 {
+        return None;
+    }
+    const MARGIN: i64 = 3 * 86_400;
+    let from = Timestamp::from_second((start as i64).checked_sub(MARGIN)?).ok()?;
+    if let Some(tr) = clock.tz.following(from).next()
+        && tr.timestamp().as_second() <= (end as i64).checked_add(MARGIN)?
+    {
+        return None;
+    }
+    Some(MinuteBase { head, start })
+}
+
+/// [`template_time`], with the `S` field's text replaced by `seconds` when given.
+fn template_time_with(
+    t: &DateTemplate,
+    line: &str,
+    slots: &Slots,
+    default_tz: Option<i32>,
+    clock: &Clock,
+    local: &LocalNow,
+    seconds: Option<&str>,
+) -> Option<f64> {
     let text = |i: usize| slots.get(i).map(|(s, e)| &line[s..e]);
     match t.kind {
         Kind::Epoch { long, group } => {
@@ -1277,6 +1376,10 @@ fn template_time(
             let mut heap: Vec<(&str, &str)> = Vec::new();
             for &(k, i) in &t.re()?.fields {
                 if let Some(v) = text(i) {
+                    let v = match seconds {
+                        Some(sec) if k == "S" => sec,
+                        _ => v,
+                    };
                     match buf.get_mut(n) {
                         Some(slot) if heap.is_empty() => {
                             *slot = (k, v);
@@ -1341,6 +1444,34 @@ fn name_index(names: &[&str], val: &str) -> Option<i64> {
     pos.map(|p| p as i64)
 }
 
+/// The month (1-12) of an abbreviated name, in any case: [`name_index`] on [`MONTHS`], with
+/// the common three ASCII letters matched at once (this runs for every new minute of a log).
+fn month_abbr(val: &str) -> Option<i64> {
+    let [a, b, c] = val.as_bytes() else {
+        return name_index(&MONTHS, val).map(|i| i + 1);
+    };
+    let key = [
+        a.to_ascii_lowercase(),
+        b.to_ascii_lowercase(),
+        c.to_ascii_lowercase(),
+    ];
+    Some(match &key {
+        b"jan" => 1,
+        b"feb" => 2,
+        b"mar" => 3,
+        b"apr" => 4,
+        b"may" => 5,
+        b"jun" => 6,
+        b"jul" => 7,
+        b"aug" => 8,
+        b"sep" => 9,
+        b"oct" => 10,
+        b"nov" => 11,
+        b"dec" => 12,
+        _ => return name_index(&MONTHS, val).map(|i| i + 1),
+    })
+}
+
 /// fail2ban's `reGroupDictStrptime` (sub-second fields are ignored, as fail2ban does).
 fn strptime(
     fields: &[(&str, &str)],
@@ -1369,7 +1500,7 @@ fn strptime(
             "Y" => year = Some(int()?),
             "m" => month = Some(int()?),
             "B" => month = Some(name_index(&FULL_MONTHS, val)? + 1),
-            "b" => month = Some(name_index(&MONTHS, val)? + 1),
+            "b" => month = Some(month_abbr(val)?),
             "d" => day = Some(int()?),
             "H" => hour = int()?,
             "I" => {
@@ -1818,6 +1949,41 @@ mod tests {
             }
         }
 
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// The minute cache (recognizer on) gives the times strptime gives (recognizer off)
+        /// for runs of syslog dates around DST, day, year and "a day ahead" boundaries.
+        #[test]
+        fn minute_cache_equals_strptime(
+            zone in prop::sample::select(vec!["America/New_York", "Europe/London", "UTC"]),
+            anchor in prop::sample::select(vec![
+                1_741_503_600i64, 1_762_063_200, 1_743_296_400, 1_761_440_400,
+                1_767_225_540, 1_767_139_200,
+            ]),
+            now_shift in -200_000i64..200_000,
+            steps in prop::collection::vec((-90_000i64..90_000, 0i64..130), 1..40),
+        ) {
+            let tz = TimeZone::get(zone).unwrap();
+            let clock = Clock::new(Timestamp::from_second(anchor + now_shift).unwrap(), tz.clone());
+            let (mut fast, mut slow) = (
+                DateDetector::with_defaults().unwrap(),
+                DateDetector::with_defaults().unwrap(),
+            );
+            slow.fast = false;
+            let mut at = anchor;
+            for (jump, tick) in steps {
+                // Mostly a few seconds on, sometimes far (to another minute, day or year).
+                at += if tick < 100 { tick % 7 } else { jump };
+                let local = tz.to_datetime(Timestamp::from_second(at).unwrap());
+                let line = format!("{} sshd[1]: x", local.strftime("%b %d %H:%M:%S"));
+                let a = fast.find_same_clock(&line, &clock);
+                let b = slow.find_same_clock(&line, &clock);
+                proptest::prop_assert_eq!(a, b, "{:?}", line);
+            }
+        }
     }
 
     proptest::proptest! {
