@@ -6,9 +6,13 @@
 # (scripts/bench/gen-authlog.py, LINES lines, default 1,000,000) on one core (`taskset -c 0`),
 # with a warm page cache.
 #
-#   1. time: hyperfine medians (RUNS runs for allclear, F2B_RUNS for fail2ban-regex, which is
-#      slow), lines/s for both and the ratio
-#   2. peak RSS of both (/usr/bin/time -f %M)
+#   1. time, in ROUNDS rounds: each round runs allclear RUNS times and fail2ban-regex once,
+#      back to back, and its ratio is fail2ban-regex's time over the median of allclear's.
+#      The machines we run on share their host, whose speed drifts by up to 2x over minutes
+#      (fail2ban-regex took 28 s in one session and 56 s in another on the same log), so two
+#      tools timed minutes apart give a ratio of the drift as much as of the tools. The
+#      reported ratio is the median of the rounds' ratios; wall and CPU (user + system) both.
+#   2. peak RSS of both (GNU time's %M, from the same runs)
 #   3. agreement: the set of matched (failure) lines and the set of hosts, from
 #      `fail2ban-regex --print-all-matched` and `-o id`, and from
 #      `allclear host logs scan --all-matches --format json`
@@ -16,16 +20,16 @@
 # fail2ban-regex gets `-r` (no DNS) and `--print-no-missed --print-no-ignored` in the timed
 # runs so it spends its time matching, not printing.
 #
-# Usage: scripts/bench/logs.sh   (LINES=N, RUNS=N default 5, F2B_RUNS=N default 3,
+# Usage: scripts/bench/logs.sh   (LINES=N, ROUNDS=N default 3, RUNS=N default 3,
 #                                 LOG=path to reuse a log, ALLCLEAR_BIN=path skips the build,
 #                                 CONFIG_DIR=dir, default /etc/fail2ban)
-# Needs: fail2ban (installed with apt-get if missing and running as root), hyperfine,
-# python3, GNU time (/usr/bin/time), taskset (util-linux).
+# Needs: fail2ban (installed with apt-get if missing and running as root), python3,
+# GNU time (/usr/bin/time), taskset (util-linux).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 LINES="${LINES:-1000000}"
-RUNS="${RUNS:-5}"
-F2B_RUNS="${F2B_RUNS:-3}"
+ROUNDS="${ROUNDS:-3}"
+RUNS="${RUNS:-3}"
 CONFIG_DIR="${CONFIG_DIR:-/etc/fail2ban}"
 if ! command -v fail2ban-regex >/dev/null; then
     if [ "$(id -u)" = 0 ]; then
@@ -34,7 +38,6 @@ if ! command -v fail2ban-regex >/dev/null; then
         echo "install fail2ban (sudo apt-get install fail2ban)" >&2; exit 2
     fi
 fi
-command -v hyperfine >/dev/null || { echo "install hyperfine (apt-get install hyperfine)" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "install GNU time (apt-get install time)" >&2; exit 2; }
 
 if [ -n "${ALLCLEAR_BIN:-}" ]; then
@@ -72,19 +75,26 @@ echo "fail2ban-regex: ${f2b[*]}"
 echo "allclear:       ${ac[*]}"
 
 echo
-echo "## time"
-# allclear exits 1 when it finds something to ban (-i); the agreement run below checks it ran.
-hyperfine --style basic --warmup 1 --runs "$RUNS" --export-json "$work/ac.json" -i \
-    -n allclear "taskset -c 0 ${ac[*]}"
-hyperfine --style basic --runs "$F2B_RUNS" --export-json "$work/f2b.json" \
-    -n fail2ban-regex "taskset -c 0 ${f2b[*]}"
-
-echo
-echo "## peak memory"
-/usr/bin/time -f %M -o "$work/ac.mem" taskset -c 0 "${ac[@]}" >/dev/null || [ $? = 1 ]
-/usr/bin/time -f %M -o "$work/f2b.mem" taskset -c 0 "${f2b[@]}" >/dev/null
-echo "allclear:       $(tail -1 "$work/ac.mem" | awk '{printf "%.1f MB", $1/1024}')"
-echo "fail2ban-regex: $(tail -1 "$work/f2b.mem" | awk '{printf "%.1f MB", $1/1024}')"
+echo "## time ($ROUNDS rounds of $RUNS allclear runs and 1 fail2ban-regex run, after a warm-up)"
+# One line per run: tool, wall s, user s, system s, peak RSS KiB.
+# (GNU time also writes "Command exited with non-zero status N" lines; the parser skips them.)
+timed() {
+    local tool="$1" rc=0; shift
+    /usr/bin/time -f "$tool %e %U %S %M" -a -o "$work/times" taskset -c 0 "$@" >/dev/null || rc=$?
+    # allclear exits 1 when it finds something to ban.
+    if [ "$rc" != 0 ] && ! { [ "$tool" = allclear ] && [ "$rc" = 1 ]; }; then
+        echo "$tool failed (exit code $rc)" >&2
+        exit 2
+    fi
+}
+: >"$work/times"
+taskset -c 0 "${ac[@]}" >/dev/null || [ $? = 1 ]
+for round in $(seq "$ROUNDS"); do
+    echo "round $round" >>"$work/times"
+    for _ in $(seq "$RUNS"); do timed allclear "${ac[@]}"; done
+    timed fail2ban-regex "${f2b[@]}"
+    awk -v r="$round" '$1 == "round" { on = ($2 == r) } on && NF == 5 { print "  " $0 }' "$work/times"
+done
 
 echo
 echo "## agreement"
@@ -132,18 +142,27 @@ if f2b_hosts != ac_hosts:
     print(f"  only fail2ban-regex: {sorted(f2b_hosts - ac_hosts)[:5]}")
     print(f"  only allclear:       {sorted(ac_hosts - f2b_hosts)[:5]}")
 
-med, cpu = {}, {}
-for name in ("ac", "f2b"):
-    r = json.load(open(f"{work}/{name}.json"))["results"][0]
-    med[name] = statistics.median(r["times"])
-    # CPU seconds (user + system, mean over the runs): robust when other processes compete
-    # for the core, which stretches wall-clock time but not CPU time.
-    cpu[name] = r["user"] + r["system"]
+med = statistics.median
+rounds, cur = [], None
+for row in open(f"{work}/times"):
+    f = row.split()
+    if f[0] == "round":
+        cur = {"allclear": [], "fail2ban-regex": []}
+        rounds.append(cur)
+    elif cur is not None and len(f) == 5 and f[0] in cur:
+        cur[f[0]].append((float(f[1]), float(f[2]) + float(f[3]), int(f[4])))
+runs = {t: [r for rd in rounds for r in rd[t]] for t in ("allclear", "fail2ban-regex")}
+ratio_wall = med([med(x[0] for x in rd["fail2ban-regex"]) / med(x[0] for x in rd["allclear"])
+                  for rd in rounds])
+ratio_cpu = med([med(x[1] for x in rd["fail2ban-regex"]) / med(x[1] for x in rd["allclear"])
+                 for rd in rounds])
 print()
 print("## result")
-print(f"allclear:       median {med['ac']:.3f} s wall, {lines / med['ac']:,.0f} lines/s; "
-      f"{cpu['ac']:.3f} s CPU, {lines / cpu['ac']:,.0f} lines/s")
-print(f"fail2ban-regex: median {med['f2b']:.3f} s wall, {lines / med['f2b']:,.0f} lines/s; "
-      f"{cpu['f2b']:.3f} s CPU, {lines / cpu['f2b']:,.0f} lines/s")
-print(f"ratio: {med['f2b'] / med['ac']:.1f}x (wall), {cpu['f2b'] / cpu['ac']:.1f}x (CPU)")
+for tool, rs in runs.items():
+    wall, cpu = med(r[0] for r in rs), med(r[1] for r in rs)
+    print(f"{tool + ':':16}median {wall:.3f} s wall, {lines / wall:,.0f} lines/s; "
+          f"{cpu:.3f} s CPU, {lines / cpu:,.0f} lines/s; peak RSS "
+          f"{max(r[2] for r in rs) / 1024:.1f} MB ({len(rs)} runs)")
+print(f"ratio (median of the {len(rounds)} rounds' ratios): {ratio_wall:.1f}x (wall), "
+      f"{ratio_cpu:.1f}x (CPU)")
 PY
