@@ -10,20 +10,16 @@
 # Needs: hyperfine (apt), cargo-audit (cargo install cargo-audit --locked), python3.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/bench/lib.sh
 SHARED="${ALLCLEAR_SHARED:-$(cd .. && pwd)/shared}"
 RUNS="${RUNS:-10}"
 command -v hyperfine >/dev/null || { echo "install hyperfine (apt-get install hyperfine)" >&2; exit 2; }
 command -v cargo-audit >/dev/null || { echo "install cargo-audit (cargo install cargo-audit --locked)" >&2; exit 2; }
 
-cargo build --release --quiet -p allclear
-BIN="$PWD/target/release/allclear"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+bench_binary
+bench_workdir
 
-echo "## machine"
-echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
-grep -m1 'model name' /proc/cpuinfo | sed 's/^.*: /cpu: /'
-"$BIN" --version
+bench_machine
 cargo audit --version
 
 peak_rss_mb() { # command… → peak resident set size in MB

@@ -20,6 +20,7 @@
 # Needs: aide (apt-get install aide), hyperfine (apt), python3, GNU time (/usr/bin/time).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/bench/lib.sh
 RUNS="${RUNS:-5}"
 FILES="${FILES:-100000}"
 SMALL_MAX="${SMALL_MAX:-32768}"
@@ -29,20 +30,11 @@ command -v aide >/dev/null || { echo "install aide (apt-get install aide)" >&2; 
 command -v hyperfine >/dev/null || { echo "install hyperfine (apt-get install hyperfine)" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "install GNU time (apt-get install time)" >&2; exit 2; }
 
-if [ -n "${ALLCLEAR_BIN:-}" ]; then
-    BIN="$ALLCLEAR_BIN"
-else
-    cargo build --release --quiet -p allclear
-    BIN="$PWD/target/release/allclear"
-fi
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+bench_binary
+bench_workdir
 
-echo "## machine"
-echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
-grep -m1 'model name' /proc/cpuinfo | sed 's/^.*: /cpu: /'
+bench_machine
 echo "sha extensions: $(grep -q -m1 -w sha_ni /proc/cpuinfo && echo yes || echo no)"
-"$BIN" --version
 aide --version 2>&1 | head -1
 
 echo

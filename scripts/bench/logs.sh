@@ -27,6 +27,7 @@
 # GNU time (/usr/bin/time), taskset (util-linux).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/bench/lib.sh
 LINES="${LINES:-1000000}"
 ROUNDS="${ROUNDS:-3}"
 RUNS="${RUNS:-3}"
@@ -40,19 +41,10 @@ if ! command -v fail2ban-regex >/dev/null; then
 fi
 [ -x /usr/bin/time ] || { echo "install GNU time (apt-get install time)" >&2; exit 2; }
 
-if [ -n "${ALLCLEAR_BIN:-}" ]; then
-    BIN="$(realpath "$ALLCLEAR_BIN")"
-else
-    cargo build --release --quiet -p allclear
-    BIN="$PWD/target/release/allclear"
-fi
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+bench_binary
+bench_workdir
 
-echo "## machine"
-echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
-grep -m1 'model name' /proc/cpuinfo | sed 's/^.*: /cpu: /'
-"$BIN" --version
+bench_machine
 echo "fail2ban-regex $(fail2ban-regex --version 2>&1 | head -1 | awk '{print $NF}') ($(dpkg-query -W -f '${Version}' fail2ban 2>/dev/null || echo '?')), $(python3 --version)"
 echo "filter: $CONFIG_DIR/filter.d/sshd.conf"
 

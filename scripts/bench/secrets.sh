@@ -14,21 +14,17 @@
 # Warm cache: every tool gets a warm-up run first.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/bench/lib.sh
 RUNS="${RUNS:-5}"
 TREE="${TREE:-$HOME/.cargo/registry/src}"
 for tool in hyperfine kingfisher ripsecrets detect-secrets git python3; do
     command -v "$tool" >/dev/null || { echo "missing $tool (see the header of $0)" >&2; exit 2; }
 done
 
-cargo build --release --quiet -p allclear
-BIN="$PWD/target/release/allclear"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+bench_binary
+bench_workdir
 
-echo "## machine"
-echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
-grep -m1 'model name' /proc/cpuinfo | sed 's/^.*: /cpu: /'
-"$BIN" --version
+bench_machine
 echo "kingfisher $(kingfisher --version | awk '{print $2}'), ripsecrets $(ripsecrets --version | awk '{print $2}'), detect-secrets $(detect-secrets --version)"
 
 peak_rss_mb() { # command… → peak resident set size in MB
