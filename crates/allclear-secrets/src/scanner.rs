@@ -29,9 +29,6 @@ pub enum ScannerError {
     /// A rule does not compile.
     #[error(transparent)]
     Engine(#[from] EngineError),
-    /// A built-in pattern does not compile (a bug, reported rather than panicking).
-    #[error("built-in pattern does not compile")]
-    Pattern(#[source] regex::Error),
     /// A glob in the configuration does not parse.
     #[error("invalid glob `{pattern}` in the configuration")]
     Glob {
