@@ -482,13 +482,13 @@ const SYSLOG_LEN: usize = 15;
 /// the capture pass of that regex is most of the cost of finding dates in a syslog file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct SyslogHead {
-    group_count: usize,
-    b: usize,
-    d: usize,
-    h: usize,
-    m: usize,
-    s: usize,
+    /// The capture spans of every recognized line (see [`SyslogHead::recognize`]), built once
+    /// rather than per line.
+    spans: [Option<(usize, usize)>; SYSLOG_GROUPS],
 }
+
+/// Groups of [`SYSLOG_REGEX`], the whole match included.
+const SYSLOG_GROUPS: usize = 10;
 
 impl SyslogHead {
     fn for_template(regex: &str, compiled: &PyRegex, kind: Kind) -> Option<SyslogHead> {
@@ -496,16 +496,25 @@ impl SyslogHead {
             return None;
         }
         let g = |name| compiled.group_index(name);
-        let head = SyslogHead {
-            group_count: compiled.group_count(),
-            b: g("b")?,
-            d: g("d")?,
-            h: g("H")?,
-            m: g("M")?,
-            s: g("S")?,
-        };
+        let (b, d, h, m, s) = (g("b")?, g("d")?, g("H")?, g("M")?, g("S")?);
         // Group 1 is the whole date; the other groups (a, f, Y) stay unset in our shape.
-        (head.group_count == 10 && head.b > 1).then_some(head)
+        if compiled.group_count() != SYSLOG_GROUPS || b <= 1 {
+            return None;
+        }
+        let mut spans = [None; SYSLOG_GROUPS];
+        let whole = Some((0, SYSLOG_LEN));
+        for (i, span) in [
+            (0, whole),
+            (1, whole),
+            (b, Some((0, 3))),
+            (d, Some((4, 6))),
+            (h, Some((7, 9))),
+            (m, Some((10, 12))),
+            (s, Some((13, 15))),
+        ] {
+            *spans.get_mut(i)? = span;
+        }
+        Some(SyslogHead { spans })
     }
 
     /// Whether `line` starts with exactly `Mmm dd HH:MM:SS` (ASCII month name in any case; day
@@ -518,6 +527,14 @@ impl SyslogHead {
     /// take two digits. Anything else (a fraction, a year, a word character after the
     /// seconds, which makes the regex backtrack) is left to the regex.
     fn recognize(line: &[u8]) -> bool {
+        match line.split_first_chunk::<SYSLOG_LEN>() {
+            Some((head, rest)) => Self::head_ok(head) && Self::after_ok(rest),
+            None => false,
+        }
+    }
+
+    /// The `Mmm dd HH:MM:SS` part of [`SyslogHead::recognize`].
+    fn head_ok(head: &[u8; SYSLOG_LEN]) -> bool {
         let [
             m0,
             m1,
@@ -534,54 +551,55 @@ impl SyslogHead {
             b':',
             s0,
             s1,
-            rest @ ..,
-        ] = line
+        ] = *head
         else {
             return false;
         };
-        let month = [
-            m0.to_ascii_lowercase(),
-            m1.to_ascii_lowercase(),
-            m2.to_ascii_lowercase(),
-        ];
         let day = matches!(
             (d0, d1),
             (b'0' | b' ', b'1'..=b'9') | (b'1' | b'2', b'0'..=b'9') | (b'3', b'0' | b'1')
         );
         let hour = matches!((h0, h1), (b'0' | b'1', b'0'..=b'9') | (b'2', b'0'..=b'3'));
-        let sixty = |a: &u8, b: &u8| matches!((a, b), (b'0'..=b'5', b'0'..=b'9'));
-        let after = match rest {
+        let sixty = |a: u8, b: u8| matches!((a, b), (b'0'..=b'5', b'0'..=b'9'));
+        day && hour && sixty(n0, n1) && sixty(s0, s1) && month_number(m0, m1, m2).is_some()
+    }
+
+    /// What may follow a recognized head (the part of [`SyslogHead::recognize`] after byte
+    /// 15): it depends on the first two bytes of `rest` only.
+    fn after_ok(rest: &[u8]) -> bool {
+        match rest {
             [] => true,
             // A year may follow: left to the regex.
             [b' ', b'2', ..] => false,
             [c, ..] => c.is_ascii() && !c.is_ascii_alphanumeric() && *c != b'_' && *c != b'.',
-        };
-        day && hour
-            && sixty(n0, n1)
-            && sixty(s0, s1)
-            && after
-            && MONTHS.iter().any(|n| n.as_bytes() == month)
-    }
-
-    /// The capture spans of a line [`SyslogHead::recognize`] accepted.
-    fn spans(&self) -> [Option<(usize, usize)>; 10] {
-        let mut spans = [None; 10];
-        let whole = Some((0, SYSLOG_LEN));
-        for (i, span) in [
-            (0, whole),
-            (1, whole),
-            (self.b, Some((0, 3))),
-            (self.d, Some((4, 6))),
-            (self.h, Some((7, 9))),
-            (self.m, Some((10, 12))),
-            (self.s, Some((13, 15))),
-        ] {
-            if let Some(slot) = spans.get_mut(i) {
-                *slot = span;
-            }
         }
-        spans
     }
+}
+
+/// The month (1-12) of a three-letter ASCII month name in any case. `| 0x20` lowers ASCII
+/// letters and maps no other byte to a lowercase letter, so one packed comparison per month
+/// decides it (this runs for every line whose date text is new).
+fn month_number(a: u8, b: u8, c: u8) -> Option<u8> {
+    const fn pack(name: &[u8; 3]) -> u32 {
+        u32::from_le_bytes([name[0], name[1], name[2], 0])
+    }
+    const PACKED: [u32; 12] = [
+        pack(b"jan"),
+        pack(b"feb"),
+        pack(b"mar"),
+        pack(b"apr"),
+        pack(b"may"),
+        pack(b"jun"),
+        pack(b"jul"),
+        pack(b"aug"),
+        pack(b"sep"),
+        pack(b"oct"),
+        pack(b"nov"),
+        pack(b"dec"),
+    ];
+    let key = u32::from_le_bytes([a | 0x20, b | 0x20, c | 0x20, 0]);
+    let i = PACKED.iter().position(|&m| m == key)?;
+    u8::try_from(i + 1).ok()
 }
 
 #[allow(non_snake_case)]
@@ -770,7 +788,8 @@ pub struct DateDetector {
     first_unused: usize,
     /// `logtimezone`: minutes east of UTC for dates without a zone.
     pub default_tz: Option<i32>,
-    slots: Vec<Option<Slots>>,
+    /// Capture slots, one per template (in template order).
+    slots: Vec<CaptureSlot>,
     /// The last date read: consecutive lines usually share it, and reading it (strptime, year
     /// completion, time zone) costs more than comparing its fields.
     last_time: Option<TimeCache>,
@@ -790,11 +809,22 @@ pub struct DateDetector {
     recognized: usize,
 }
 
+/// A template's capture slots, made on first use.
+#[derive(Debug, Clone, Default)]
+struct CaptureSlot {
+    slots: Option<Slots>,
+    /// `slots` hold [`SyslogHead::spans`] (the recognizer filled them and no regex ran on
+    /// them since): consecutive syslog lines then need not write them again.
+    holds_head: bool,
+}
+
 /// A date found by an anchored template, with what its groups depend on.
 #[derive(Debug, Clone)]
 struct LastFound {
     /// Template index (valid while `last_idx` equals it).
     idx: usize,
+    /// The recognizer read the date (the text is then a recognized `Mmm dd HH:MM:SS`).
+    recognized: bool,
     span: (usize, usize),
     /// The matched text and the characters around it (look-arounds read them).
     text: String,
@@ -809,7 +839,10 @@ struct LastFound {
 #[derive(Debug, Clone)]
 struct TimeCache {
     template: usize,
+    /// The groups' texts, each followed by a NUL (unused when `head` is set).
     fields: String,
+    /// For a date the recognizer read: its first 15 bytes, which fix all its fields.
+    head: Option<[u8; SYSLOG_LEN]>,
     now: Timestamp,
     tz: TimeZone,
     default_tz: Option<i32>,
@@ -896,7 +929,7 @@ impl DateDetector {
             hits: 0,
             distance: usize::MAX,
         });
-        self.slots.push(None);
+        self.slots.push(CaptureSlot::default());
         Ok(())
     }
 
@@ -964,19 +997,23 @@ impl DateDetector {
 
     fn search(&mut self, i: usize, line: &str, start: usize, end: usize) -> Option<(usize, usize)> {
         let re = self.entries.get(i)?.template.re()?;
-        let slots = self.slots.get_mut(i)?;
-        let slots = slots.get_or_insert_with(|| re.compiled.slots());
+        let slot = self.slots.get_mut(i)?;
+        let slots = slot.slots.get_or_insert_with(|| re.compiled.slots());
         if self.fast
             && start == 0
             && end == line.len()
-            && let Some(head) = re.syslog
+            && let Some(head) = &re.syslog
             && SyslogHead::recognize(line.as_bytes())
         {
-            slots.set_spans(&head.spans());
+            if !slot.holds_head {
+                slots.set_spans(&head.spans);
+                slot.holds_head = true;
+            }
             self.recognized = i;
             return Some((0, SYSLOG_LEN));
         }
         let hay = line.get(..end)?;
+        slot.holds_head = false;
         match re.compiled.captures_at(hay, start, slots) {
             Ok(true) => slots.get(0),
             _ => None,
@@ -1065,19 +1102,26 @@ impl DateDetector {
         // Re-run to read the groups of the winning match (the cached slots hold them).
         // Read the date before reordering moves the template (and its capture slots).
         let (ds, de, time) = {
-            let slots = self.slots.get(idx)?.as_ref()?;
+            let slots = self.slots.get(idx)?.slots.as_ref()?;
             let (ds, de) = slots.get(group)?;
+            // A recognized date's groups are fixed slices of its first 15 bytes, so those
+            // bytes stand for its fields (no key is built).
+            let head = match self.recognized == idx {
+                true => line.as_bytes().first_chunk::<SYSLOG_LEN>().copied(),
+                false => None,
+            };
             // The time is a function of the template, its fields' texts, "now" and the zone.
             let mut key = std::mem::take(&mut self.scratch);
             key.clear();
-            for i in 0..template.re()?.compiled.group_count() {
-                if let Some((s, e)) = slots.get(i) {
-                    key.push_str(&line[s..e]);
+            if head.is_none() {
+                for i in 0..template.re()?.compiled.group_count() {
+                    if let Some((s, e)) = slots.get(i) {
+                        key.push_str(&line[s..e]);
+                    }
+                    key.push('\0');
                 }
-                key.push('\0');
             }
             let template_id = Arc::as_ptr(&template) as usize;
-            let recognized = self.recognized == idx;
             let default_tz = self.default_tz;
             let tz_verified = &mut self.tz_verified;
             // Same template, "now", default zone and zone: the cache's time and minute apply.
@@ -1088,20 +1132,26 @@ impl DateDetector {
                     && (*tz_verified || c.tz == clock.tz)
             });
             let time = match &mut self.last_time {
-                Some(c) if same_context && c.fields == key => {
+                Some(c)
+                    if same_context
+                        && match head {
+                            Some(h) => c.head == Some(h),
+                            None => c.head.is_none() && c.fields == key,
+                        } =>
+                {
                     *tz_verified = true;
                     c.time
                 }
                 Some(c)
                     if same_context
-                        && recognized
+                        && let Some(h) = head
                         && let Some(m) = c.minute
-                        && line.as_bytes().get(..MINUTE_LEN) == Some(&m.head[..])
+                        && h.first_chunk::<MINUTE_LEN>() == Some(&m.head)
                         && let Some(sec) = recognized_seconds(line) =>
                 {
                     // Only the seconds changed (the recognizer fixes where every field is).
                     let time = Some(m.start + f64::from(sec));
-                    std::mem::swap(&mut c.fields, &mut key);
+                    c.head = Some(h);
                     c.time = time;
                     *tz_verified = true;
                     time
@@ -1115,15 +1165,18 @@ impl DateDetector {
                     };
                     let time = template_time(&template, line, slots, default_tz, clock, &local);
                     let minute = match time {
-                        Some(t) if recognized => {
+                        Some(t) if head.is_some() => {
                             minute_base(&template, line, slots, default_tz, clock, &local, t)
                         }
                         _ => None,
                     };
                     match cache {
                         Some(c) => {
-                            // The old fields' buffer becomes the next line's scratch.
-                            std::mem::swap(&mut c.fields, &mut key);
+                            if head.is_none() {
+                                // The old fields' buffer becomes the next line's scratch.
+                                std::mem::swap(&mut c.fields, &mut key);
+                            }
+                            c.head = head;
                             c.template = template_id;
                             c.now = clock.now;
                             c.tz = clock.tz.clone();
@@ -1136,6 +1189,7 @@ impl DateDetector {
                             *cache = Some(TimeCache {
                                 template: template_id,
                                 fields: key.clone(),
+                                head,
                                 now: clock.now,
                                 tz: clock.tz.clone(),
                                 default_tz,
@@ -1162,6 +1216,8 @@ impl DateDetector {
         }
         self.last_pos = (start, char_before(line, start));
         self.last_end = (end, char_at(line, end));
+        // Before reordering moves the template away from the index the recognizer noted.
+        let recognized = self.recognized == idx;
         if idx != 0 && idx != self.last_idx {
             idx = self.reorder(idx);
         }
@@ -1177,6 +1233,7 @@ impl DateDetector {
             text.push_str(line.get(start..end).unwrap_or_default());
             Some(LastFound {
                 idx,
+                recognized,
                 span: (start, end),
                 text,
                 before: char_before(line, start),
@@ -1200,7 +1257,6 @@ impl DateDetector {
         {
             return None;
         }
-        let re = self.entries.get(last.idx)?.template.re()?;
         let (s, e) = last.span;
         // Cheap checks first: the text must be the same before any search.
         if line.get(s..e)? != last.text
@@ -1209,7 +1265,15 @@ impl DateDetector {
         {
             return None;
         }
-        let span = if self.fast && re.syslog.is_some() && SyslogHead::recognize(line.as_bytes()) {
+        let re = self.entries.get(last.idx)?.template.re()?;
+        let span = if self.fast && re.syslog.is_some() && last.recognized {
+            // The last line's first 15 bytes passed the recognizer and this line has the
+            // same: only what follows them is left to check.
+            match line.as_bytes().get(SYSLOG_LEN..) {
+                Some(rest) if SyslogHead::after_ok(rest) => (0, SYSLOG_LEN),
+                _ => re.compiled.find_span_at(line, 0)??,
+            }
+        } else if self.fast && re.syslog.is_some() && SyslogHead::recognize(line.as_bytes()) {
             (0, SYSLOG_LEN)
         } else {
             re.compiled.find_span_at(line, 0)??
@@ -1945,7 +2009,7 @@ mod tests {
                 let mut slots = re.compiled.slots();
                 proptest::prop_assert!(re.compiled.captures_at(&line, 0, &mut slots).unwrap());
                 let want: Vec<_> = (0..re.compiled.group_count()).map(|i| slots.get(i)).collect();
-                proptest::prop_assert_eq!(want, head.spans().to_vec());
+                proptest::prop_assert_eq!(want, head.spans.to_vec());
             }
         }
 
@@ -2023,6 +2087,96 @@ mod tests {
                     proptest::prop_assert_eq!(a, b, "{:?}", line);
                     proptest::prop_assert_eq!(state(&fast), state(&slow), "{:?}", line);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn month_numbers_are_the_month_names_in_any_case() {
+        // Every byte at every position of every name: a month only when the bytes, lowered,
+        // spell a month's name.
+        for name in MONTHS {
+            let name = name.as_bytes();
+            for pos in 0..3 {
+                for byte in 0..=u8::MAX {
+                    let mut m = [name[0], name[1], name[2]];
+                    m[pos] = byte;
+                    let lower = m.map(|b| b.to_ascii_lowercase());
+                    let want = MONTHS
+                        .iter()
+                        .position(|n| n.as_bytes() == lower)
+                        .map(|i| i as u8 + 1);
+                    assert_eq!(month_number(m[0], m[1], m[2]), want, "{m:?}");
+                }
+            }
+        }
+        assert_eq!(month_number(b'D', b'e', b'C'), Some(12));
+        assert_eq!(month_number(b'd', b'\xc5', b'c'), None);
+    }
+
+    /// Syslog lines that share their first 15 bytes, or all but the seconds, with different
+    /// text after them: the cases the recognizer's shortcuts (same head as the last line, time
+    /// cached by head, minute cache) decide without reading the date again.
+    fn shared_head_lines() -> impl Strategy<Value = Vec<String>> {
+        let head = prop::sample::select(vec![
+            "Dec 23 22:13:20",
+            "Dec 23 22:13:21",
+            "Dec 23 22:13:59",
+            "Dec 23 22:14:00",
+            "dEC 23 22:13:20",
+            "Dec  3 22:13:20",
+            "Feb 30 22:13:20",
+            "Aug 14 09:00:00",
+        ]);
+        let tail = prop::sample::select(vec![
+            "",
+            " web1 sshd[7]: x",
+            ":x",
+            "x",
+            " 2004 host",
+            " 2x",
+            ".5 host",
+            "é",
+            "[1]",
+        ]);
+        prop::collection::vec((head, tail), 1..24)
+            .prop_map(|v| v.into_iter().map(|(h, t)| format!("{h}{t}")).collect())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Lines sharing heads, with and without the recognizer: same dates, times and
+        /// bookkeeping after every line.
+        #[test]
+        fn shared_heads_with_recognizer_equal_regex_only(
+            lines in shared_head_lines(),
+            defaults_only in proptest::bool::ANY,
+        ) {
+            let make = || if defaults_only {
+                DateDetector::with_defaults().unwrap()
+            } else {
+                DateDetector::from_datepattern("{^LN-BEG}").unwrap()
+            };
+            let (mut fast, mut slow) = (make(), make());
+            slow.fast = false;
+            let state = |d: &DateDetector| {
+                (
+                    d.entries
+                        .iter()
+                        .map(|e| (e.template.name.clone(), e.hits, e.distance))
+                        .collect::<Vec<_>>(),
+                    d.last_pos,
+                    d.last_end,
+                    d.last_idx,
+                    d.first_unused,
+                )
+            };
+            for line in &lines {
+                let a = fast.find_same_clock(line, &clock());
+                let b = slow.find_same_clock(line, &clock());
+                proptest::prop_assert_eq!(a, b, "{:?}", line);
+                proptest::prop_assert_eq!(state(&fast), state(&slow), "{:?}", line);
             }
         }
     }
