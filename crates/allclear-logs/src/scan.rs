@@ -322,24 +322,36 @@ impl Scanner {
 
     /// Processes one line (without or with its line ending) and returns its matches.
     pub fn push_line(&mut self, line: &[u8]) -> &[LineMatch] {
-        self.report.lines += 1;
-        let lineno = self.report.lines;
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let text = match std::str::from_utf8(line) {
-            Ok(t) => std::borrow::Cow::Borrowed(t),
+        match std::str::from_utf8(line) {
+            Ok(text) => self.push_text(text),
             Err(_) => {
                 self.report.invalid_utf8_lines += 1;
-                String::from_utf8_lossy(line)
+                self.push_text(&String::from_utf8_lossy(line))
             }
-        };
+        }
+    }
+
+    /// [`Scanner::push_line`] for a line known to be valid UTF-8 (with or without its line
+    /// ending).
+    fn push_str_line(&mut self, line: &str) -> &[LineMatch] {
+        let line = line.strip_suffix('\n').unwrap_or(line);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        self.push_text(line)
+    }
+
+    /// [`Scanner::push_line`] once the line is text without its line ending.
+    fn push_text(&mut self, text: &str) -> &[LineMatch] {
+        self.report.lines += 1;
+        let lineno = self.report.lines;
         if text.len() > self.filter.compiled().max_line_len() {
             self.report.truncated_lines += 1;
         }
         // The scanner's clock never changes (it is private to it).
         let mut failures = std::mem::take(&mut self.failures);
         self.filter
-            .process_line_same_clock(&text, &self.options.clock, &mut failures);
+            .process_line_same_clock(text, &self.options.clock, &mut failures);
         self.report.backtrack_limit_hits = self.filter.backtrack_limit_hits;
         self.current.clear();
         let mut counted = false;
@@ -369,18 +381,82 @@ impl Scanner {
         &self.current
     }
 
-    /// Reads every line of `reader`.
+    /// Reads every line of `reader` (what [`BufRead::read_until`] would split, line by line).
+    ///
+    /// Lines are read where the reader buffers them rather than copied out one at a time,
+    /// and each buffer's complete lines are checked for UTF-8 at once: reading and checking
+    /// lines one by one cost more than finding their dates. Only a line cut by the end of a
+    /// buffer is copied (into `buf`) until its end arrives.
     pub fn scan_reader<R: BufRead>(&mut self, mut reader: R) -> std::io::Result<()> {
-        let mut buf = std::mem::take(&mut self.buf);
-        loop {
-            buf.clear();
-            if reader.read_until(b'\n', &mut buf)? == 0 {
-                break;
-            }
-            self.push_line(&buf);
+        let mut partial = std::mem::take(&mut self.buf);
+        partial.clear();
+        let result = self.scan_chunks(&mut reader, &mut partial);
+        // The last line may lack its line ending (not after an error: `read_until` would not
+        // have returned it either).
+        if result.is_ok() && !partial.is_empty() {
+            self.push_line(&partial);
         }
-        self.buf = buf;
-        Ok(())
+        partial.clear();
+        self.buf = partial;
+        result
+    }
+
+    fn scan_chunks<R: BufRead>(
+        &mut self,
+        reader: &mut R,
+        partial: &mut Vec<u8>,
+    ) -> std::io::Result<()> {
+        loop {
+            let chunk = match reader.fill_buf() {
+                Ok(chunk) => chunk,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if chunk.is_empty() {
+                return Ok(());
+            }
+            let len = chunk.len();
+            let mut rest = chunk;
+            if !partial.is_empty() {
+                // The line cut by the last buffer ends in this one (or goes on past it).
+                let Some(nl) = memchr::memchr(b'\n', rest) else {
+                    partial.extend_from_slice(rest);
+                    reader.consume(len);
+                    continue;
+                };
+                let (end, after) = rest.split_at(nl + 1);
+                partial.extend_from_slice(end);
+                self.push_line(partial);
+                partial.clear();
+                rest = after;
+            }
+            let whole = memchr::memrchr(b'\n', rest).map_or(0, |nl| nl + 1);
+            let (lines, cut) = rest.split_at(whole);
+            match std::str::from_utf8(lines) {
+                // Valid text splits into valid lines: a newline byte is never inside a
+                // multi-byte character.
+                Ok(text) => {
+                    let mut start = 0;
+                    for nl in memchr::memchr_iter(b'\n', lines) {
+                        if let Some(line) = text.get(start..=nl) {
+                            self.push_str_line(line);
+                        }
+                        start = nl + 1;
+                    }
+                }
+                Err(_) => {
+                    let mut start = 0;
+                    for nl in memchr::memchr_iter(b'\n', lines) {
+                        if let Some(line) = lines.get(start..=nl) {
+                            self.push_line(line);
+                        }
+                        start = nl + 1;
+                    }
+                }
+            }
+            partial.extend_from_slice(cut);
+            reader.consume(len);
+        }
     }
 
     fn record(&mut self, lineno: u64, f: &RawFailure) {
@@ -569,6 +645,84 @@ mod tests {
             allclear_core::Location::new("auth.log").with_line(line as u32 + 10)
         });
         assert_eq!(findings[0].fingerprint, moved[0].fingerprint);
+    }
+
+    /// The input of the reader tests: CRLF and LF endings, empty lines, invalid UTF-8,
+    /// multi-byte characters, a long line, and no line ending at the end.
+    fn mixed_input() -> Vec<u8> {
+        let mut input = Vec::new();
+        for i in 0..40u32 {
+            input.extend(line(i * 7, "a", &format!("198.51.100.{}", i % 3)));
+            input.extend_from_slice(match i % 5 {
+                0 => b"\r\n",
+                1 => b"\n\n",
+                _ => b"\n",
+            });
+            match i % 9 {
+                3 => input.extend_from_slice(b"Aug 14 08:00:00 h \xff\xfe garbage\n"),
+                5 => input.extend_from_slice("Aug 14 08:00:01 h é ü ✓ text\n".as_bytes()),
+                7 => input.extend(std::iter::repeat_n(b'x', 300).chain([b'\n'])),
+                _ => {}
+            }
+        }
+        input.extend(line(299, "z", "198.51.100.9"));
+        input
+    }
+
+    #[test]
+    fn reading_by_buffer_equals_reading_line_by_line() {
+        let input = mixed_input();
+        // What reading with `read_until` gives, one line at a time.
+        let mut want = Scanner::new(filter(), options(3));
+        let mut reader = std::io::BufReader::new(input.as_slice());
+        let mut buf = Vec::new();
+        while reader.read_until(b'\n', &mut buf).unwrap() > 0 {
+            want.push_line(&buf);
+            buf.clear();
+        }
+        let want = want.finish();
+        assert_eq!(want.lines, 62);
+        assert_eq!(want.invalid_utf8_lines, 5);
+        assert!(!want.bans.is_empty());
+        // Buffers of every size up to past the longest line cut lines and characters
+        // everywhere.
+        for capacity in (1..64).chain([299, 300, 301, 302, 4096]) {
+            let mut got = Scanner::new(filter(), options(3));
+            got.scan_reader(std::io::BufReader::with_capacity(
+                capacity,
+                input.as_slice(),
+            ))
+            .unwrap();
+            assert_eq!(got.finish(), want, "capacity {capacity}");
+        }
+    }
+
+    /// A reader that fails after some bytes.
+    struct Failing<'a>(&'a [u8]);
+
+    impl std::io::Read for Failing<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(std::io::Error::other("gone"));
+            }
+            let n = out.len().min(self.0.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_read_error_keeps_the_complete_lines_only() {
+        let input = mixed_input();
+        let cut = &input[..input.len() - 20];
+        for capacity in [5, 64, 8192] {
+            let mut scanner = Scanner::new(filter(), options(3));
+            let reader = std::io::BufReader::with_capacity(capacity, Failing(cut));
+            assert!(scanner.scan_reader(reader).is_err());
+            // The cut line is not read; every complete line before it is.
+            assert_eq!(scanner.report().lines, 61, "capacity {capacity}");
+        }
     }
 
     #[test]
