@@ -260,9 +260,16 @@ impl Compiled {
             .is_none_or(|ps| ps.iter().any(|p| text.as_bytes().starts_with(p)))
     }
 
-    /// Python's `groupdict()` (groups that took part) plus fail2ban's `alt_` merging.
-    fn groupdict(&self, hay: &str, slots: &Slots, skip: Option<&str>) -> Groups {
-        let mut list: Vec<(Arc<str>, String)> = Vec::with_capacity(self.groups.len());
+    /// Python's `groupdict()` (groups that took part) plus fail2ban's `alt_` merging, as
+    /// (name, start, end) spans of `hay` sorted by name, into `list` (cleared first).
+    fn spans(
+        &self,
+        hay: &str,
+        slots: &Slots,
+        skip: Option<&str>,
+        list: &mut Vec<(Arc<str>, usize, usize)>,
+    ) {
+        list.clear();
         // `self.groups` is sorted by name, so the list is too.
         for (n, i) in &self.groups {
             if skip == Some(&**n) {
@@ -271,23 +278,89 @@ impl Compiled {
             let Some((s, e)) = slots.get(*i) else {
                 continue;
             };
-            let value = hay.get(s..e).unwrap_or_default().to_owned();
+            if hay.get(s..e).is_none() {
+                // Not a span of this text (cannot happen).
+                continue;
+            }
             match list.last_mut() {
                 // A name given twice: the last group that took part wins (as in a dict).
-                Some(last) if last.0 == *n => last.1 = value,
-                _ => list.push((n.clone(), value)),
+                Some(last) if last.0 == *n => (last.1, last.2) = (s, e),
+                _ => list.push((n.clone(), s, e)),
             }
         }
-        let mut g = Groups(Arc::new(list));
+        let find = |list: &[(Arc<str>, usize, usize)], name: &str| {
+            list.iter()
+                .position(|(n, ..)| n.len() == name.len() && **n == *name)
+        };
         for (alt, target) in &self.alts {
-            if let Some(v) = g.get(alt).filter(|v| !v.is_empty())
-                && g.get(target).is_none_or(str::is_empty)
-            {
-                let v = v.to_owned();
-                g.insert(target, v);
+            let Some(&(_, s, e)) = find(list, alt).and_then(|i| list.get(i)) else {
+                continue;
+            };
+            if e <= s {
+                continue;
+            }
+            match find(list, target) {
+                Some(i) => {
+                    if let Some(t) = list.get_mut(i)
+                        && t.2 <= t.1
+                    {
+                        (t.1, t.2) = (s, e);
+                    }
+                }
+                None => {
+                    let at = list.partition_point(|(n, ..)| **n < **target);
+                    list.insert(at, (target.clone(), s, e));
+                }
             }
         }
-        g
+    }
+
+    /// Python's `groupdict()` (groups that took part) plus fail2ban's `alt_` merging.
+    fn groupdict(&self, hay: &str, slots: &Slots, skip: Option<&str>) -> Groups {
+        self.groupdict_with(hay, 0, slots, skip, &[])
+    }
+
+    /// [`Compiled::groupdict`] of a match in `line[offset..]`, with the groups of `pre`
+    /// (spans of `line`) it does not have: the prefregex's, which the failregex's win over
+    /// (fail2ban 1.1: dovecot 2.4 logs have the address only in the prefix).
+    fn groupdict_with(
+        &self,
+        line: &str,
+        offset: usize,
+        slots: &Slots,
+        skip: Option<&str>,
+        pre: &[(Arc<str>, usize, usize)],
+    ) -> Groups {
+        let mut list: Vec<(Arc<str>, usize, usize)> =
+            Vec::with_capacity(self.groups.len() + pre.len());
+        self.spans(
+            line.get(offset..).unwrap_or_default(),
+            slots,
+            skip,
+            &mut list,
+        );
+        for (_, s, e) in list.iter_mut() {
+            *s += offset;
+            *e += offset;
+        }
+        for (n, s, e) in pre {
+            if let Err(at) = list.binary_search_by(|(m, ..)| (**m).cmp(&**n)) {
+                list.insert(at, (n.clone(), *s, *e));
+            }
+        }
+        // The texts are copied at once: the stretch of `line` from the first group's start to
+        // the last group's end (groups nest and overlap, so one copy serves them all).
+        let lo = list.iter().map(|g| g.1).min().unwrap_or(0);
+        let hi = list.iter().map(|g| g.2).max().unwrap_or(0);
+        let stretch = line.get(lo..hi).unwrap_or_default();
+        // Room for a few more texts (a connection's groups of earlier lines).
+        let mut text = String::with_capacity(stretch.len() + 32);
+        text.push_str(stretch);
+        for (_, s, e) in list.iter_mut() {
+            *s -= lo;
+            *e -= lo;
+        }
+        Groups(Arc::new(GroupList { text, list }))
     }
 }
 
@@ -301,77 +374,145 @@ fn strip_index_suffix(name: &str) -> &str {
 }
 
 /// Named groups of a match that took part in it (Python's `groupdict()` without the `None`s),
-/// sorted by name. A match has a handful, so a sorted list; it is shared (copied on write)
-/// between a connection's cached failure and the failures handed out for it, which would
-/// otherwise be copied on every line of the connection.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Groups(Arc<Vec<(Arc<str>, String)>>);
+/// sorted by name. A match has a handful, so a sorted list whose texts share one buffer (one
+/// allocation per match rather than one per group); it is shared (copied on write) between a
+/// connection's cached failure and the failures handed out for it, which would otherwise be
+/// copied on every line of the connection.
+#[derive(Debug, Clone, Default)]
+pub struct Groups(Arc<GroupList>);
 
-impl Groups {
-    /// The text a group captured.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        let i = self.find(name)?;
-        self.0.get(i).map(|(_, v)| v.as_str())
-    }
+#[derive(Debug, Clone, Default)]
+struct GroupList {
+    /// The texts, one after another. A replaced or removed text stays: groups are set on a
+    /// fresh match's list only, so this is about one line's text (a connection's cached list
+    /// is replaced by the next line's, not appended to).
+    text: String,
+    /// (name, start, end of its text in `text`), sorted by name.
+    list: Vec<(Arc<str>, usize, usize)>,
+}
 
-    /// (name, text) of each group, by name.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(n, v)| (&**n, v.as_str()))
-    }
-
-    /// Number of groups.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether no group took part.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+impl GroupList {
+    fn value(&self, start: usize, end: usize) -> &str {
+        self.text.get(start..end).unwrap_or_default()
     }
 
     /// Where a group is. A handful of short names: a scan comparing lengths first is cheaper
     /// than a binary search comparing texts.
     fn find(&self, name: &str) -> Option<usize> {
-        self.0
+        self.list
             .iter()
-            .position(|(n, _)| n.len() == name.len() && **n == *name)
+            .position(|(n, ..)| n.len() == name.len() && **n == *name)
     }
 
     /// Where a group is, or where it goes to keep the names sorted.
     fn position(&self, name: &str) -> Result<usize, usize> {
         match self.find(name) {
             Some(i) => Ok(i),
-            None => Err(self.0.partition_point(|(n, _)| **n < *name)),
+            None => Err(self.list.partition_point(|(n, ..)| **n < *name)),
+        }
+    }
+
+    /// Sets a group to the text at `start..end` of the buffer.
+    fn set_range(&mut self, name: &Arc<str>, start: usize, end: usize) {
+        match self.position(name) {
+            Ok(i) => {
+                if let Some(slot) = self.list.get_mut(i) {
+                    slot.1 = start;
+                    slot.2 = end;
+                }
+            }
+            Err(i) => self.list.insert(i, (name.clone(), start, end)),
         }
     }
 
     /// Sets a group (replacing its text if it is there).
-    fn insert(&mut self, name: &Arc<str>, value: String) {
-        match self.position(name) {
-            Ok(i) => {
-                if let Some(slot) = Arc::make_mut(&mut self.0).get_mut(i) {
-                    slot.1 = value;
-                }
-            }
-            Err(i) => Arc::make_mut(&mut self.0).insert(i, (name.clone(), value)),
-        }
+    fn set(&mut self, name: &Arc<str>, value: &str) {
+        let start = self.text.len();
+        self.text.push_str(value);
+        self.set_range(name, start, self.text.len());
+    }
+}
+
+impl PartialEq for Groups {
+    /// The same names with the same texts (however the buffers are laid out).
+    fn eq(&self, other: &Groups) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Groups {
+    /// The text a group captured.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let i = self.0.find(name)?;
+        self.0.list.get(i).map(|(_, s, e)| self.0.value(*s, *e))
     }
 
-    /// Sets a group unless it is there.
+    /// (name, text) of each group, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .list
+            .iter()
+            .map(|(n, s, e)| (&**n, self.0.value(*s, *e)))
+    }
+
+    /// Number of groups.
+    pub fn len(&self) -> usize {
+        self.0.list.len()
+    }
+
+    /// Whether no group took part.
+    pub fn is_empty(&self) -> bool {
+        self.0.list.is_empty()
+    }
+
+    /// Sets a group (replacing its text if it is there). Groups are made by matches; this is
+    /// for tests.
+    #[cfg(test)]
+    fn insert(&mut self, name: &Arc<str>, value: &str) {
+        Arc::make_mut(&mut self.0).set(name, value);
+    }
+
+    /// Sets a group unless it is there (for tests, like [`Groups::insert`]).
+    #[cfg(test)]
     fn insert_missing(&mut self, name: &Arc<str>, value: &str) {
-        if let Err(i) = self.position(name) {
-            Arc::make_mut(&mut self.0).insert(i, (name.clone(), value.to_owned()));
+        if self.0.find(name).is_none() {
+            Arc::make_mut(&mut self.0).set(name, value);
         }
     }
 
-    /// Removes a group, returning its text.
-    fn remove(&mut self, name: &str) -> Option<String> {
-        let i = self.find(name)?;
-        Some(Arc::make_mut(&mut self.0).remove(i).1)
+    /// Sets every group of `other` that is not here.
+    fn extend_missing(&mut self, other: &Groups) {
+        if other.0.list.iter().all(|(n, ..)| self.0.find(n).is_some()) {
+            return;
+        }
+        let list = Arc::make_mut(&mut self.0);
+        for (n, s, e) in &other.0.list {
+            if list.find(n).is_none() {
+                list.set(n, other.0.value(*s, *e));
+            }
+        }
+    }
+
+    /// Sets group `to` to the text of group `from` (both are there or nothing happens).
+    fn copy_within(&mut self, from: &str, to: &Arc<str>) {
+        if let Some(i) = self.0.find(from)
+            && let Some(&(_, s, e)) = self.0.list.get(i)
+        {
+            Arc::make_mut(&mut self.0).set_range(to, s, e);
+        }
+    }
+
+    /// Removes a group; whether its text was not empty (Python's truth of the value).
+    fn remove_truthy(&mut self, name: &str) -> bool {
+        let Some(i) = self.0.find(name) else {
+            return false;
+        };
+        let (_, s, e) = Arc::make_mut(&mut self.0).list.remove(i);
+        e > s
     }
 
     /// Sets every group of `other` (its texts win).
-    fn extend(&mut self, other: Groups) {
+    fn extend(&mut self, mut other: Groups) {
         if other.is_empty() {
             return;
         }
@@ -379,23 +520,25 @@ impl Groups {
             *self = other;
             return;
         }
-        match Arc::try_unwrap(other.0) {
-            Ok(list) => {
-                for (n, v) in list {
-                    self.insert(&n, v);
-                }
-            }
-            Err(shared) => {
-                for (n, v) in shared.iter() {
-                    self.insert(n, v.clone());
+        // The result takes `other`'s buffer (a fresh match, usually not shared) and the few
+        // groups only `self` has: `self`'s buffer, with texts of earlier lines, goes.
+        if self.0.list.iter().any(|(n, ..)| other.0.find(n).is_none()) {
+            let merged = Arc::make_mut(&mut other.0);
+            for (n, s, e) in &self.0.list {
+                if merged.find(n).is_none() {
+                    merged.set(n, self.0.value(*s, *e));
                 }
             }
         }
+        *self = other;
     }
 
     /// Whether a group took part with a non-empty text (Python's truth of the value).
     fn truthy(&self, name: &str) -> bool {
-        self.get(name).is_some_and(|v| !v.is_empty())
+        self.0
+            .find(name)
+            .and_then(|i| self.0.list.get(i))
+            .is_some_and(|(_, s, e)| e > s)
     }
 }
 
@@ -466,10 +609,11 @@ struct TupleLine {
 #[derive(Debug, Clone, Default)]
 struct MlfidCache {
     /// key → (data, expiry, generation). Keys come from log lines: hashbrown's default hasher
-    /// is randomly seeded (and its entry API looks a key up once, copying it only to insert).
-    map: hashbrown::HashMap<String, (FailData, f64, u64)>,
+    /// is randomly seeded (and its entry API looks a key up once). A key is shared with
+    /// `order` (one copy per new connection).
+    map: hashbrown::HashMap<Arc<str>, (FailData, f64, u64)>,
     /// Insertion order; entries whose generation no longer matches were removed.
-    order: VecDeque<(String, u64)>,
+    order: VecDeque<(Arc<str>, u64)>,
     generation: u64,
 }
 
@@ -494,21 +638,20 @@ impl MlfidCache {
             let Some((old, generation)) = self.order.pop_front() else {
                 break;
             };
-            if self.map.get(&old).is_some_and(|e| e.2 == generation) {
-                self.map.remove(&old);
+            if self.map.get(&*old).is_some_and(|e| e.2 == generation) {
+                self.map.remove(&*old);
             }
         }
         self.generation += 1;
-        self.order.push_back((key.to_owned(), self.generation));
+        let key: Arc<str> = Arc::from(key);
+        self.order.push_back((key.clone(), self.generation));
         if self.order.len() > 8 * MLFID_CACHE_MAX {
             let map = &self.map;
             self.order
-                .retain(|(k, g)| map.get(k).is_some_and(|e| e.2 == *g));
+                .retain(|(k, g)| map.get(&**k).is_some_and(|e| e.2 == *g));
         }
-        self.map.insert(
-            key.to_owned(),
-            (value, now + MLFID_CACHE_SECONDS, self.generation),
-        );
+        self.map
+            .insert(key, (value, now + MLFID_CACHE_SECONDS, self.generation));
     }
 }
 
@@ -674,6 +817,12 @@ pub struct Filter {
     /// rejects a line for a fraction of the capture pass's cost (and changes no result).
     fail_stats: Vec<(u32, u32)>,
     scratch: String,
+    /// The prefregex's groups on the current line (kept for its allocation).
+    pre_spans: Vec<(Arc<str>, usize, usize)>,
+    /// The connection id of the failure being made (kept for its allocation).
+    key: String,
+    /// `nofail`, the group `<F-MLFGAINED>` sets.
+    nofail_name: Arc<str>,
     /// Searches the backtracking engine gave up on (each counted as "no match").
     pub backtrack_limit_hits: u64,
 }
@@ -706,6 +855,9 @@ impl Filter {
             ignore_slots,
             fail_stats,
             scratch: String::new(),
+            pre_spans: Vec::new(),
+            key: String::new(),
+            nofail_name: Arc::from("nofail"),
             backtrack_limit_hits: 0,
         }
     }
@@ -889,6 +1041,8 @@ impl Filter {
             return;
         }
         let mut text = line;
+        // Where `text` starts in `line`.
+        let mut text_off = 0;
         let mut pre_matched = false;
         // The prefregex's groups are read only when a failure regex matches (most lines need
         // nothing but where `<F-CONTENT>` starts, which a DFA search of the head gives).
@@ -908,6 +1062,7 @@ impl Filter {
                     pref_unread = Some(s);
                     if s < line.len() {
                         text = &line[s..];
+                        text_off = s;
                     }
                 }
                 _ => {
@@ -920,11 +1075,13 @@ impl Filter {
                         && e > s
                     {
                         text = &line[s..e];
+                        text_off = s;
                     }
                 }
             }
         }
-        let mut pre_groups: Option<Groups> = None;
+        // Whether `pre_spans` holds this line's prefregex groups (read when first needed).
+        let mut pre_read = false;
         let candidates = match text.as_bytes().first() {
             Some(&b) => &compiled.by_first_byte[usize::from(b)],
             None => &compiled.for_empty,
@@ -953,7 +1110,6 @@ impl Filter {
             if let Some(stats) = self.fail_stats.get_mut(idx) {
                 stats.1 += 1;
             }
-            let fail_groups = fr.groupdict(text, slots, None);
             if !compiled.ignoreregex.is_empty() && self.ignored(text) {
                 if !check_all {
                     break;
@@ -964,36 +1120,32 @@ impl Filter {
                 // fail2ban: "Found a match … but no valid date/time found".
                 continue;
             };
-            if pre_matched && pre_groups.is_none() {
-                pre_groups = match (&compiled.prefregex, &mut self.pref_slots) {
-                    (Some(p), Some(s)) => {
-                        if let Some(tail) = pref_unread.take() {
-                            // The head's groups, read no further than the head.
-                            let found =
-                                p.re.captures_after_tail_start(line, tail, s)
-                                    .unwrap_or_else(|_| {
-                                        self.backtrack_limit_hits += 1;
-                                        false
-                                    });
-                            if !found {
-                                // Cannot happen (the head matched): no prefix groups.
-                                *s = p.re.slots();
-                            }
+            if pre_matched && !pre_read {
+                pre_read = true;
+                self.pre_spans.clear();
+                if let (Some(p), Some(s)) = (&compiled.prefregex, &mut self.pref_slots) {
+                    if let Some(tail) = pref_unread.take() {
+                        // The head's groups, read no further than the head.
+                        let found =
+                            p.re.captures_after_tail_start(line, tail, s)
+                                .unwrap_or_else(|_| {
+                                    self.backtrack_limit_hits += 1;
+                                    false
+                                });
+                        if !found {
+                            // Cannot happen (the head matched): no prefix groups.
+                            *s = p.re.slots();
                         }
-                        Some(p.groupdict(line, s, Some("content")))
                     }
-                    _ => None,
-                };
+                    p.spans(line, s, Some("content"), &mut self.pre_spans);
+                }
             }
-            match self.make_failure(
-                idx,
-                pre_groups.as_ref(),
-                fail_groups,
-                &[seq],
-                time,
-                now,
-                check_all,
-            ) {
+            let pre: &[(Arc<str>, usize, usize)] = if pre_read { &self.pre_spans } else { &[] };
+            let fail_groups = match self.fail_slots.get(idx) {
+                Some(slots) => fr.groupdict_with(line, text_off, slots, None, pre),
+                None => continue,
+            };
+            match self.make_failure(idx, None, fail_groups, &[seq], time, now, check_all) {
                 Step::Push(f) => failures.push(f),
                 Step::Skip => continue,
                 Step::Stop => return,
@@ -1020,27 +1172,58 @@ impl Filter {
         if let Some(pg) = pre_groups {
             // Values the failregex did not capture keep the prefregex's (fail2ban 1.1:
             // dovecot 2.4 logs have the address only in the prefix).
-            for (k, v) in pg.0.iter() {
-                groups.insert_missing(k, v);
-            }
+            groups.extend_missing(pg);
         }
-        let mlfid = groups.get("mlfid").map(str::to_owned);
+        // The connection id is copied to a buffer kept between lines, as the groups move into
+        // the connection's cache.
+        let mut key = std::mem::take(&mut self.key);
+        key.clear();
+        let mlfid = match groups.get("mlfid") {
+            Some(m) => {
+                key.push_str(m);
+                Some(key.as_str())
+            }
+            None => None,
+        };
+        let step = self.make_failure_for(idx, mlfid, groups, matched, time, now, check_all);
+        self.key = key;
+        step
+    }
+
+    /// [`Filter::make_failure`] once the connection id (if any) is known.
+    #[allow(clippy::too_many_arguments)]
+    fn make_failure_for(
+        &mut self,
+        idx: usize,
+        mlfid: Option<&str>,
+        groups: Groups,
+        matched: &[u64],
+        time: f64,
+        now: f64,
+        check_all: bool,
+    ) -> Step {
         let mut fail = FailData {
             groups,
             ..FailData::default()
         };
         let mut cached = false;
-        if let Some(id) = &mlfid {
-            let (merged, in_cache) = self.merge_failure(id, fail, matched, now);
-            fail = merged;
-            cached = in_cache;
-            if fail.is_nofail() && !check_all {
-                return Step::Stop;
+        if let Some(key) = mlfid {
+            // A "nofail" result is not handed out (unless every regex is tried): it need not
+            // be copied out of the cache.
+            match self.merge_failure(key, fail, matched, now, !check_all) {
+                Some((merged, in_cache)) => {
+                    fail = merged;
+                    cached = in_cache;
+                    if fail.is_nofail() && !check_all {
+                        return Step::Stop;
+                    }
+                }
+                None => return Step::Stop,
             }
         } else {
             fail.matches = Some(matched.to_vec());
         }
-        let fid = fail.get("fid").map(str::to_owned);
+        let fid = fail.get("fid");
         let host: Option<String> = if let Some(ip4) = fail.get("ip4") {
             Some(normalize_ip(ip4, fail.get("cidr"), false))
         } else if let Some(ip6) = fail.get("ip6") {
@@ -1050,14 +1233,14 @@ impl Filter {
         } else if fid.is_none() && mlfid.is_none() {
             return Step::Skip;
         } else {
-            fid.clone()
+            fid.map(str::to_owned)
         };
         let id = match host {
             None => {
                 // A failure waiting for its address: remembered on the connection, so a later
                 // "nofail" line of the same connection cannot cancel it.
                 if cached
-                    && let Some(key) = &mlfid
+                    && let Some(key) = mlfid
                     && let Some(entry) = self.mlfid.get_mut(key, now)
                 {
                     entry.mlfpending = true;
@@ -1068,7 +1251,7 @@ impl Filter {
                 None
             }
             Some(h) => match fid {
-                Some(f) if f != h => Some(f),
+                Some(f) if f != h => Some(f.to_owned()),
                 _ => Some(h),
             },
         };
@@ -1240,14 +1423,16 @@ impl Filter {
     }
 
     /// fail2ban's `_mergeFailure`: ties lines of one connection together. Returns the merged
-    /// data and whether it is (still) cached.
+    /// data and whether it is (still) cached; `None` for a "nofail" result when
+    /// `drop_nofail` (the caller would drop it).
     fn merge_failure(
         &mut self,
         mlfid: &str,
         mut fail: FailData,
         matched: &[u64],
         now: f64,
-    ) -> (FailData, bool) {
+        drop_nofail: bool,
+    ) -> Option<(FailData, bool)> {
         const NOFAIL: u8 = 1;
         const FORGET: u8 = 2;
         const PREV_NOFAIL: u8 = 4;
@@ -1255,19 +1440,13 @@ impl Filter {
         let mut flags = 0u8;
         if fail.groups.truthy("mlfgained") {
             flags |= GAINED | NOFAIL;
-            if !fail.groups.truthy("nofail")
-                && let Some(g) = fail.groups.get("mlfgained").map(str::to_owned)
-            {
-                fail.groups.insert(&Arc::from("nofail"), g);
+            if !fail.groups.truthy("nofail") {
+                fail.groups.copy_within("mlfgained", &self.nofail_name);
             }
         } else if fail.groups.truthy("nofail") {
             flags |= NOFAIL;
         }
-        if fail
-            .groups
-            .remove("mlfforget")
-            .is_some_and(|v| !v.is_empty())
-        {
+        if fail.groups.remove_truthy("mlfforget") {
             flags |= FORGET;
         }
         if let Some(entry) = self.mlfid.get_mut(mlfid, now) {
@@ -1277,14 +1456,10 @@ impl Filter {
                 Arc::make_mut(entry.users.get_or_insert_with(Default::default))
                     .insert(u.to_owned());
             }
-            if entry.groups.remove("nofail").is_some_and(|v| !v.is_empty()) {
+            if entry.groups.remove_truthy("nofail") {
                 flags |= PREV_NOFAIL;
             }
-            if entry
-                .groups
-                .remove("mlfgained")
-                .is_some_and(|v| !v.is_empty())
-            {
+            if entry.groups.remove_truthy("mlfgained") {
                 flags |= PREV_NOFAIL;
             }
             if flags & PREV_NOFAIL == 0 && !entry.mlfpending {
@@ -1297,9 +1472,12 @@ impl Filter {
                 // The entry goes: hand it over rather than copy it.
                 let result = std::mem::take(entry);
                 self.mlfid.remove(mlfid);
-                return (result, false);
+                return Some((result, false));
             }
-            return (entry.clone(), true);
+            if drop_nofail && entry.is_nofail() {
+                return None;
+            }
+            return Some((entry.clone(), true));
         }
         let mut users = 0;
         if flags & FORGET == 0
@@ -1311,10 +1489,14 @@ impl Filter {
         }
         Self::settle(&mut fail, flags, users, matched);
         if flags & FORGET != 0 {
-            return (fail, false);
+            return Some((fail, false));
+        }
+        if drop_nofail && fail.is_nofail() {
+            self.mlfid.insert(mlfid, fail, now);
+            return None;
         }
         self.mlfid.insert(mlfid, fail.clone(), now);
-        (fail, true)
+        Some((fail, true))
     }
 
     /// The second half of `_mergeFailure`: pending failures and several users cancel
@@ -1324,13 +1506,21 @@ impl Filter {
         const FORGET: u8 = 2;
         const GAINED: u8 = 8;
         if std::mem::take(&mut fail.mlfpending) || users > 1 {
-            fail.groups.remove("nofail");
-            fail.groups.remove("mlfgained");
+            fail.groups.remove_truthy("nofail");
+            fail.groups.remove_truthy("mlfgained");
             flags &= !(GAINED | NOFAIL);
         }
         if flags & NOFAIL == 0 {
-            let mut m = fail.nofail_matches.take().unwrap_or_default();
-            m.extend(fail.matches.take().unwrap_or_default());
+            // The earlier lines in order ("nofail" ones first), reusing a list when there is one.
+            let mut m = match (fail.nofail_matches.take(), fail.matches.take()) {
+                (Some(mut n), Some(m)) => {
+                    n.extend_from_slice(&m);
+                    n
+                }
+                (Some(n), None) => n,
+                (None, Some(m)) => m,
+                (None, None) => Vec::new(),
+            };
             if flags & GAINED == 0 {
                 m.extend_from_slice(matched);
             }
@@ -1495,19 +1685,19 @@ mod tests {
         let name = |n: &str| -> Arc<str> { Arc::from(n) };
         let mut g = Groups::default();
         for n in ["user", "ip4", "mlfid", "fid"] {
-            g.insert(&name(n), n.to_uppercase());
+            g.insert(&name(n), &n.to_uppercase());
         }
         let names: Vec<&str> = g.iter().map(|(n, _)| n).collect();
         assert_eq!(names, ["fid", "ip4", "mlfid", "user"]);
         let copy = g.clone();
-        g.insert(&name("user"), "other".into());
+        g.insert(&name("user"), "other");
         g.insert_missing(&name("ip4"), "ignored");
         g.insert_missing(&name("dns"), "host.example");
-        assert_eq!(g.remove("fid").as_deref(), Some("FID"));
-        assert_eq!(g.remove("fid"), None);
+        assert!(g.remove_truthy("fid"));
+        assert!(!g.remove_truthy("fid"));
         let mut more = Groups::default();
-        more.insert(&name("zz"), "z".into());
-        more.insert(&name("ip4"), "192.0.2.1".into());
+        more.insert(&name("zz"), "z");
+        more.insert(&name("ip4"), "192.0.2.1");
         let shared = more.clone();
         g.extend(more);
         let all: Vec<(&str, &str)> = g.iter().collect();
@@ -1527,6 +1717,74 @@ mod tests {
         assert_eq!(copy.len(), 4);
         assert_eq!(shared.len(), 2);
         assert!(g.truthy("zz") && !g.truthy("nofail"));
+        g.insert(&name("empty"), "");
+        assert_eq!(g.get("empty"), Some(""));
+        assert!(!g.truthy("empty") && !g.remove_truthy("empty"));
+        assert_eq!(g.get("empty"), None);
+        g.copy_within("dns", &name("fid"));
+        g.copy_within("nope", &name("zz"));
+        assert_eq!(g.get("fid"), Some("host.example"));
+        assert_eq!(g.get("zz"), Some("z"));
+        let mut only = Groups::default();
+        only.insert(&name("ip4"), "x");
+        only.insert(&name("a"), "1");
+        g.extend_missing(&only);
+        assert_eq!(g.get("ip4"), Some("192.0.2.1"));
+        assert_eq!(g.get("a"), Some("1"));
+    }
+
+    #[test]
+    fn groups_compare_by_content_and_keep_replaced_texts_bounded() {
+        let name = |n: &str| -> Arc<str> { Arc::from(n) };
+        let mut a = Groups::default();
+        let mut b = Groups::default();
+        a.insert(&name("x"), "old");
+        a.insert(&name("y"), "2");
+        a.insert(&name("x"), "1");
+        b.insert(&name("y"), "2");
+        b.insert(&name("x"), "1");
+        assert_eq!(a, b);
+        b.insert(&name("x"), "3");
+        assert_ne!(a, b);
+        // A connection's cached groups take new texts on every line: the old ones go.
+        let mut long = Groups::default();
+        for i in 0..10_000 {
+            let mut other = Groups::default();
+            other.insert(&name("user"), &format!("user{i}"));
+            other.insert(&name("ip4"), "192.0.2.1");
+            long.extend(other);
+            assert_eq!(long.get("user"), Some(format!("user{i}").as_str()));
+        }
+        assert_eq!(long.get("ip4"), Some("192.0.2.1"));
+        assert!(long.0.text.len() < 1024, "{}", long.0.text.len());
+    }
+
+    #[test]
+    fn groupdict_reads_nested_groups_and_alt_names() {
+        let c = Compiled::new(
+            r"^(?P<alt_user>\S*) (?P<nofail>a (?P<mlfforget>b)) (?:(?P<x>\d)|(?P<y>\w))(?P<user>)$",
+            UseDns::No,
+            false,
+        )
+        .unwrap();
+        let mut slots = c.re.slots();
+        let hay = "rootx a b z";
+        assert!(c.re.captures(hay, &mut slots).unwrap());
+        let g = c.groupdict(hay, &slots, None);
+        let all: Vec<(&str, &str)> = g.iter().collect();
+        assert_eq!(
+            all,
+            [
+                ("alt_user", "rootx"),
+                ("mlfforget", "b"),
+                ("nofail", "a b"),
+                ("user", "rootx"),
+                ("y", "z"),
+            ]
+        );
+        let g = c.groupdict(hay, &slots, Some("nofail"));
+        assert_eq!(g.get("nofail"), None);
+        assert_eq!(g.get("mlfforget"), Some("b"));
     }
 
     #[test]
