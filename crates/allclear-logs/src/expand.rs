@@ -1029,7 +1029,7 @@ mod differential {
     }
 
     #[test]
-    fn injected_user_names_fall_back_and_agree() {
+    fn injected_user_names_agree() {
         let re = PyRegex::new(&resolve_tags(PATTERNS[0], UseDns::No), false).unwrap();
         for hay in [
             "Failed password for invalid user root from 192.0.2.7 port 22 ssh2 from 198.51.100.9 port 4 ssh2",

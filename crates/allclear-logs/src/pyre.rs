@@ -15,10 +15,11 @@
 //!
 //! Conditionals whose group is decided by an item of the same sequence, and tempered loops
 //! `(?:(?!LIT).)*`, are rewritten for the linear engine where the rewrite is exact (see
-//! `expand.rs`): fail2ban's sshd `Failed …` regex runs without backtracking, and
-//! `fancy-regex` only sees the rare line where a checked loop's literal occurs (an injected
-//! `from` in a user name). A linear pattern ending in `(.+)$` (fail2ban's `prefregex`)
-//! captures its head first and takes the rest of the line as the last group.
+//! `expand.rs`): fail2ban's sshd `Failed …` regex runs without backtracking, even on lines
+//! with an injected ` from ` in the user name (its loops are followed by fixed text, so they
+//! are written exactly, with no check after the match). `fancy-regex` only sees lines where a
+//! loop that is still checked fails its check. A linear pattern ending in `(.+)$` (fail2ban's
+//! `prefregex`) captures its head first and takes the rest of the line as the last group.
 
 use std::collections::HashMap;
 
