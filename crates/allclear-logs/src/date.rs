@@ -2050,6 +2050,46 @@ mod tests {
         }
     }
 
+    /// Runs `lines` (each `repeat` times in a row) through a detector with the recognizer and
+    /// one without: the same dates, times and bookkeeping (template order, hits, last
+    /// positions) after every line.
+    fn recognizer_agrees_with_regex(
+        lines: &[String],
+        defaults_only: bool,
+        repeat: usize,
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        let make = || {
+            if defaults_only {
+                DateDetector::with_defaults().unwrap()
+            } else {
+                DateDetector::from_datepattern("{^LN-BEG}").unwrap()
+            }
+        };
+        let (mut fast, mut slow) = (make(), make());
+        slow.fast = false;
+        let state = |d: &DateDetector| {
+            (
+                d.entries
+                    .iter()
+                    .map(|e| (e.template.name.clone(), e.hits, e.distance))
+                    .collect::<Vec<_>>(),
+                d.last_pos,
+                d.last_end,
+                d.last_idx,
+                d.first_unused,
+            )
+        };
+        for line in lines {
+            for _ in 0..repeat {
+                let a = fast.find_same_clock(line, &clock());
+                let b = slow.find_same_clock(line, &clock());
+                proptest::prop_assert_eq!(a, b, "{:?}", line);
+                proptest::prop_assert_eq!(state(&fast), state(&slow), "{:?}", line);
+            }
+        }
+        Ok(())
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
 
@@ -2060,34 +2100,8 @@ mod tests {
             lines in prop::collection::vec(syslog_head(), 1..12),
             defaults_only in proptest::bool::ANY,
         ) {
-            let make = || if defaults_only {
-                DateDetector::with_defaults().unwrap()
-            } else {
-                DateDetector::from_datepattern("{^LN-BEG}").unwrap()
-            };
-            let (mut fast, mut slow) = (make(), make());
-            slow.fast = false;
-            let state = |d: &DateDetector| {
-                (
-                    d.entries
-                        .iter()
-                        .map(|e| (e.template.name.clone(), e.hits, e.distance))
-                        .collect::<Vec<_>>(),
-                    d.last_pos,
-                    d.last_end,
-                    d.last_idx,
-                    d.first_unused,
-                )
-            };
-            for line in &lines {
-                // Twice: the second pass takes the "same as the last line" path.
-                for _ in 0..2 {
-                    let a = fast.find_same_clock(line, &clock());
-                    let b = slow.find_same_clock(line, &clock());
-                    proptest::prop_assert_eq!(a, b, "{:?}", line);
-                    proptest::prop_assert_eq!(state(&fast), state(&slow), "{:?}", line);
-                }
-            }
+            // Twice: the second pass takes the "same as the last line" path.
+            recognizer_agrees_with_regex(&lines, defaults_only, 2)?;
         }
     }
 
@@ -2153,31 +2167,7 @@ mod tests {
             lines in shared_head_lines(),
             defaults_only in proptest::bool::ANY,
         ) {
-            let make = || if defaults_only {
-                DateDetector::with_defaults().unwrap()
-            } else {
-                DateDetector::from_datepattern("{^LN-BEG}").unwrap()
-            };
-            let (mut fast, mut slow) = (make(), make());
-            slow.fast = false;
-            let state = |d: &DateDetector| {
-                (
-                    d.entries
-                        .iter()
-                        .map(|e| (e.template.name.clone(), e.hits, e.distance))
-                        .collect::<Vec<_>>(),
-                    d.last_pos,
-                    d.last_end,
-                    d.last_idx,
-                    d.first_unused,
-                )
-            };
-            for line in &lines {
-                let a = fast.find_same_clock(line, &clock());
-                let b = slow.find_same_clock(line, &clock());
-                proptest::prop_assert_eq!(a, b, "{:?}", line);
-                proptest::prop_assert_eq!(state(&fast), state(&slow), "{:?}", line);
-            }
+            recognizer_agrees_with_regex(&lines, defaults_only, 1)?;
         }
     }
 
