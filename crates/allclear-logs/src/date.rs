@@ -1509,31 +1509,15 @@ fn name_index(names: &[&str], val: &str) -> Option<i64> {
 }
 
 /// The month (1-12) of an abbreviated name, in any case: [`name_index`] on [`MONTHS`], with
-/// the common three ASCII letters matched at once (this runs for every new minute of a log).
+/// the common three ASCII letters matched at once by [`month_number`] (this runs for every new
+/// minute of a log).
 fn month_abbr(val: &str) -> Option<i64> {
-    let [a, b, c] = val.as_bytes() else {
-        return name_index(&MONTHS, val).map(|i| i + 1);
-    };
-    let key = [
-        a.to_ascii_lowercase(),
-        b.to_ascii_lowercase(),
-        c.to_ascii_lowercase(),
-    ];
-    Some(match &key {
-        b"jan" => 1,
-        b"feb" => 2,
-        b"mar" => 3,
-        b"apr" => 4,
-        b"may" => 5,
-        b"jun" => 6,
-        b"jul" => 7,
-        b"aug" => 8,
-        b"sep" => 9,
-        b"oct" => 10,
-        b"nov" => 11,
-        b"dec" => 12,
-        _ => return name_index(&MONTHS, val).map(|i| i + 1),
-    })
+    if let [a, b, c] = *val.as_bytes()
+        && let Some(m) = month_number(a, b, c)
+    {
+        return Some(i64::from(m));
+    }
+    name_index(&MONTHS, val).map(|i| i + 1)
 }
 
 /// fail2ban's `reGroupDictStrptime` (sub-second fields are ignored, as fail2ban does).
