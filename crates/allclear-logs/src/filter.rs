@@ -288,18 +288,14 @@ impl Compiled {
                 _ => list.push((n.clone(), s, e)),
             }
         }
-        let find = |list: &[(Arc<str>, usize, usize)], name: &str| {
-            list.iter()
-                .position(|(n, ..)| n.len() == name.len() && **n == *name)
-        };
         for (alt, target) in &self.alts {
-            let Some(&(_, s, e)) = find(list, alt).and_then(|i| list.get(i)) else {
+            let Some(&(_, s, e)) = find_group(list, alt).and_then(|i| list.get(i)) else {
                 continue;
             };
             if e <= s {
                 continue;
             }
-            match find(list, target) {
+            match find_group(list, target) {
                 Some(i) => {
                     if let Some(t) = list.get_mut(i)
                         && t.2 <= t.1
@@ -381,6 +377,13 @@ fn strip_index_suffix(name: &str) -> &str {
 #[derive(Debug, Clone, Default)]
 pub struct Groups(Arc<GroupList>);
 
+/// Where group `name` is in a (name, start, end) list. A handful of short names: a scan
+/// comparing lengths first is cheaper than a binary search comparing texts.
+fn find_group(list: &[(Arc<str>, usize, usize)], name: &str) -> Option<usize> {
+    list.iter()
+        .position(|(n, ..)| n.len() == name.len() && **n == *name)
+}
+
 #[derive(Debug, Clone, Default)]
 struct GroupList {
     /// The texts, one after another. A replaced or removed text stays: groups are set on a
@@ -396,12 +399,9 @@ impl GroupList {
         self.text.get(start..end).unwrap_or_default()
     }
 
-    /// Where a group is. A handful of short names: a scan comparing lengths first is cheaper
-    /// than a binary search comparing texts.
+    /// Where a group is (see [`find_group`]).
     fn find(&self, name: &str) -> Option<usize> {
-        self.list
-            .iter()
-            .position(|(n, ..)| n.len() == name.len() && **n == *name)
+        find_group(&self.list, name)
     }
 
     /// Where a group is, or where it goes to keep the names sorted.
@@ -470,14 +470,6 @@ impl Groups {
     #[cfg(test)]
     fn insert(&mut self, name: &Arc<str>, value: &str) {
         Arc::make_mut(&mut self.0).set(name, value);
-    }
-
-    /// Sets a group unless it is there (for tests, like [`Groups::insert`]).
-    #[cfg(test)]
-    fn insert_missing(&mut self, name: &Arc<str>, value: &str) {
-        if self.0.find(name).is_none() {
-            Arc::make_mut(&mut self.0).set(name, value);
-        }
     }
 
     /// Sets every group of `other` that is not here.
@@ -1691,8 +1683,10 @@ mod tests {
         assert_eq!(names, ["fid", "ip4", "mlfid", "user"]);
         let copy = g.clone();
         g.insert(&name("user"), "other");
-        g.insert_missing(&name("ip4"), "ignored");
-        g.insert_missing(&name("dns"), "host.example");
+        let mut missing = Groups::default();
+        missing.insert(&name("ip4"), "ignored");
+        missing.insert(&name("dns"), "host.example");
+        g.extend_missing(&missing);
         assert!(g.remove_truthy("fid"));
         assert!(!g.remove_truthy("fid"));
         let mut more = Groups::default();
