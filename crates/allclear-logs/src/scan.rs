@@ -432,27 +432,24 @@ impl Scanner {
             }
             let whole = memchr::memrchr(b'\n', rest).map_or(0, |nl| nl + 1);
             let (lines, cut) = rest.split_at(whole);
-            match std::str::from_utf8(lines) {
-                // Valid text splits into valid lines: a newline byte is never inside a
-                // multi-byte character.
-                Ok(text) => {
-                    let mut start = 0;
-                    for nl in memchr::memchr_iter(b'\n', lines) {
+            // Valid text splits into valid lines: a newline byte is never inside a multi-byte
+            // character. Otherwise each line is checked (and repaired) on its own.
+            let text = std::str::from_utf8(lines).ok();
+            let mut start = 0;
+            for nl in memchr::memchr_iter(b'\n', lines) {
+                match text {
+                    Some(text) => {
                         if let Some(line) = text.get(start..=nl) {
                             self.push_str_line(line);
                         }
-                        start = nl + 1;
                     }
-                }
-                Err(_) => {
-                    let mut start = 0;
-                    for nl in memchr::memchr_iter(b'\n', lines) {
+                    None => {
                         if let Some(line) = lines.get(start..=nl) {
                             self.push_line(line);
                         }
-                        start = nl + 1;
                     }
                 }
+                start = nl + 1;
             }
             partial.extend_from_slice(cut);
             reader.consume(len);
