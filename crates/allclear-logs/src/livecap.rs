@@ -22,8 +22,15 @@
 //! Text can be written to make every position a new set (log lines are written by the
 //! attacker): after [`MAX_CLEARS`] clears the engine stays off for that pattern, so the
 //! worst case is the backtracker's cost plus a bounded warm-up.
+//!
+//! Bytes of one class are alike to every state of the NFA, so a search's result depends only
+//! on the classes of the text's bytes (and, with `^`/`$` only, on whether the text starts at
+//! the start and ends at the end of the haystack). Log lines repeat their shape: a syslog head
+//! `web1 sshd[4711]: ` differs from the next in digits alone, which are one class. A
+//! [`ShapeMemo`] keeps the groups found for each class sequence, so a repeated shape costs a
+//! hash of its classes instead of two passes.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 
 use regex_automata::PatternID;
 use regex_automata::nfa::thompson::{NFA, State};
@@ -50,6 +57,20 @@ const _: () = assert!(
 );
 /// A transition not computed yet.
 const UNKNOWN: u32 = u32::MAX;
+/// Bytes (keys and groups) one pattern's [`ShapeMemo`] may hold before it is emptied: 256 KiB
+/// (a day of sshd logs needs a few thousand shapes of the busiest pattern; see the module
+/// docs).
+const MAX_MEMO_BYTES: usize = 1 << 19;
+/// Lookups over which a [`ShapeMemo`] judges whether it pays.
+const MEMO_WINDOW: u32 = 4096;
+/// A memo that hits fewer than one lookup in this many over a window is switched off: a miss
+/// costs a hash and a copy on top of the search (a few percent of it), so below this rate the
+/// memo would cost more than it saves. Text written to have a new shape every line meets
+/// this.
+const MEMO_MIN_HIT_RATIO: u32 = 16;
+/// A group slot that is not set, in a [`ShapeMemo`] (which keeps offsets in `u16`: text
+/// longer than this is not memoized).
+const NO_SLOT: u16 = u16::MAX;
 
 /// The live-set capture engine for one start-anchored NFA (see the module docs).
 #[derive(Debug, Clone)]
@@ -111,6 +132,24 @@ pub(crate) struct LiveCache {
     stack: Vec<Frame>,
     scratch: Vec<u32>,
     work: Vec<u32>,
+    memo: ShapeMemo,
+}
+
+/// Results of earlier searches by the shape of their text (see the module docs).
+#[derive(Debug, Clone, Default)]
+struct ShapeMemo {
+    /// Shape → (matched, offset of its groups in `slots`).
+    results: HashMap<Box<[u8]>, (bool, u32)>,
+    /// Group slots relative to the start of the search ([`NO_SLOT`]: not set), one run of
+    /// `slot_count` per result.
+    slots: Vec<u16>,
+    /// The shape of the current search: the contexts at its two ends, then its byte classes.
+    key: Vec<u8>,
+    /// Bytes held by `results` and `slots`.
+    bytes: usize,
+    lookups: u32,
+    hits: u32,
+    off: bool,
 }
 
 /// A state as the forward walk reads it: no pointer to follow, one lookup per byte.
@@ -648,6 +687,13 @@ impl LiveCapturer {
         if start > end || end > hay.len() {
             return Some(false);
         }
+        let memo = self.positional_looks && !cache.memo.off && end - start < usize::from(NO_SLOT);
+        if memo && let Some(matched) = self.recall(cache, hay, start, end, caps.slots_mut()) {
+            if matched {
+                caps.set_pattern(Some(PatternID::ZERO));
+            }
+            return Some(matched);
+        }
         if self.backward(cache, hay, start, end).is_none() {
             self.clear(cache);
             return None;
@@ -657,10 +703,81 @@ impl LiveCapturer {
         } else {
             self.walk_general(cache, hay, start, end, caps.slots_mut())?
         };
+        if memo {
+            Self::remember(&mut cache.memo, matched, start, caps.slots());
+        }
         if matched {
             caps.set_pattern(Some(PatternID::ZERO));
         }
         Some(matched)
+    }
+
+    /// The result of an earlier search of text of the same shape as `hay[start..end]`, its
+    /// groups moved to `start`; `None` when there is none (the shape is then in the memo's
+    /// key, for [`LiveCapturer::remember`]). Only for `^`/`$` looks: inside the text every
+    /// context is then 0, so the contexts at the two ends and the classes are the shape.
+    fn recall(
+        &self,
+        cache: &mut LiveCache,
+        hay: &[u8],
+        start: usize,
+        end: usize,
+        slots: &mut [Option<NonMaxUsize>],
+    ) -> Option<bool> {
+        let memo = &mut cache.memo;
+        memo.key.clear();
+        // Contexts of `^`/`$` fit a byte (two looks at most).
+        memo.key.push(self.context(hay, start) as u8);
+        memo.key.push(self.context(hay, end) as u8);
+        memo.key.extend(
+            hay.get(start..end)?
+                .iter()
+                .map(|&b| self.classes[usize::from(b)]),
+        );
+        memo.lookups += 1;
+        let found = memo.results.get(&memo.key[..]).copied();
+        if found.is_some() {
+            memo.hits += 1;
+        }
+        if memo.lookups >= MEMO_WINDOW {
+            memo.off = memo.hits * MEMO_MIN_HIT_RATIO < memo.lookups;
+            memo.lookups = 0;
+            memo.hits = 0;
+        }
+        let (matched, at) = found?;
+        let at = at as usize;
+        let stored = memo.slots.get(at..at + slots.len())?;
+        for (slot, &rel) in slots.iter_mut().zip(stored) {
+            *slot = if rel == NO_SLOT {
+                None
+            } else {
+                NonMaxUsize::new(start + usize::from(rel))
+            };
+        }
+        Some(matched)
+    }
+
+    /// Keeps the result of the search whose shape [`LiveCapturer::recall`] left in the key.
+    fn remember(memo: &mut ShapeMemo, matched: bool, start: usize, slots: &[Option<NonMaxUsize>]) {
+        let cost = memo.key.len()
+            + std::mem::size_of::<u16>() * slots.len()
+            + std::mem::size_of::<(Box<[u8]>, (bool, u32))>();
+        if memo.bytes + cost > MAX_MEMO_BYTES {
+            memo.results.clear();
+            memo.slots.clear();
+            memo.bytes = 0;
+        }
+        let Ok(at) = u32::try_from(memo.slots.len()) else {
+            return;
+        };
+        memo.slots.extend(slots.iter().map(|s| {
+            s.and_then(|s| s.get().checked_sub(start))
+                .and_then(|rel| u16::try_from(rel).ok())
+                .unwrap_or(NO_SLOT)
+        }));
+        memo.results
+            .insert(memo.key.clone().into_boxed_slice(), (matched, at));
+        memo.bytes += cost;
     }
 
     /// The forward walk of an NFA without empty loops: at every choice the first live branch,
@@ -972,6 +1089,75 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_repeated_shape_is_answered_from_the_memo_with_its_groups_moved() {
+        // No `^`: the search is anchored at its start, which is not the start of the text.
+        let pattern = r"(?-u)Failed password for (?P<user>\S+) from (?P<ip4>(?:\d{1,3}\.){3}\d{1,3}) port \d+(?: ssh\d*)?$";
+        let (bt, live) = build(pattern).expect("supported pattern");
+        let mut cache = live.create_cache();
+        // The same classes at different offsets: only digits differ, and the search starts
+        // after a head of a different length each time.
+        let lines = [
+            (
+                "web1 sshd[4711]: ",
+                "Failed password for root from 10.0.0.1 port 22 ssh2",
+            ),
+            (
+                "web1 sshd[987654]: ",
+                "Failed password for root from 19.8.7.6 port 99 ssh2",
+            ),
+            ("x: ", "Failed password for root from 55.4.3.2 port 10 ssh2"),
+        ];
+        for (i, (head, text)) in lines.iter().enumerate() {
+            let line = format!("{head}{text}");
+            let hits = cache.memo.hits;
+            let (got, expected) = both(
+                &bt,
+                &live,
+                &mut cache,
+                line.as_bytes(),
+                head.len()..line.len(),
+            )
+            .expect("decided");
+            assert_eq!(got, expected, "{line}");
+            assert_eq!(
+                cache.memo.hits - hits,
+                u32::from(i > 0),
+                "memo hit on {line}"
+            );
+        }
+        // A different class (a letter where a digit was) is a new shape, not a hit.
+        let line = "Failed password for root from 10.0.0.1 port 2x ssh2";
+        let hits = cache.memo.hits;
+        let (got, expected) =
+            both(&bt, &live, &mut cache, line.as_bytes(), 0..line.len()).expect("decided");
+        assert_eq!(got, expected);
+        assert_eq!(cache.memo.hits, hits);
+    }
+
+    #[test]
+    fn a_memo_that_never_hits_is_switched_off_and_stays_bounded() {
+        let (bt, live) = build(r"(?-u)^(?P<a>(?:a|bb)*)(?P<b>c*)$").expect("supported");
+        let mut cache = live.create_cache();
+        let mut state = 11u64;
+        for n in 0..2 * MEMO_WINDOW {
+            // Every line a new shape: 64 random bits spelled in `a`/`b` (two classes here),
+            // then some `c`s.
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let mut line: Vec<u8> = (0..64)
+                .map(|k| if state >> k & 1 == 1 { b'a' } else { b'b' })
+                .collect();
+            line.extend(std::iter::repeat_n(b'c', n as usize % 7));
+            let (got, expected) =
+                both(&bt, &live, &mut cache, &line, 0..line.len()).expect("decided");
+            assert_eq!(got, expected);
+            assert!(cache.memo.bytes <= MAX_MEMO_BYTES);
+        }
+        assert!(cache.memo.off, "a memo with no hits is switched off");
+    }
+
     fn pattern_strategy() -> impl Strategy<Value = String> {
         let leaf = prop_oneof![
             Just("a".to_string()),
@@ -1037,6 +1223,39 @@ mod tests {
             let line = format!("Failed password for {} from {}", head.concat(), tail.concat());
             let (got, expected) = both(&bt, &live, &mut cache, line.as_bytes(), 0..line.len()).expect("decided");
             prop_assert_eq!(got, expected, "{:?}", line);
+        }
+
+        /// A text and its twin of the same shape (every byte swapped for another of its
+        /// class) get the backtracker's groups, the twin from the memo.
+        #[test]
+        fn a_twin_of_the_same_shape_gets_its_own_groups(
+            body in pattern_strategy(),
+            hay in "[ab: \nc]{0,12}",
+            start in 0usize..3,
+        ) {
+            let pattern = format!("(?-u)^{body}");
+            let Some((bt, live)) = build(&pattern) else { return Ok(()); };
+            let mut cache = live.create_cache();
+            let twin: Vec<u8> = hay
+                .bytes()
+                .map(|b| {
+                    let class = live.classes[usize::from(b)];
+                    (0..=255u8).rev().find(|&o| live.classes[usize::from(o)] == class).unwrap_or(b)
+                })
+                .collect();
+            let span = start.min(hay.len())..hay.len();
+            let mut first_decided = false;
+            for (i, text) in [hay.as_bytes(), &twin[..]].into_iter().enumerate() {
+                let hits = cache.memo.hits;
+                if let Some((got, expected)) = both(&bt, &live, &mut cache, text, span.clone()) {
+                    prop_assert_eq!(got, expected, "{} on {:?}", pattern, text);
+                    if i == 0 {
+                        first_decided = true;
+                    } else if first_decided && live.positional_looks {
+                        prop_assert_eq!(cache.memo.hits, hits + 1, "the twin is a memo hit");
+                    }
+                }
+            }
         }
 
         /// Same match and the same slots as regex-automata's bounded backtracker, for random
