@@ -200,6 +200,9 @@ struct Compiled {
     skiplines: Vec<usize>,
     /// When anchored at the start: literals one of which the text must start with.
     prefixes: Option<Vec<Vec<u8>>>,
+    /// The `<F-CONTENT>` group's index (looked up once: the regex's name table is hashed with
+    /// a slow hasher, and a prefregex needs it on every line).
+    content: Option<usize>,
 }
 
 impl Compiled {
@@ -240,7 +243,9 @@ impl Compiled {
         } else {
             re.anchored_prefixes()
         };
+        let content = re.group_index("content");
         Ok(Compiled {
+            content,
             re,
             groups,
             alts,
@@ -1044,7 +1049,7 @@ impl Filter {
             let Some(slots) = self.pref_slots.as_mut() else {
                 return;
             };
-            let content = pref.re.group_index("content");
+            let content = pref.content;
             match pref.re.tail_start(line) {
                 Some(None) if content.is_some() && content == pref.re.tail_group() => {
                     return;
@@ -1347,7 +1352,7 @@ impl Filter {
                 return failures;
             }
             let g = pref.groupdict(&buf, slots, Some("content"));
-            if let Some(i) = pref.re.group_index("content")
+            if let Some(i) = pref.content
                 && let Some((s, e)) = slots.get(i)
                 && e > s
             {
