@@ -318,12 +318,13 @@ impl Compiled {
 
     /// Python's `groupdict()` (groups that took part) plus fail2ban's `alt_` merging.
     fn groupdict(&self, hay: &str, slots: &Slots, skip: Option<&str>) -> Groups {
-        self.groupdict_with(hay, 0, slots, skip, &[])
+        self.groupdict_with(hay, 0, slots, skip, &[], None)
     }
 
     /// [`Compiled::groupdict`] of a match in `line[offset..]`, with the groups of `pre`
     /// (spans of `line`) it does not have: the prefregex's, which the failregex's win over
     /// (fail2ban 1.1: dovecot 2.4 logs have the address only in the prefix).
+    /// The result is built in `spare` (a group list no longer used, see [`Spares`]) when given.
     fn groupdict_with(
         &self,
         line: &str,
@@ -331,15 +332,18 @@ impl Compiled {
         slots: &Slots,
         skip: Option<&str>,
         pre: &[(Arc<str>, usize, usize)],
+        spare: Option<Arc<GroupList>>,
     ) -> Groups {
-        let mut list: Vec<(Arc<str>, usize, usize)> =
-            Vec::with_capacity(self.groups.len() + pre.len());
-        self.spans(
-            line.get(offset..).unwrap_or_default(),
-            slots,
-            skip,
-            &mut list,
-        );
+        let mut shared = match spare {
+            Some(g) if Arc::strong_count(&g) == 1 => g,
+            _ => Arc::new(GroupList {
+                text: String::new(),
+                list: Vec::with_capacity(self.groups.len() + pre.len()),
+            }),
+        };
+        // Not shared (no weak references are made): no copy is made.
+        let GroupList { text, list } = Arc::make_mut(&mut shared);
+        self.spans(line.get(offset..).unwrap_or_default(), slots, skip, list);
         for (_, s, e) in list.iter_mut() {
             *s += offset;
             *e += offset;
@@ -354,14 +358,15 @@ impl Compiled {
         let lo = list.iter().map(|g| g.1).min().unwrap_or(0);
         let hi = list.iter().map(|g| g.2).max().unwrap_or(0);
         let stretch = line.get(lo..hi).unwrap_or_default();
+        text.clear();
         // Room for a few more texts (a connection's groups of earlier lines).
-        let mut text = String::with_capacity(stretch.len() + 32);
+        text.reserve(stretch.len() + 32);
         text.push_str(stretch);
         for (_, s, e) in list.iter_mut() {
             *s -= lo;
             *e -= lo;
         }
-        Groups(Arc::new(GroupList { text, list }))
+        Groups(shared)
     }
 }
 
@@ -508,14 +513,14 @@ impl Groups {
         e > s
     }
 
-    /// Sets every group of `other` (its texts win).
-    fn extend(&mut self, mut other: Groups) {
+    /// Sets every group of `other` (its texts win). Returns the groups no longer used (`self`'s
+    /// old list, or `other` when it is empty), for reuse.
+    fn extend(&mut self, mut other: Groups) -> Groups {
         if other.is_empty() {
-            return;
+            return other;
         }
         if self.is_empty() {
-            *self = other;
-            return;
+            return std::mem::replace(self, other);
         }
         // The result takes `other`'s buffer (a fresh match, usually not shared) and the few
         // groups only `self` has: `self`'s buffer, with texts of earlier lines, goes.
@@ -527,7 +532,7 @@ impl Groups {
                 }
             }
         }
-        *self = other;
+        std::mem::replace(self, other)
     }
 
     /// Whether a group took part with a non-empty text (Python's truth of the value).
@@ -572,6 +577,61 @@ impl FailData {
     /// How many lines make up the failure (fail2ban's `attempts` in its tests).
     pub fn attempts(&self) -> usize {
         self.matches.as_ref().map_or(0, Vec::len)
+    }
+}
+
+/// Spares kept of each kind (a line yields one or two failures).
+const SPARES_MAX: usize = 8;
+
+/// Allocations of failures that are no longer used, for the next matches: a match's group
+/// list and its list of lines would otherwise be allocated (and freed) anew on every line.
+#[derive(Debug, Default)]
+struct Spares {
+    /// Group lists no one else holds (their old contents are cleared when reused).
+    groups: Vec<Arc<GroupList>>,
+    lines: Vec<Vec<u64>>,
+}
+
+impl Spares {
+    fn keep_groups(&mut self, groups: Groups) {
+        let mut g = groups.0;
+        if self.groups.len() < SPARES_MAX && Arc::get_mut(&mut g).is_some() {
+            self.groups.push(g);
+        }
+    }
+
+    fn keep_lines(&mut self, lines: Option<Vec<u64>>) {
+        if let Some(v) = lines
+            && v.capacity() > 0
+            && self.lines.len() < SPARES_MAX
+        {
+            self.lines.push(v);
+        }
+    }
+
+    fn keep(&mut self, data: FailData) {
+        self.keep_groups(data.groups);
+        self.keep_lines(data.matches);
+        self.keep_lines(data.nofail_matches);
+    }
+
+    /// A list of lines holding `from`.
+    fn lines_from(&mut self, from: &[u64]) -> Vec<u64> {
+        let mut v = self.lines.pop().unwrap_or_default();
+        v.clear();
+        v.extend_from_slice(from);
+        v
+    }
+
+    /// A copy of `data` (its groups and users shared, as [`FailData::clone`] does).
+    fn copy(&mut self, data: &FailData) -> FailData {
+        FailData {
+            groups: data.groups.clone(),
+            matches: data.matches.as_deref().map(|m| self.lines_from(m)),
+            nofail_matches: data.nofail_matches.as_deref().map(|m| self.lines_from(m)),
+            users: data.users.clone(),
+            mlfpending: data.mlfpending,
+        }
     }
 }
 
@@ -626,8 +686,9 @@ impl MlfidCache {
         }
     }
 
-    fn remove(&mut self, key: &str) {
-        self.map.remove(key);
+    /// Removes a connection, handing over its failure.
+    fn take(&mut self, key: &str) -> Option<FailData> {
+        self.map.remove(key).map(|(data, ..)| data)
     }
 
     fn insert(&mut self, key: &str, value: FailData, now: f64) {
@@ -820,6 +881,8 @@ pub struct Filter {
     key: String,
     /// `nofail`, the group `<F-MLFGAINED>` sets.
     nofail_name: Arc<str>,
+    /// Allocations of failures no longer used.
+    spares: Spares,
     /// Searches the backtracking engine gave up on (each counted as "no match").
     pub backtrack_limit_hits: u64,
 }
@@ -855,6 +918,7 @@ impl Filter {
             pre_spans: Vec::new(),
             key: String::new(),
             nofail_name: Arc::from("nofail"),
+            spares: Spares::default(),
             backtrack_limit_hits: 0,
         }
     }
@@ -870,6 +934,12 @@ impl Filter {
     /// The compiled filter.
     pub fn compiled(&self) -> &Arc<CompiledFilter> {
         &self.compiled
+    }
+
+    /// Takes back the data of a failure this filter made, once the caller is done with it: its
+    /// allocations serve the next matches.
+    pub(crate) fn recycle(&mut self, data: FailData) {
+        self.spares.keep(data);
     }
 
     /// The sequence number the next line will get (lines are numbered from 1).
@@ -1139,7 +1209,10 @@ impl Filter {
             }
             let pre: &[(Arc<str>, usize, usize)] = if pre_read { &self.pre_spans } else { &[] };
             let fail_groups = match self.fail_slots.get(idx) {
-                Some(slots) => fr.groupdict_with(line, text_off, slots, None, pre),
+                Some(slots) => {
+                    let spare = self.spares.groups.pop();
+                    fr.groupdict_with(line, text_off, slots, None, pre, spare)
+                }
                 None => continue,
             };
             match self.make_failure(idx, None, fail_groups, &[seq], time, now, check_all) {
@@ -1201,7 +1274,10 @@ impl Filter {
     ) -> Step {
         let mut fail = FailData {
             groups,
-            ..FailData::default()
+            matches: None,
+            nofail_matches: None,
+            users: None,
+            mlfpending: false,
         };
         let mut cached = false;
         if let Some(key) = mlfid {
@@ -1212,13 +1288,14 @@ impl Filter {
                     fail = merged;
                     cached = in_cache;
                     if fail.is_nofail() && !check_all {
+                        self.spares.keep(fail);
                         return Step::Stop;
                     }
                 }
                 None => return Step::Stop,
             }
         } else {
-            fail.matches = Some(matched.to_vec());
+            fail.matches = Some(self.spares.lines_from(matched));
         }
         let fid = fail.get("fid");
         let host: Option<String> = if let Some(ip4) = fail.get("ip4") {
@@ -1243,6 +1320,7 @@ impl Filter {
                     entry.mlfpending = true;
                 }
                 if !check_all {
+                    self.spares.keep(fail);
                     return Step::Stop;
                 }
                 None
@@ -1460,21 +1538,28 @@ impl Filter {
                 flags |= PREV_NOFAIL;
             }
             if flags & PREV_NOFAIL == 0 && !entry.mlfpending {
-                entry.matches = None;
+                if flags & NOFAIL == 0
+                    && let Some(m) = entry.matches.as_mut()
+                {
+                    // `settle` gives the entry a list of this line's lines (`NOFAIL` stays
+                    // unset there): emptied, this one serves.
+                    m.clear();
+                } else {
+                    self.spares.keep_lines(entry.matches.take());
+                }
             }
-            entry.groups.extend(fail.groups);
+            let old = entry.groups.extend(fail.groups);
+            self.spares.keep_groups(old);
             let users = entry.users.as_ref().map_or(0, |set| set.len());
-            Self::settle(entry, flags, users, matched);
+            Self::settle(entry, &mut self.spares, flags, users, matched);
             if flags & FORGET != 0 {
                 // The entry goes: hand it over rather than copy it.
-                let result = std::mem::take(entry);
-                self.mlfid.remove(mlfid);
-                return Some((result, false));
+                return self.mlfid.take(mlfid).map(|result| (result, false));
             }
             if drop_nofail && entry.is_nofail() {
                 return None;
             }
-            return Some((entry.clone(), true));
+            return Some((self.spares.copy(entry), true));
         }
         let mut users = 0;
         if flags & FORGET == 0
@@ -1484,7 +1569,7 @@ impl Filter {
             set.insert(u);
             users = set.len();
         }
-        Self::settle(&mut fail, flags, users, matched);
+        Self::settle(&mut fail, &mut self.spares, flags, users, matched);
         if flags & FORGET != 0 {
             return Some((fail, false));
         }
@@ -1492,13 +1577,20 @@ impl Filter {
             self.mlfid.insert(mlfid, fail, now);
             return None;
         }
-        self.mlfid.insert(mlfid, fail.clone(), now);
-        Some((fail, true))
+        let copy = self.spares.copy(&fail);
+        self.mlfid.insert(mlfid, fail, now);
+        Some((copy, true))
     }
 
     /// The second half of `_mergeFailure`: pending failures and several users cancel
     /// "nofail"; matched lines are collected (or kept aside while "nofail").
-    fn settle(fail: &mut FailData, mut flags: u8, users: usize, matched: &[u64]) {
+    fn settle(
+        fail: &mut FailData,
+        spares: &mut Spares,
+        mut flags: u8,
+        users: usize,
+        matched: &[u64],
+    ) {
         const NOFAIL: u8 = 1;
         const FORGET: u8 = 2;
         const GAINED: u8 = 8;
@@ -1512,11 +1604,12 @@ impl Filter {
             let mut m = match (fail.nofail_matches.take(), fail.matches.take()) {
                 (Some(mut n), Some(m)) => {
                     n.extend_from_slice(&m);
+                    spares.keep_lines(Some(m));
                     n
                 }
                 (Some(n), None) => n,
                 (None, Some(m)) => m,
-                (None, None) => Vec::new(),
+                (None, None) => spares.lines_from(&[]),
             };
             if flags & GAINED == 0 {
                 m.extend_from_slice(matched);

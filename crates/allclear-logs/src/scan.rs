@@ -322,27 +322,36 @@ impl Scanner {
 
     /// Processes one line (without or with its line ending) and returns its matches.
     pub fn push_line(&mut self, line: &[u8]) -> &[LineMatch] {
+        self.read_line(line, true);
+        &self.current
+    }
+
+    /// [`Scanner::push_line`]; the line's matches are made only when `wanted` (the caller
+    /// reads them) or kept (see [`Scanner::push_text`]).
+    fn read_line(&mut self, line: &[u8], wanted: bool) {
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         match std::str::from_utf8(line) {
-            Ok(text) => self.push_text(text),
+            Ok(text) => self.push_text(text, wanted),
             Err(_) => {
                 self.report.invalid_utf8_lines += 1;
-                self.push_text(&String::from_utf8_lossy(line))
+                self.push_text(&String::from_utf8_lossy(line), wanted)
             }
         }
     }
 
-    /// [`Scanner::push_line`] for a line known to be valid UTF-8 (with or without its line
+    /// [`Scanner::read_line`] for a line known to be valid UTF-8 (with or without its line
     /// ending).
-    fn push_str_line(&mut self, line: &str) -> &[LineMatch] {
+    fn read_str_line(&mut self, line: &str, wanted: bool) {
         let line = line.strip_suffix('\n').unwrap_or(line);
         let line = line.strip_suffix('\r').unwrap_or(line);
-        self.push_text(line)
+        self.push_text(line, wanted)
     }
 
-    /// [`Scanner::push_line`] once the line is text without its line ending.
-    fn push_text(&mut self, text: &str) -> &[LineMatch] {
+    /// [`Scanner::read_line`] once the line is text without its line ending. The line's
+    /// matches go to `current` when `wanted`, and to the report when kept: a scan that
+    /// wants neither makes none (each costs copies of its host and user).
+    fn push_text(&mut self, text: &str, wanted: bool) {
         self.report.lines += 1;
         let lineno = self.report.lines;
         if text.len() > self.filter.compiled().max_line_len() {
@@ -354,31 +363,39 @@ impl Scanner {
             .process_line_same_clock(text, &self.options.clock, &mut failures);
         self.report.backtrack_limit_hits = self.filter.backtrack_limit_hits;
         self.current.clear();
+        let keep = self.options.keep_matches;
         let mut counted = false;
+        let any = !failures.is_empty();
         for mut f in failures.drain(..) {
             self.record(lineno, &f);
             let counts = f.counts();
             counted |= counts;
-            self.current.push(LineMatch {
-                line: lineno,
-                regex: f.regex,
-                host: f.id.take(),
-                user: f.data.user().map(str::to_owned),
-                time: f.time,
-                counts,
-                attempts: f.data.attempts(),
-            });
+            if wanted || keep {
+                self.current.push(LineMatch {
+                    line: lineno,
+                    regex: f.regex,
+                    host: f.id.take(),
+                    user: f.data.user().map(str::to_owned),
+                    time: f.time,
+                    counts,
+                    attempts: f.data.attempts(),
+                });
+            }
+            self.filter.recycle(f.data);
         }
         self.failures = failures;
         if counted {
             self.report.matched_lines += 1;
-        } else if !self.current.is_empty() {
+        } else if any {
             self.report.helper_lines += 1;
         }
-        if self.options.keep_matches {
-            self.report.matches.extend(self.current.iter().cloned());
+        if keep {
+            if wanted {
+                self.report.matches.extend(self.current.iter().cloned());
+            } else {
+                self.report.matches.append(&mut self.current);
+            }
         }
-        &self.current
     }
 
     /// Reads every line of `reader` (what [`BufRead::read_until`] would split, line by line).
@@ -394,7 +411,7 @@ impl Scanner {
         // The last line may lack its line ending (not after an error: `read_until` would not
         // have returned it either).
         if result.is_ok() && !partial.is_empty() {
-            self.push_line(&partial);
+            self.read_line(&partial, false);
         }
         partial.clear();
         self.buf = partial;
@@ -426,7 +443,7 @@ impl Scanner {
                 };
                 let (end, after) = rest.split_at(nl + 1);
                 partial.extend_from_slice(end);
-                self.push_line(partial);
+                self.read_line(partial, false);
                 partial.clear();
                 rest = after;
             }
@@ -440,12 +457,12 @@ impl Scanner {
                 match text {
                     Some(text) => {
                         if let Some(line) = text.get(start..=nl) {
-                            self.push_str_line(line);
+                            self.read_str_line(line, false);
                         }
                     }
                     None => {
                         if let Some(line) = lines.get(start..=nl) {
-                            self.push_line(line);
+                            self.read_line(line, false);
                         }
                     }
                 }
@@ -549,7 +566,7 @@ pub fn scan_lines<'a>(
 ) -> ScanReport {
     let mut scanner = Scanner::new(filter, options);
     for line in lines {
-        scanner.push_line(line);
+        scanner.read_line(line, false);
     }
     scanner.finish()
 }
