@@ -1660,8 +1660,65 @@ fn normalize_ip(text: &str, cidr: Option<&str>, v6: bool) -> String {
             }
             _ => addr.to_string(),
         },
-        None => addr.to_string(),
+        None => match addr {
+            IpAddr::V6(a) => ipv6_text(a),
+            IpAddr::V4(a) => a.to_string(),
+        },
     }
+}
+
+/// The text `Ipv6Addr`'s `Display` gives (RFC 5952: lower-case hexadecimal without leading
+/// zeros, the first longest run of two or more zero groups as `::`), written directly: the
+/// formatting machinery costs several times the rest of a failure. IPv4-mapped addresses
+/// (printed with a dotted quad) are left to `Display`.
+fn ipv6_text(addr: Ipv6Addr) -> String {
+    if addr.to_ipv4_mapped().is_some() {
+        return addr.to_string();
+    }
+    let segments = addr.segments();
+    // The first longest run of zero groups.
+    let (mut best_start, mut best_len) = (0, 0);
+    let (mut start, mut len) = (0, 0);
+    for (i, &seg) in segments.iter().enumerate() {
+        if seg == 0 {
+            if len == 0 {
+                start = i;
+            }
+            len += 1;
+            if len > best_len {
+                (best_start, best_len) = (start, len);
+            }
+        } else {
+            len = 0;
+        }
+    }
+    let mut out = String::with_capacity(39);
+    let hex = |out: &mut String, seg: u16| {
+        let mut started = false;
+        for shift in [12u32, 8, 4, 0] {
+            let digit = (seg >> shift) & 0xf;
+            if digit != 0 || started || shift == 0 {
+                started = true;
+                out.push(char::from(b"0123456789abcdef"[usize::from(digit)]));
+            }
+        }
+    };
+    let run = |out: &mut String, segs: &[u16]| {
+        for (i, &seg) in segs.iter().enumerate() {
+            if i > 0 {
+                out.push(':');
+            }
+            hex(out, seg);
+        }
+    };
+    if best_len > 1 {
+        run(&mut out, &segments[..best_start]);
+        out.push_str("::");
+        run(&mut out, &segments[best_start + best_len..]);
+    } else {
+        run(&mut out, &segments);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -1915,6 +1972,18 @@ mod tests {
         assert_eq!(normalize_ip("192.030.0.6", None, false), "192.030.0.6");
         assert_eq!(normalize_ip("::ffff:1.2.3.4", None, true), "1.2.3.4");
         assert_eq!(normalize_ip("AAAA:0:0::1", None, true), "aaaa::1");
+        for (text, want) in [
+            ("::", "::"),
+            ("::1", "::1"),
+            ("1::", "1::"),
+            ("0:0:1:0:0:0:1:0", "0:0:1::1:0"),
+            ("1:0:0:2:0:0:3:4", "1::2:0:0:3:4"),
+            ("1:0:2:0:3:0:4:0", "1:0:2:0:3:0:4:0"),
+            ("2001:DB8:0:0:0:0:0:F00D", "2001:db8::f00d"),
+            ("::ffff:0:1.2.3.4", "::ffff:0:102:304"),
+        ] {
+            assert_eq!(normalize_ip(text, None, true), want, "{text}");
+        }
         assert_eq!(
             normalize_ip("192.0.2.77", Some("24"), false),
             "192.0.2.0/24"
@@ -1923,6 +1992,24 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+        /// IPv6 text is what `Display` prints, whatever the runs of zero groups (each group
+        /// is zero, small or large, so runs of every length and place occur).
+        #[test]
+        fn ipv6_text_is_display(
+            groups in proptest::collection::vec((0u8..3, proptest::prelude::any::<u16>()), 8),
+        ) {
+            let mut segments = [0u16; 8];
+            for (seg, (kind, value)) in segments.iter_mut().zip(&groups) {
+                *seg = match kind {
+                    0 => 0,
+                    1 => value & 0xf,
+                    _ => *value,
+                };
+            }
+            let addr = Ipv6Addr::from(segments);
+            proptest::prop_assert_eq!(ipv6_text(addr), addr.to_string());
+        }
+
         /// IPv4 text is returned as written when it parses: the same as printing the parsed
         /// address (leading zeros do not parse and are kept as captured).
         #[test]
