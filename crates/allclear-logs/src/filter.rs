@@ -1616,9 +1616,10 @@ impl Filter {
             }
             fail.matches = Some(m);
         } else if flags & (FORGET | NOFAIL) == NOFAIL {
-            fail.nofail_matches
-                .get_or_insert_with(Vec::new)
-                .extend_from_slice(matched);
+            match fail.nofail_matches.as_mut() {
+                Some(n) => n.extend_from_slice(matched),
+                None => fail.nofail_matches = Some(spares.lines_from(matched)),
+            }
         }
     }
 }

@@ -202,6 +202,9 @@ pub struct ScanOptions {
     pub keep_matches: bool,
 }
 
+/// Spare user texts a scanner keeps.
+const SPARE_USERS_MAX: usize = 64;
+
 #[derive(Debug, Default)]
 struct HostWindow {
     /// (time, line, user, regex) of recent failures, oldest first.
@@ -298,6 +301,9 @@ pub struct Scanner {
     current: Vec<LineMatch>,
     /// The line's failures (kept for its allocation).
     failures: Vec<RawFailure>,
+    /// Users of failures that left a host's window (kept for their allocations: each failure
+    /// in a window holds a copy of its user).
+    spare_users: Vec<String>,
     buf: Vec<u8>,
 }
 
@@ -316,6 +322,7 @@ impl Scanner {
             report,
             current: Vec::new(),
             failures: Vec::new(),
+            spare_users: Vec::new(),
             buf: Vec::new(),
         }
     }
@@ -493,7 +500,6 @@ impl Scanner {
         if window.summary.ignored {
             return;
         }
-        let user = user.map(str::to_owned);
         let rules = &self.options.jail;
         if let Some(until) = window.banned_until {
             if rules.bantime < 0.0 || f.time < until {
@@ -506,8 +512,18 @@ impl Scanner {
             .front()
             .is_some_and(|&(t, ..)| t < f.time - rules.findtime)
         {
-            window.recent.pop_front();
+            if let Some((_, _, Some(old), _)) = window.recent.pop_front()
+                && self.spare_users.len() < SPARE_USERS_MAX
+            {
+                self.spare_users.push(old);
+            }
         }
+        let user = user.map(|u| {
+            let mut copy = self.spare_users.pop().unwrap_or_default();
+            copy.clear();
+            copy.push_str(u);
+            copy
+        });
         window.recent.push_back((f.time, lineno, user, f.regex));
         let maxretry = rules.maxretry.max(1) as usize;
         if window.recent.len() < maxretry {
@@ -518,18 +534,20 @@ impl Scanner {
         window.banned_until = Some(until.unwrap_or(f64::INFINITY));
         window.summary.bans += 1;
         let first = failures.first().map_or(f.time, |x| x.0);
+        let count = failures.len();
         self.report.bans.push(Ban {
             host: host.to_owned(),
             time: f.time,
             until,
-            failures: failures.len() as u32,
+            failures: count as u32,
             first_failure: first,
             lines: failures.iter().map(|x| x.1).collect(),
-            users: failures.iter().filter_map(|x| x.2.clone()).collect(),
             regexes: failures.iter().map(|x| x.3).collect(),
+            // Moved: the list is not read after this.
+            users: failures.into_iter().filter_map(|x| x.2).collect(),
             reason: format!(
                 "{} failures within {} (maxretry {}, findtime {}), {}",
-                failures.len(),
+                count,
                 human_seconds(f.time - first),
                 rules.maxretry,
                 human_seconds(rules.findtime),
