@@ -1272,6 +1272,8 @@ impl Filter {
         now: f64,
         check_all: bool,
     ) -> Step {
+        // Every field spelled out: `..FailData::default()` would allocate a `Groups` only to
+        // drop it.
         let mut fail = FailData {
             groups,
             matches: None,

@@ -57,7 +57,7 @@ const _: () = assert!(
 );
 /// A transition not computed yet.
 const UNKNOWN: u32 = u32::MAX;
-/// Bytes (keys and groups) one pattern's [`ShapeMemo`] may hold before it is emptied: 256 KiB
+/// Bytes (keys and groups) one pattern's [`ShapeMemo`] may hold before it is emptied: 512 KiB
 /// (a day of sshd logs needs a few thousand shapes of the busiest pattern; see the module
 /// docs).
 const MAX_MEMO_BYTES: usize = 1 << 19;
@@ -141,7 +141,7 @@ struct ShapeMemo {
     /// Shape → (matched, offset of its groups in `slots`).
     results: HashMap<Box<[u8]>, (bool, u32)>,
     /// Group slots relative to the start of the search ([`NO_SLOT`]: not set), one run of
-    /// `slot_count` per result.
+    /// the pattern's slot count per result.
     slots: Vec<u16>,
     /// The shape of the current search: the contexts at its two ends, then its byte classes.
     key: Vec<u8>,
