@@ -5,6 +5,7 @@ mod db;
 mod digest;
 mod logs;
 mod scan;
+mod scanwalk;
 mod secrets;
 
 use std::path::{Path, PathBuf};
