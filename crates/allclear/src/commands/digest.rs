@@ -63,7 +63,8 @@ pub struct DigestArgs {
     #[arg(long, short, value_enum, default_value_t = DigestFormat::Human)]
     pub format: DigestFormat,
 
-    /// Write the digest to FILE instead of stdout (written atomically)
+    /// Write the digest to FILE instead of stdout (a regular file is replaced atomically; a
+    /// FIFO, a device or a symlink's target is written through)
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 

@@ -1,7 +1,11 @@
 //! What `allclear scan` reads and writes: tracked files that `.gitignore` lists, the staged
 //! and history sources, baselines, and `-o` files that are not plain files.
 
+use std::path::Path;
+use std::process::Command as Process;
+
 use crate::secrets::{TOKEN, git, paths, repo, scan};
+use crate::{allclear, text};
 
 #[test]
 fn tracked_files_that_gitignore_lists_are_scanned() {
@@ -48,5 +52,153 @@ fn tracked_files_that_gitignore_lists_are_scanned() {
         found,
         [".env", "config/local.env", "config/master.env"],
         "{out}"
+    );
+}
+
+/// A FIFO at `path`, opened for reading without blocking (so a writer can open it, and a
+/// read after the writer is gone ends instead of waiting).
+#[cfg(unix)]
+fn fifo(path: &Path) -> std::fs::File {
+    use std::os::unix::fs::OpenOptionsExt;
+    let made = Process::new("mkfifo").arg(path).status().unwrap();
+    assert!(made.success());
+    const O_NONBLOCK: i32 = 0o4000; // Linux
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(O_NONBLOCK)
+        .open(path)
+        .unwrap()
+}
+
+/// What a writer put in the FIFO, once it has closed it.
+#[cfg(unix)]
+fn drain(mut reader: std::fs::File) -> String {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let mut buf = [0; 65536];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            // The writer has exited, so nothing more can come: an empty pipe is the end.
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(err) => panic!("{err}"),
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[cfg(unix)]
+fn is_fifo(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .file_type()
+        .is_fifo()
+}
+
+/// `-o` onto a FIFO (as onto /dev/null) writes through it: the FIFO stays a FIFO.
+#[cfg(unix)]
+#[test]
+fn output_onto_a_fifo_writes_through_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    std::fs::write(tree.join("a.txt"), "hello\n").unwrap();
+    let pipe = dir.path().join("report.pipe");
+    let reader = fifo(&pipe);
+    let output = allclear()
+        .args(["scan", "--only", "secrets", "--format", "json", "-o"])
+        .arg(&pipe)
+        .arg(&tree)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(is_fifo(&pipe), "the FIFO was replaced by a file");
+    let report = drain(reader);
+    assert!(report.contains("\"schema\""), "{report:?}");
+
+    // `host logs digest -o` goes the same way.
+    let pipe = dir.path().join("digest.pipe");
+    let reader = fifo(&pipe);
+    std::fs::write(dir.path().join("syslog"), "").unwrap();
+    let output = allclear()
+        .args([
+            "host",
+            "logs",
+            "digest",
+            "--no-disk",
+            "--format",
+            "json",
+            "-o",
+        ])
+        .arg(&pipe)
+        .arg("--log")
+        .arg(dir.path().join("syslog"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.code().is_some_and(|c| c < 2),
+        "{}",
+        text(&output)
+    );
+    assert!(is_fifo(&pipe), "the FIFO was replaced by a file");
+    assert!(drain(reader).starts_with('{'));
+}
+
+/// `-o` onto a symlink replaces the file it points to and keeps the link.
+#[cfg(unix)]
+#[test]
+fn output_onto_a_symlink_replaces_its_target_and_keeps_the_link() {
+    let dir = repo();
+    let root = dir.path();
+    let reports = tempfile::tempdir().unwrap();
+    let target = reports.path().join("report.json");
+    std::fs::write(&target, "old").unwrap();
+    let link = reports.path().join("latest.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let output = allclear()
+        .args(["scan", "--only", "secrets", "--format", "json", "-o"])
+        .arg(&link)
+        .arg(root)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert!(
+        std::fs::read_to_string(&target)
+            .unwrap()
+            .contains("\"schema\"")
+    );
+
+    // The baseline command writes the same way.
+    let baseline = reports.path().join("baseline.json");
+    std::os::unix::fs::symlink(&target, &baseline).unwrap();
+    let output = allclear()
+        .args(["baseline", "-o"])
+        .arg(&baseline)
+        .arg(root)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(std::fs::symlink_metadata(&baseline).unwrap().is_symlink());
+    assert!(
+        std::fs::read_to_string(&target)
+            .unwrap()
+            .contains("\"findings\"")
+    );
+
+    // A directory is refused with a hint, not replaced.
+    let output = allclear()
+        .args(["scan", "--only", "secrets", "-o"])
+        .arg(reports.path())
+        .arg(root)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        crate::stderr(&output).contains("is a directory"),
+        "{}",
+        text(&output)
     );
 }
