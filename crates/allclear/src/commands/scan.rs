@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use allclear_advisories::Store;
-use allclear_core::{Baseline, Finding, Policy};
+use allclear_core::{Baseline, Finding, KnownNames, Policy};
 use allclear_deps::{AuditInput, DependencyFile};
 use allclear_secrets::SecretsConfig;
 use anyhow::Context;
@@ -298,8 +298,38 @@ pub fn load_policy(
         return Ok((Policy::default(), None));
     };
     let text = fs_err::read_to_string(&path)?;
-    let policy = Policy::from_toml(&text, &path.display().to_string())?;
+    let rules = known_rules();
+    let known = KnownNames {
+        sections: POLICY_SECTIONS,
+        rules: &rules,
+    };
+    let policy =
+        Policy::from_toml_checked(&text, &path.display().to_string(), &known).map_err(|err| {
+            match err.hint() {
+                Some(hint) => output::hinted(err.to_string(), hint),
+                None => err.into(),
+            }
+        })?;
     Ok((policy, Some(path)))
+}
+
+/// The sections of `allclear.toml` that capabilities read (beyond allclear-core's own).
+const POLICY_SECTIONS: &[&str] = &["secrets", "restricted", "personal-data", "fim"];
+
+/// Every rule id a capability reports, so that a policy naming one that does not exist is
+/// an error rather than a setting that silently does nothing.
+fn known_rules() -> Vec<&'static str> {
+    let mut rules: Vec<&'static str> = allclear_deps::RULES.to_vec();
+    rules.extend(allclear_secrets::rules().iter().map(|rule| rule.id));
+    rules.extend(allclear_secrets::file_rules().iter().map(|rule| rule.id));
+    rules.extend(
+        allclear_secrets::restricted_kinds()
+            .iter()
+            .map(|kind| kind.id),
+    );
+    rules.push(allclear_secrets::PERSONAL_DATA_RULE);
+    rules.extend(allclear_fim::RULES.iter().map(|rule| rule.id));
+    rules
 }
 
 /// Fills each fixable finding's `fix.command` with the command that upgrades just its package

@@ -202,3 +202,61 @@ fn output_onto_a_symlink_replaces_its_target_and_keeps_the_link() {
         text(&output)
     );
 }
+
+#[test]
+fn unknown_names_in_the_policy_are_errors_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let policy = root.join("allclear.toml");
+    let run = |text: &str| {
+        std::fs::write(&policy, text).unwrap();
+        let output = allclear()
+            .args(["scan", "--only", "secrets"])
+            .arg(root)
+            .output()
+            .unwrap();
+        (output.status.code(), crate::stderr(&output))
+    };
+    let (code, err) = run("[scan]\nfail-on = \"high\"\n\n[scna]\nexclude = [\"vendor/**\"]\n");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("allclear.toml:4: unknown section `scna`"),
+        "{err}"
+    );
+    assert!(err.contains("hint: did you mean `scan`?"), "{err}");
+
+    let (code, err) = run("[rules]\n\"deps.vulnerabel\" = \"off\"\n");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("allclear.toml:2: unknown rule id `deps.vulnerabel`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: did you mean `deps.vulnerable`?"),
+        "{err}"
+    );
+
+    let (code, err) = run("[[ignore]]\nid = \"restricted.database-dumps\"\nreason = \"r\"\n");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("did you mean `restricted.database-dump`?"),
+        "{err}"
+    );
+
+    // Every capability's rules and sections are known; advisory ids are not rule ids.
+    let (code, err) = run(
+        "[rules]\n\"deps.vulnerable\" = \"critical\"\n\"secrets.github-token\" = \"off\"\n\
+         \"personal.unsanitized-data\" = \"low\"\n\"restricted.keystore\" = \"off\"\n\
+         [restricted]\n[personal-data]\n[secrets]\n[fim]\n\
+         [[ignore]]\nid = \"CVE-2022-32224\"\nreason = \"r\"\n\
+         [[ignore]]\nid = \"RUSTSEC-2019-0019\"\nreason = \"r\"\n",
+    );
+    assert_eq!(code, Some(0), "{err}");
+
+    // The policy `allclear init` writes passes.
+    std::fs::remove_file(&policy).unwrap();
+    let output = allclear().arg("init").arg(&policy).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let (code, err) = run(&std::fs::read_to_string(&policy).unwrap());
+    assert_eq!(code, Some(0), "{err}");
+}
