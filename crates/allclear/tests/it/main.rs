@@ -3,6 +3,7 @@
 
 mod db;
 mod digest;
+mod fim;
 mod logs;
 mod scan;
 mod scanwalk;
