@@ -260,3 +260,34 @@ fn unknown_names_in_the_policy_are_errors_with_a_hint() {
     let (code, err) = run(&std::fs::read_to_string(&policy).unwrap());
     assert_eq!(code, Some(0), "{err}");
 }
+
+/// The baseline counts what it accepts the way the next scan counts what it ignores.
+#[test]
+fn baseline_and_the_next_scan_agree_on_counts() {
+    let dir = repo();
+    let root = dir.path();
+    // One token at two lines: one fingerprint (fingerprints ignore lines), two findings.
+    std::fs::write(
+        root.join("a.py"),
+        format!("t = \"{TOKEN}\"\nu = \"{TOKEN}\"\n"),
+    )
+    .unwrap();
+    std::fs::write(root.join("b.py"), format!("t = \"{TOKEN}\"\n")).unwrap();
+    std::fs::write(
+        root.join("allclear.toml"),
+        "[[ignore]]\nid = \"secrets.github-token\"\npath = \"b.py\"\nreason = \"revoked\"\n",
+    )
+    .unwrap();
+    let output = allclear()
+        .current_dir(root)
+        .args(["baseline", "."])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let said = crate::stderr(&output);
+    assert!(said.starts_with("recorded 2 findings in "), "{said}");
+    assert!(said.contains("the next scan lists 3 as ignored"), "{said}");
+    let (code, json, out) = scan(root, &["--only", "secrets"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(json["summary"]["ignored"], 3, "{out}");
+}
