@@ -35,6 +35,14 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> anyhow::Result<u8> {
     for warning in collected.warnings {
         report.add_warning(warning);
     }
+    if args.staged && !cli.quiet {
+        // The summary counts files; say that they are the staged ones, not the tree's.
+        let files = collected.scanned;
+        eprintln!(
+            "checked {files} staged file{} (what the next commit adds or changes)",
+            if files == 1 { "" } else { "s" }
+        );
+    }
     if !cli.quiet {
         for warning in &report.warnings {
             eprintln!("warning: {warning}");
@@ -176,6 +184,7 @@ fn collect_with(
     if let (true, Some(scanner)) = (sources.history, scanner.and_then(SharedScanner::ready)) {
         let history = allclear_secrets::scan_history(scanner, sources.root)
             .context("could not read the git history")?;
+        warnings.extend(shallow_warning(sources.root));
         scanned += history.blobs;
         errors.extend(history.errors);
         merge_history(&mut findings, history.findings);
@@ -234,6 +243,34 @@ fn collect_with(
         warnings,
         scanned,
     })
+}
+
+/// In a shallow clone `--history` reads only part of the history: say so, naming where it
+/// stops, rather than reporting a partial scan as a whole one.
+fn shallow_warning(root: &Path) -> Option<String> {
+    let repo = gix::discover(root).ok()?;
+    let boundary = match repo.shallow_commits() {
+        Ok(Some(commits)) => commits,
+        Ok(None) => return None,
+        Err(err) => {
+            return Some(format!(
+                "--history: could not tell whether this is a shallow clone ({err}); the history read may be partial"
+            ));
+        }
+    };
+    let mut shown: Vec<String> = boundary
+        .iter()
+        .take(3)
+        .map(|id| id.to_hex_with_len(12).to_string())
+        .collect();
+    if boundary.len() > shown.len() {
+        shown.push(format!("and {} more", boundary.len() - shown.len()));
+    }
+    Some(format!(
+        "--history read a shallow clone: the history stops at {} (commits older than that \
+         were not scanned); run `git fetch --unshallow` to scan all of it",
+        shown.join(", ")
+    ))
 }
 
 /// Adds history findings to the working tree's. A secret still in the working tree is also

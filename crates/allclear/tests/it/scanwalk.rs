@@ -291,3 +291,53 @@ fn baseline_and_the_next_scan_agree_on_counts() {
     assert_eq!(code, 0, "{out}");
     assert_eq!(json["summary"]["ignored"], 3, "{out}");
 }
+
+#[test]
+fn history_of_a_shallow_clone_says_it_is_partial() {
+    let origin = repo();
+    for i in 0..3 {
+        std::fs::write(origin.path().join("n.txt"), format!("{i}\n")).unwrap();
+        git(origin.path(), &["add", "n.txt"]);
+        git(origin.path(), &["commit", "-q", "-m", "more"]);
+    }
+    let clones = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", origin.path().display());
+    git(
+        clones.path(),
+        &["clone", "-q", "--depth", "1", &url, "shallow"],
+    );
+    let shallow = clones.path().join("shallow");
+    let (code, json, out) = scan(&shallow, &["--history", "--only", "secrets"]);
+    assert_eq!(code, 0, "{out}");
+    let warnings = json["warnings"].to_string();
+    assert!(warnings.contains("shallow clone"), "{out}");
+    assert!(warnings.contains("git fetch --unshallow"), "{out}");
+    // The boundary commit is named.
+    let head = std::fs::read_to_string(shallow.join(".git/shallow")).unwrap();
+    assert!(warnings.contains(&head.trim()[..12]), "{out}");
+
+    // A full clone says nothing of the kind.
+    let (_, json, out) = scan(origin.path(), &["--history", "--only", "secrets"]);
+    assert!(!json["warnings"].to_string().contains("shallow"), "{out}");
+}
+
+#[test]
+fn staged_says_how_many_staged_files_it_checked() {
+    let dir = repo();
+    for name in ["a.txt", "b.txt", "c.txt"] {
+        std::fs::write(dir.path().join(name), format!("{name}\n")).unwrap();
+    }
+    std::fs::write(dir.path().join("unstaged.txt"), "not staged\n").unwrap();
+    git(dir.path(), &["add", "a.txt", "b.txt", "c.txt"]);
+    let output = allclear()
+        .current_dir(dir.path())
+        .args(["scan", "--staged", "."])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(
+        crate::stderr(&output).contains("checked 3 staged files"),
+        "{}",
+        text(&output)
+    );
+}
