@@ -111,7 +111,8 @@ pub struct ScanArgs {
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Also scan files that .gitignore and friends exclude
+    /// Also scan untracked files that .gitignore and friends exclude (files git tracks are
+    /// always scanned)
     #[arg(long)]
     pub no_ignore: bool,
 
@@ -163,7 +164,8 @@ pub struct BaselineArgs {
     #[arg(long)]
     pub history: bool,
 
-    /// Also scan files that .gitignore and friends exclude
+    /// Also scan untracked files that .gitignore and friends exclude (files git tracks are
+    /// always scanned)
     #[arg(long)]
     pub no_ignore: bool,
 }

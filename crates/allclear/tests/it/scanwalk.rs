@@ -341,3 +341,35 @@ fn staged_says_how_many_staged_files_it_checked() {
         text(&output)
     );
 }
+
+/// The README's policy example shows the default `fail-on` and passes the policy check,
+/// and the README says how to put `allclear` on PATH.
+#[test]
+fn the_readme_policy_example_matches_the_defaults() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    assert!(readme.contains("cargo install --path crates/allclear"));
+    let section = readme.split("## The policy file").nth(1).unwrap();
+    let example = section
+        .split("```toml\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let policy = allclear_core::Policy::from_toml(example, "README.md").unwrap();
+    assert_eq!(
+        policy.scan.fail_on,
+        allclear_core::Policy::default().scan.fail_on
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("allclear.toml"), example).unwrap();
+    let output = allclear()
+        .args(["scan", "--only", "secrets"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+}
