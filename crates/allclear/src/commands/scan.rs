@@ -351,7 +351,7 @@ pub fn load_policy(
 }
 
 /// The sections of `allclear.toml` that capabilities read (beyond allclear-core's own).
-const POLICY_SECTIONS: &[&str] = &["secrets", "restricted", "personal-data", "fim"];
+const POLICY_SECTIONS: &[&str] = &["fim", "personal-data", "restricted", "secrets"];
 
 /// Every rule id a capability reports, so that a policy naming one that does not exist is
 /// an error rather than a setting that silently does nothing.

@@ -45,7 +45,7 @@ fn tracked_files_that_gitignore_lists_are_scanned() {
     assert!(paths(&json).contains(&"master.env".to_owned()), "{out}");
 
     // --no-ignore reads everything except what the policy excludes.
-    let (_, json, out) = scan(root, &["--only", "secrets", "--no-ignore"]);
+    let (_, json, out) = scan(root, &["--no-ignore", "--only", "secrets"]);
     let mut found = paths(&json);
     found.sort();
     assert_eq!(
@@ -108,7 +108,8 @@ fn output_onto_a_fifo_writes_through_it() {
     let pipe = dir.path().join("report.pipe");
     let reader = fifo(&pipe);
     let output = allclear()
-        .args(["scan", "--only", "secrets", "--format", "json", "-o"])
+        .args(["scan", "--format", "json", "--only", "secrets"])
+        .arg("-o")
         .arg(&pipe)
         .arg(&tree)
         .output()
@@ -158,7 +159,8 @@ fn output_onto_a_symlink_replaces_its_target_and_keeps_the_link() {
     let link = reports.path().join("latest.json");
     std::os::unix::fs::symlink(&target, &link).unwrap();
     let output = allclear()
-        .args(["scan", "--only", "secrets", "--format", "json", "-o"])
+        .args(["scan", "--format", "json", "--only", "secrets"])
+        .arg("-o")
         .arg(&link)
         .arg(root)
         .output()
@@ -190,7 +192,8 @@ fn output_onto_a_symlink_replaces_its_target_and_keeps_the_link() {
 
     // A directory is refused with a hint, not replaced.
     let output = allclear()
-        .args(["scan", "--only", "secrets", "-o"])
+        .args(["scan", "--only", "secrets"])
+        .arg("-o")
         .arg(reports.path())
         .arg(root)
         .output()
