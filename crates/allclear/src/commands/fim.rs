@@ -328,7 +328,7 @@ fn load_rules(args: &FimArgs) -> anyhow::Result<(Policy, FimConfig)> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the policy {}", path.display()))?;
-            let policy = Policy::from_toml(&text, &path.display().to_string())?;
+            let policy = crate::commands::scan::parse_policy(&text, path)?;
             (policy, Some(text))
         }
         None => (Policy::default(), None),

@@ -335,19 +335,24 @@ pub fn load_policy(
         return Ok((Policy::default(), None));
     };
     let text = fs_err::read_to_string(&path)?;
+    let policy = parse_policy(&text, &path)?;
+    Ok((policy, Some(path)))
+}
+
+/// Parses an `allclear.toml`, refusing sections, keys and rule ids that nothing reads (with
+/// a hint naming the closest valid one).
+pub fn parse_policy(text: &str, path: &Path) -> anyhow::Result<Policy> {
     let rules = known_rules();
     let known = KnownNames {
         sections: POLICY_SECTIONS,
         rules: &rules,
     };
-    let policy =
-        Policy::from_toml_checked(&text, &path.display().to_string(), &known).map_err(|err| {
-            match err.hint() {
-                Some(hint) => output::hinted(err.to_string(), hint),
-                None => err.into(),
-            }
-        })?;
-    Ok((policy, Some(path)))
+    Policy::from_toml_checked(text, &path.display().to_string(), &known).map_err(|err| {
+        match err.hint() {
+            Some(hint) => output::hinted(err.to_string(), hint),
+            None => err.into(),
+        }
+    })
 }
 
 /// The sections of `allclear.toml` that capabilities read (beyond allclear-core's own).

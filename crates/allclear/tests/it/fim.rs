@@ -87,3 +87,21 @@ fn hints_repeat_the_config_and_baseline_given() {
         text(&output)
     );
 }
+
+#[test]
+fn a_misspelt_section_in_the_host_policy_is_an_error() {
+    let host = Host::new();
+    let policy = host.dir.path().join("policy.toml");
+    let misspelt = std::fs::read_to_string(&policy)
+        .unwrap()
+        .replace("[fim", "[fmi");
+    std::fs::write(&policy, misspelt).unwrap();
+    let output = host.fim(&["init"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("policy.toml:1: unknown section `fmi`"),
+        "{err}"
+    );
+    assert!(err.contains("hint: did you mean `fim`?"), "{err}");
+}
