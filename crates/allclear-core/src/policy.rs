@@ -473,14 +473,14 @@ impl NameCheck<'_> {
             line: line_of(self.text, name.span().start),
             what: what.to_owned(),
             name: name.get_ref().to_string(),
-            closest: closest(name.get_ref(), valid).map(str::to_owned),
+            closest: closest_name(name.get_ref(), valid).map(str::to_owned),
             valid: listed,
         }
     }
 }
 
-/// The valid name nearest to `name`, if it is near enough to be a typo of it.
-fn closest<'a>(name: &str, valid: &[&'a str]) -> Option<&'a str> {
+/// The valid name nearest to `name`, if it is near enough to be a typo of it (for hints).
+pub fn closest_name<'a>(name: &str, valid: &[&'a str]) -> Option<&'a str> {
     let name = name.to_ascii_lowercase();
     valid
         .iter()

@@ -347,11 +347,51 @@ pub fn parse_policy(text: &str, path: &Path) -> anyhow::Result<Policy> {
         sections: POLICY_SECTIONS,
         rules: &rules,
     };
-    Policy::from_toml_checked(text, &path.display().to_string(), &known).map_err(|err| {
-        match err.hint() {
-            Some(hint) => output::hinted(err.to_string(), hint),
-            None => err.into(),
+    let policy =
+        Policy::from_toml_checked(text, &path.display().to_string(), &known).map_err(|err| {
+            match err.hint() {
+                Some(hint) => output::hinted(err.to_string(), hint),
+                None => err.into(),
+            }
+        })?;
+    check_secrets_sections(text, path)?;
+    Ok(policy)
+}
+
+/// The secrets scanner's sections, read here from the text so that an unknown key is an
+/// error with its line (the scanner reads them later from values that carry no position).
+fn check_secrets_sections(text: &str, path: &Path) -> anyhow::Result<()> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    #[expect(dead_code, reason = "read only for the errors, which carry positions")]
+    struct Sections {
+        #[serde(default)]
+        secrets: Option<SecretsConfig>,
+        #[serde(default)]
+        restricted: Option<allclear_secrets::RestrictedConfig>,
+        #[serde(default)]
+        personal_data: Option<allclear_secrets::PersonalConfig>,
+    }
+    let Err(err) = toml::from_str::<Sections>(text) else {
+        return Ok(());
+    };
+    let line = err.span().map_or(1, |span| {
+        text.get(..span.start)
+            .map_or(0, |before| before.matches('\n').count())
+            + 1
+    });
+    let message = format!("{}:{line}: {}", path.display(), err.message());
+    // serde names the unknown field and the expected ones between backquotes.
+    let names: Vec<&str> = err.message().split('`').skip(1).step_by(2).collect();
+    let closest = match names.split_first() {
+        Some((unknown, expected)) if err.message().starts_with("unknown field") => {
+            allclear_core::closest_name(unknown, expected)
         }
+        _ => None,
+    };
+    Err(match closest {
+        Some(name) => output::hinted(message, format!("did you mean `{name}`?")),
+        None => anyhow::anyhow!(message),
     })
 }
 

@@ -239,6 +239,15 @@ fn unknown_names_in_the_policy_are_errors_with_a_hint() {
         "{err}"
     );
 
+    // A capability's section: its keys too.
+    let (code, err) = run("[scan]\n[restricted]\npaterns = [\"exports/**\"]\n");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("allclear.toml:3: unknown field `paterns`"),
+        "{err}"
+    );
+    assert!(err.contains("hint: did you mean `patterns`?"), "{err}");
+
     let (code, err) = run("[[ignore]]\nid = \"restricted.database-dumps\"\nreason = \"r\"\n");
     assert_eq!(code, Some(2), "{err}");
     assert!(
