@@ -26,5 +26,7 @@ mod report;
 pub use baseline::{BASELINE_SCHEMA, Baseline, BaselineEntry, BaselineError};
 pub use ecosystem::{Ecosystem, UnknownEcosystem};
 pub use finding::{Finding, Fix, Location, PackageRef, Severity, UnknownSeverity, fingerprint};
-pub use policy::{Ignore, Policy, PolicyError, RuleSetting, ScanPolicy};
+pub use policy::{
+    CORE_RULES, Ignore, KnownNames, Policy, PolicyError, RuleSetting, ScanPolicy, closest_name,
+};
 pub use report::{IgnoredFinding, Report, RunError, SCHEMA_VERSION, Summary};

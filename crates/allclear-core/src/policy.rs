@@ -131,7 +131,55 @@ pub enum PolicyError {
         line: u32,
         message: String,
     },
+    /// A section, key or rule id that nothing reads: a typo would otherwise turn a setting
+    /// (or an ignore) silently into nothing.
+    #[error("{path}:{line}: unknown {what} `{name}`")]
+    Unknown {
+        path: String,
+        line: u32,
+        /// `section`, `key in [scan]`, `rule id`, …
+        what: String,
+        name: String,
+        /// The closest valid name, if one is close.
+        closest: Option<String>,
+        /// What the valid names are, for when none is close.
+        valid: String,
+    },
 }
+
+impl PolicyError {
+    /// What to do about the error, for a `hint:` line.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            PolicyError::Invalid { .. } => None,
+            PolicyError::Unknown {
+                closest: Some(closest),
+                ..
+            } => Some(format!("did you mean `{closest}`?")),
+            PolicyError::Unknown { valid, .. } => Some(valid.clone()),
+        }
+    }
+}
+
+/// The names a policy may use beyond those this crate defines: the sections and rule ids of
+/// the capabilities the program is built with. Core knows no capability, so the program
+/// hands them in (see [`Policy::from_toml_checked`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KnownNames<'a> {
+    /// Sections read by capabilities (`secrets`, `fim`, …).
+    pub sections: &'a [&'a str],
+    /// Every rule id the capabilities report (`deps.vulnerable`, `secrets.github-token`, …).
+    pub rules: &'a [&'a str],
+}
+
+/// The sections this crate reads.
+const CORE_SECTIONS: &[&str] = &["scan", "rules", "ignore"];
+/// The keys of `[scan]` and of an `[[ignore]]` entry (kept in step with the structs by the
+/// `checked_names_match_the_structs` test).
+const SCAN_KEYS: &[&str] = &["fail-on", "max-db-age-days", "exclude"];
+const IGNORE_KEYS: &[&str] = &["id", "reason", "expires", "path"];
+/// The rules this crate reports itself.
+pub const CORE_RULES: &[&str] = &["policy.ignore-expired"];
 
 impl Ignore {
     fn matches(&self, finding: &Finding) -> bool {
@@ -154,6 +202,22 @@ impl Ignore {
 }
 
 impl Policy {
+    /// [`Policy::from_toml`], and every section, `[scan]` and `[[ignore]]` key and rule id
+    /// must be one that something reads: an unknown one is an error with its line and the
+    /// closest valid name. An `[[ignore]] id` is checked only when it is shaped like a rule
+    /// id (`family.name`); advisory ids and fingerprints are not rule ids.
+    pub fn from_toml_checked(
+        text: &str,
+        path: &str,
+        known: &KnownNames<'_>,
+    ) -> Result<Policy, PolicyError> {
+        // A document that does not parse gets the parser's own error from `from_toml`.
+        if let Ok(document) = toml::de::DeTable::parse(text) {
+            NameCheck { text, path, known }.document(document.get_ref())?;
+        }
+        Policy::from_toml(text, path)
+    }
+
     /// Parses the text of an `allclear.toml`; `path` is used in error messages only.
     pub fn from_toml(text: &str, path: &str) -> Result<Policy, PolicyError> {
         let invalid = |offset: usize, message: String| PolicyError::Invalid {
@@ -287,6 +351,164 @@ impl Policy {
     }
 }
 
+/// Checks the names in a parsed `allclear.toml` against those something reads.
+struct NameCheck<'a> {
+    text: &'a str,
+    path: &'a str,
+    known: &'a KnownNames<'a>,
+}
+
+type Spanned<T> = toml::Spanned<T>;
+
+impl NameCheck<'_> {
+    fn document(&self, document: &toml::de::DeTable<'_>) -> Result<(), PolicyError> {
+        let sections: Vec<&str> = CORE_SECTIONS
+            .iter()
+            .chain(self.known.sections)
+            .copied()
+            .collect();
+        for (name, value) in document {
+            self.one_of(name, &sections, "section", "sections")?;
+            match (name.get_ref().as_ref(), value.get_ref()) {
+                ("scan", toml::de::DeValue::Table(table)) => {
+                    self.keys(table, SCAN_KEYS, "key in [scan]")?
+                }
+                ("rules", toml::de::DeValue::Table(table)) => {
+                    for (rule, _) in table {
+                        self.rule(rule, false)?;
+                    }
+                }
+                ("ignore", toml::de::DeValue::Array(entries)) => {
+                    for entry in entries.iter() {
+                        let toml::de::DeValue::Table(table) = entry.get_ref() else {
+                            continue;
+                        };
+                        self.keys(table, IGNORE_KEYS, "key in [[ignore]]")?;
+                        let id = table.iter().find(|(key, _)| key.get_ref() == "id");
+                        if let Some((_, id)) = id
+                            && let toml::de::DeValue::String(text) = id.get_ref()
+                            && rule_shaped(text)
+                        {
+                            let id = Spanned::new(id.span(), text.clone());
+                            self.rule(&id, true)?;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn keys(
+        &self,
+        table: &toml::de::DeTable<'_>,
+        valid: &[&str],
+        what: &str,
+    ) -> Result<(), PolicyError> {
+        for (key, _) in table {
+            self.one_of(key, valid, what, "keys")?;
+        }
+        Ok(())
+    }
+
+    fn rule(
+        &self,
+        id: &Spanned<std::borrow::Cow<'_, str>>,
+        any_case: bool,
+    ) -> Result<(), PolicyError> {
+        let rules: Vec<&str> = CORE_RULES.iter().chain(self.known.rules).copied().collect();
+        let known = rules.iter().any(|rule| match any_case {
+            true => rule.eq_ignore_ascii_case(id.get_ref()),
+            false => rule == id.get_ref(),
+        });
+        if known {
+            return Ok(());
+        }
+        let mut families: Vec<&str> = rules
+            .iter()
+            .filter_map(|rule| rule.split_once('.').map(|(family, _)| family))
+            .collect();
+        families.sort_unstable();
+        families.dedup();
+        let families: Vec<String> = families.iter().map(|f| format!("{f}.*")).collect();
+        Err(self.unknown(
+            id,
+            "rule id",
+            &rules,
+            format!(
+                "rule ids are {}; `allclear rules list` shows the secret rules",
+                families.join(", ")
+            ),
+        ))
+    }
+
+    fn one_of(
+        &self,
+        name: &Spanned<std::borrow::Cow<'_, str>>,
+        valid: &[&str],
+        what: &str,
+        plural: &str,
+    ) -> Result<(), PolicyError> {
+        if valid.contains(&name.get_ref().as_ref()) {
+            return Ok(());
+        }
+        Err(self.unknown(
+            name,
+            what,
+            valid,
+            format!("the {plural} are {}", valid.join(", ")),
+        ))
+    }
+
+    fn unknown(
+        &self,
+        name: &Spanned<std::borrow::Cow<'_, str>>,
+        what: &str,
+        valid: &[&str],
+        listed: String,
+    ) -> PolicyError {
+        PolicyError::Unknown {
+            path: self.path.to_owned(),
+            line: line_of(self.text, name.span().start),
+            what: what.to_owned(),
+            name: name.get_ref().to_string(),
+            closest: closest_name(name.get_ref(), valid).map(str::to_owned),
+            valid: listed,
+        }
+    }
+}
+
+/// The valid name nearest to `name`, if it is near enough to be a typo of it (for hints).
+pub fn closest_name<'a>(name: &str, valid: &[&'a str]) -> Option<&'a str> {
+    let name = name.to_ascii_lowercase();
+    valid
+        .iter()
+        .map(|candidate| (strsim::osa_distance(&name, candidate), *candidate))
+        .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).max(2))
+        .min()
+        .map(|(_, candidate)| candidate)
+}
+
+/// Whether an `[[ignore]] id` is meant as a rule id: `family.name`, letters first. Advisory
+/// ids (`CVE-2024-1`, `GHSA-…`, `RUSTSEC-…`) and fingerprints have no dot.
+fn rule_shaped(id: &str) -> bool {
+    let Some((family, name)) = id.split_once('.') else {
+        return false;
+    };
+    family
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        && family
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
 /// The 1-based line that byte `offset` of `text` is on.
 fn line_of(text: &str, offset: usize) -> u32 {
     let offset = offset.min(text.len());
@@ -393,6 +615,86 @@ path = "vendor/**"
         assert!(text.contains("severe"), "{text}");
         let err = Policy::from_toml("[scan]\nfial-on = \"high\"\n", "a.toml").unwrap_err();
         assert!(err.to_string().contains("fial-on"), "{err}");
+    }
+
+    const KNOWN: KnownNames<'static> = KnownNames {
+        sections: &["fim", "secrets"],
+        rules: &["deps.vulnerable", "deps.prerelease", "secrets.github-token"],
+    };
+
+    fn checked(text: &str) -> Result<Policy, PolicyError> {
+        Policy::from_toml_checked(text, "allclear.toml", &KNOWN)
+    }
+
+    #[test]
+    fn unknown_names_are_errors_with_line_and_closest_name() {
+        let err = checked("[scan]\nfail-on = \"high\"\n\n[scna]\nexclude = []\n").unwrap_err();
+        assert_eq!(err.to_string(), "allclear.toml:4: unknown section `scna`");
+        assert_eq!(err.hint().unwrap(), "did you mean `scan`?");
+
+        let err = checked("[rules]\n\"deps.vulnerabel\" = \"off\"\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "allclear.toml:2: unknown rule id `deps.vulnerabel`"
+        );
+        assert_eq!(err.hint().unwrap(), "did you mean `deps.vulnerable`?");
+
+        let err = checked("[scan]\nfial-on = \"high\"\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "allclear.toml:2: unknown key in [scan] `fial-on`"
+        );
+        assert_eq!(err.hint().unwrap(), "did you mean `fail-on`?");
+
+        let text = "[[ignore]]\nid = \"CVE-2024-1\"\nreason = \"r\"\n\n[[ignore]]\n\
+                    reason = \"r\"\nid = \"secrets.githib-token\"\n";
+        let err = checked(text).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "allclear.toml:7: unknown rule id `secrets.githib-token`"
+        );
+        assert_eq!(err.hint().unwrap(), "did you mean `secrets.github-token`?");
+
+        let err = checked("[[ignore]]\nid = \"x\"\nreasn = \"r\"\n").unwrap_err();
+        assert_eq!(err.hint().unwrap(), "did you mean `reason`?");
+
+        // Nothing close: the hint says what there is.
+        let err = checked("[rules]\n\"zzz.qqq\" = \"off\"\n").unwrap_err();
+        assert!(
+            err.hint().unwrap().contains("deps.*, policy.*, secrets.*"),
+            "{:?}",
+            err.hint()
+        );
+    }
+
+    #[test]
+    fn known_names_advisory_ids_and_fingerprints_pass() {
+        let text = "[scan]\nfail-on = \"low\"\n[rules]\n\"deps.prerelease\" = \"off\"\n\
+                    \"policy.ignore-expired\" = \"high\"\n[fim]\npaths = []\n[secrets]\n\
+                    [[ignore]]\nid = \"GHSA-aaaa-bbbb-cccc\"\nreason = \"r\"\n\
+                    [[ignore]]\nid = \"RUSTSEC-2019-0019\"\nreason = \"r\"\n\
+                    [[ignore]]\nid = \"3f1a9c0d2b7e4f5a\"\nreason = \"r\"\n\
+                    [[ignore]]\nid = \"Secrets.GitHub-Token\"\nreason = \"r\"\n";
+        let policy = checked(text).unwrap();
+        assert_eq!(policy.ignores.len(), 4);
+        // Syntax errors still come from the parser, with their line.
+        let err = checked("[scan]\nfail-on = \n").unwrap_err();
+        assert!(err.to_string().starts_with("allclear.toml:2:"), "{err}");
+    }
+
+    #[test]
+    fn checked_names_match_the_structs() {
+        // Every key the structs read passes the check; a key they do not read fails serde
+        // too, so the lists cannot drift without one of these failing.
+        let text = "[scan]\nfail-on = \"low\"\nmax-db-age-days = 3\nexclude = []\n\
+                    [[ignore]]\nid = \"CVE-1\"\nreason = \"r\"\nexpires = \"2030-01-01\"\npath = \"a/**\"\n";
+        checked(text).unwrap();
+        for key in SCAN_KEYS {
+            assert!(text.contains(&format!("\n{key} =")), "{key}");
+        }
+        for key in IGNORE_KEYS {
+            assert!(text.contains(&format!("\n{key} =")), "{key}");
+        }
     }
 
     #[test]

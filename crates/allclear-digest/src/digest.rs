@@ -597,6 +597,15 @@ impl Digester {
                 kind,
                 std::io::BufReader::new(flate2::read::MultiGzDecoder::new(file)),
             ),
+            // A rotated log named `.gz` that is not gzip (damaged, truncated to nothing,
+            // or not a log at all) read as text gives no lines and so a silent "nothing
+            // needs attention": it is an error instead.
+            Ok((_, false)) if path.extension().is_some_and(|e| e == "gz") => {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "named .gz but not gzip-compressed (no gzip header)",
+                ))
+            }
             Ok((file, false)) => self.read(
                 &name,
                 &rotation_base(path),

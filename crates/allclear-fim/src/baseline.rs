@@ -94,6 +94,12 @@ pub enum BaselineError {
     /// implicitly.
     #[error("{path}: a baseline already exists")]
     AlreadyExists { path: PathBuf },
+    /// The path is a directory, a FIFO or a device: a baseline must be a regular file that
+    /// can be read back, and renaming over such a path would destroy it.
+    #[error(
+        "{path}: not a regular file; a baseline is written only to a regular file or a new path"
+    )]
+    NotRegular { path: PathBuf },
 }
 
 /// A baseline in memory.
@@ -418,15 +424,30 @@ pub(crate) fn write_atomic(
             source,
         }
     };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
     if !replace && path.symlink_metadata().is_ok() {
         return Err(BaselineError::AlreadyExists {
             path: path.to_owned(),
         });
     }
+    // A symlink (a baseline kept on another volume) is followed: its target is replaced,
+    // never the link. Anything but a regular file is refused rather than renamed over.
+    let resolved;
+    let path = match path.metadata() {
+        Ok(metadata) if metadata.is_file() => {
+            resolved = path.canonicalize().map_err(io_err("resolve the path"))?;
+            resolved.as_path()
+        }
+        Ok(_) => {
+            return Err(BaselineError::NotRegular {
+                path: path.to_owned(),
+            });
+        }
+        Err(_) => path,
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
     let mut temp = tempfile::Builder::new()
         .prefix(".fim-baseline-")
         .tempfile_in(&dir)
@@ -595,5 +616,28 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"old");
         write_atomic(&path, true, |f| f.write_all(b"new")).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new");
+    }
+
+    #[test]
+    fn a_symlink_keeps_pointing_at_the_new_baseline_and_a_fifo_is_refused() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("real.baseline");
+        std::fs::write(&target, b"old").unwrap();
+        let link = dir.path().join("fim.baseline");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_atomic(&link, true, |f| f.write_all(b"new")).unwrap();
+        assert!(link.symlink_metadata().unwrap().is_symlink());
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let err = write_atomic(&fifo, true, |f| f.write_all(b"new")).unwrap_err();
+        assert!(matches!(err, BaselineError::NotRegular { .. }), "{err}");
+        assert!(fifo.symlink_metadata().unwrap().file_type().is_fifo());
     }
 }

@@ -12,9 +12,15 @@
 //! (new values), or after it went away and came back.
 //!
 //! A watched directory that is deleted and re-created gets a new watch: inside a tree the
-//! recursive watch adds it; for a tree's top directory, after every check its (device,
-//! inode) is compared with the one being watched, and while it is missing the directory
-//! above it is watched (not recursively) so that its return is an event too.
+//! recursive watch adds it; for a tree's top directory, before and after every check its
+//! (device, inode) is compared with the one being watched, and an event saying it went away
+//! drops the watch at once (a file system such as ext4 gives a re-created directory the
+//! inode number of the deleted one, so the comparison alone can miss a replacement).
+//!
+//! The directory above each tree is watched too (not recursively): it sees the tree come
+//! back, and the entries beside the tree that a rule also selects (an AIDE rule `/etc` is
+//! a regex that selects `/etc-` and `/etc.bak` as well), which would otherwise wait for the
+//! next full check. Its other entries are ignored.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::os::unix::ffi::OsStrExt;
@@ -23,11 +29,11 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
-use notify::event::{AccessKind, AccessMode, EventKind};
+use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 
 use crate::baseline::VerifiedBaseline;
-use crate::check::{Change, CheckError, CheckOptions, check_scoped, check_verified};
+use crate::check::{Change, ChangeKind, CheckError, CheckOptions, check_scoped, check_verified};
 use crate::entry::{FileKind, as_path, display_path, fs_path};
 use crate::rules::FimConfig;
 use crate::walk::Issue;
@@ -279,22 +285,46 @@ impl FimWatcher {
                     .filter(|rest| rest.starts_with(b"/"))
             };
             let Some(logical) = logical else { continue };
-            // Events from a parent's watch about its other entries are not ours.
-            let ours = self.roots.iter().any(|r| {
-                let root = r.fs.as_os_str().as_bytes();
-                let under = |p: &[u8], dir: &[u8]| {
-                    p == dir
-                        || dir == b"/"
-                        || (p.starts_with(dir) && p.get(dir.len()) == Some(&b'/'))
-                };
-                under(bytes, root)
-            });
+            let under = |p: &[u8], dir: &[u8]| {
+                p == dir || dir == b"/" || (p.starts_with(dir) && p.get(dir.len()) == Some(&b'/'))
+            };
+            let gone = matches!(
+                event.kind,
+                EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(_))
+            );
+            for root in &mut self.roots {
+                if gone && root.fs == *path {
+                    // The watch died with the directory (or stayed with it, moved away).
+                    root.watching = None;
+                }
+            }
+            // Events from a parent's watch about entries no rule selects are not ours.
+            let ours = self
+                .roots
+                .iter()
+                .any(|r| under(bytes, r.fs.as_os_str().as_bytes()))
+                || self.selected_beside_a_tree(logical, path);
             // Past the limit the whole tree is compared anyway: stop collecting (this
             // also bounds the memory a flood of events can take).
             if ours && self.dirty.len() <= MAX_SCOPED_PATHS {
                 self.dirty.insert(logical.to_vec());
             }
         }
+    }
+
+    /// Whether an entry a parent's watch reported (beside a watched tree, not in it) is one a
+    /// rule selects. A removed entry's type is unknown: either a file or a directory will do.
+    fn selected_beside_a_tree(&self, logical: &[u8], path: &Path) -> bool {
+        if !path.parent().is_some_and(|p| self.parents.contains(p)) {
+            return false;
+        }
+        let kinds = match std::fs::symlink_metadata(path) {
+            Ok(meta) => vec![FileKind::from_mode(meta.mode())],
+            Err(_) => vec![FileKind::File, FileKind::Dir],
+        };
+        kinds
+            .into_iter()
+            .any(|kind| self.config.rule_for(logical, kind).is_some())
     }
 
     fn warn(&mut self, message: &str) {
@@ -304,16 +334,14 @@ impl FimWatcher {
     }
 
     /// Watches every tree whose top directory exists and is not watched yet (or was
-    /// replaced). While a tree's top directory is missing, the directory above it is
-    /// watched (not recursively) so its return is an event too.
+    /// replaced), and the directory above each tree (not recursively): its events say when
+    /// the tree comes back, and about the entries beside it that a rule selects.
     fn ensure_watches(&mut self) {
         let mut notes = Vec::new();
         let mut needed: HashSet<PathBuf> = HashSet::new();
         for root in &mut self.roots {
             let mut now = identity(&root.fs);
-            if now.is_none()
-                && let Some(parent) = root.fs.parent()
-            {
+            if let Some(parent) = root.fs.parent() {
                 needed.insert(parent.to_path_buf());
                 if !self.parents.contains(parent) && parent.is_dir() {
                     match self.watcher.watch(parent, RecursiveMode::NonRecursive) {
@@ -346,7 +374,7 @@ impl FimWatcher {
                 }
             }
         }
-        // Parents of trees that are back: their other entries are none of our business.
+        // Parents no tree needs any more (one that was itself deleted).
         let done: Vec<PathBuf> = self
             .parents
             .iter()
@@ -368,6 +396,9 @@ impl FimWatcher {
         self.dirty.clear();
         // Re-read the baseline: `update` may have accepted changes since.
         self.baseline = VerifiedBaseline::open(&self.baseline_path).map_err(CheckError::from)?;
+        // Watches first, then the check: what changes after a watch exists is an event, what
+        // changed before it is in the check (watching only after would leave a blind gap).
+        self.ensure_watches();
         let outcome = check_verified(&self.config, &self.baseline, &CheckOptions::default())?;
         self.ensure_watches();
         self.next_full = self.options.full_check_every.map(|d| Instant::now() + d);
@@ -376,6 +407,7 @@ impl FimWatcher {
 
     fn scoped_check(&mut self) -> Result<WatchBatch, WatchError> {
         let scope: Vec<Vec<u8>> = std::mem::take(&mut self.dirty).into_iter().collect();
+        self.ensure_watches();
         if scope.len() > MAX_SCOPED_PATHS {
             // Matching every baseline entry against thousands of paths (a package upgrade)
             // costs more than comparing everything.
@@ -414,8 +446,9 @@ impl FimWatcher {
         self.reported
             .retain(|path, _| !covered(path) || found.contains(path.as_ref()));
         let mut changes = Vec::new();
+        let top = self.config.root.as_os_str().as_bytes().to_vec();
         for change in outcome.changes {
-            let fingerprint = signature(&change);
+            let fingerprint = signature(&change, &top);
             if self.reported.get(&change.path) != Some(&fingerprint) {
                 self.reported.insert(change.path.clone(), fingerprint);
                 changes.push(change);
@@ -437,9 +470,25 @@ impl FimWatcher {
 
 /// What makes a difference "the same" as one reported before: its kind and the new
 /// values, except a directory's times, which move whenever an entry comes or goes (those
-/// entries are reported themselves).
-fn signature(change: &Change) -> String {
+/// entries are reported themselves). An added entry has no values to compare (nothing was
+/// recorded): its inode, size and times on disk stand for them, so a new file that is
+/// written to again is reported again.
+fn signature(change: &Change, top: &[u8]) -> String {
     let mut out = format!("{:?}|{:?}", change.kind, change.category);
+    if change.kind == ChangeKind::Added
+        && change.file_kind != FileKind::Dir
+        && let Ok(meta) = std::fs::symlink_metadata(as_path(&fs_path(top, &change.path)))
+    {
+        out.push_str(&format!(
+            "|now={}:{}:{}.{}:{}.{}",
+            meta.ino(),
+            meta.size(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+            meta.ctime(),
+            meta.ctime_nsec()
+        ));
+    }
     for a in &change.attrs {
         out.push('|');
         out.push_str(a.attr.name());

@@ -106,11 +106,13 @@ pub struct ScanArgs {
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     pub fail_on: Option<Severity>,
 
-    /// Write the report to FILE instead of stdout (written atomically)
+    /// Write the report to FILE instead of stdout (a regular file is replaced atomically; a
+    /// FIFO, a device or a symlink's target is written through)
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Also scan files that .gitignore and friends exclude
+    /// Also scan untracked files that .gitignore and friends exclude (files git tracks are
+    /// always scanned)
     #[arg(long)]
     pub no_ignore: bool,
 
@@ -162,7 +164,8 @@ pub struct BaselineArgs {
     #[arg(long)]
     pub history: bool,
 
-    /// Also scan files that .gitignore and friends exclude
+    /// Also scan untracked files that .gitignore and friends exclude (files git tracks are
+    /// always scanned)
     #[arg(long)]
     pub no_ignore: bool,
 }

@@ -63,39 +63,143 @@ pub fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-/// Streams output to stdout, or atomically to `path` (a temporary file renamed into place,
-/// so a reader never sees half a report). Streaming keeps a large report out of memory.
+/// Streams output to stdout, or to `path`. A regular file (or a new path) is written
+/// atomically: a temporary sibling renamed into place, so a reader never sees half a report.
+/// Anything else is written through, never replaced: a symlink's target (itself atomically
+/// when it is a regular file), a FIFO or a character device such as `/dev/null`. A
+/// directory, a block device or a socket is refused. Streaming keeps a large report out of
+/// memory.
 pub fn emit_with(
     path: Option<&Path>,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> anyhow::Result<()> {
-    match path {
-        None => {
-            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-            write(&mut stdout)?;
-            stdout.flush()?;
-        }
-        Some(path) => {
-            let dir = parent_dir(path);
-            let file = tempfile::NamedTempFile::new_in(dir).with_context(|| {
+    let Some(path) = path else {
+        let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+        write(&mut stdout)?;
+        stdout.flush()?;
+        return Ok(());
+    };
+    let failed = || format!("could not write {}", path.display());
+    match target(path)? {
+        Target::Replace { path: file, mode } => {
+            let dir = parent_dir(&file);
+            let mut builder = tempfile::Builder::new();
+            // A new file gets the usual 0666 less the umask (tempfile's own default is 0600);
+            // a replaced one keeps its mode.
+            #[cfg(unix)]
+            builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(
+                mode.unwrap_or(0o666),
+            ));
+            let temp = builder.tempfile_in(dir).with_context(|| {
                 format!("could not create a temporary file in {}", dir.display())
             })?;
+            #[cfg(unix)]
+            if let Some(mode) = mode {
+                // The umask applied at creation; the existing file's mode is restored exactly.
+                let permissions = std::os::unix::fs::PermissionsExt::from_mode(mode);
+                temp.as_file()
+                    .set_permissions(permissions)
+                    .with_context(failed)?;
+            }
+            let mut writer = std::io::BufWriter::new(temp);
+            write(&mut writer)
+                .and_then(|()| writer.flush())
+                .with_context(failed)?;
+            let temp = writer
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .with_context(failed)?;
+            temp.as_file().sync_all().with_context(failed)?;
+            temp.persist(&file)
+                .with_context(|| format!("could not replace {}", file.display()))?;
+        }
+        Target::WriteThrough => {
+            let file = fs_err::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .open(path)?;
             let mut writer = std::io::BufWriter::new(file);
             write(&mut writer)
                 .and_then(|()| writer.flush())
-                .with_context(|| format!("could not write {}", path.display()))?;
-            let file = writer
-                .into_inner()
-                .map_err(|e| e.into_error())
-                .with_context(|| format!("could not write {}", path.display()))?;
-            file.as_file()
-                .sync_all()
-                .with_context(|| format!("could not write {}", path.display()))?;
-            file.persist(path)
-                .with_context(|| format!("could not replace {}", path.display()))?;
+                .with_context(failed)?;
         }
     }
     Ok(())
+}
+
+/// How `-o PATH` is written.
+enum Target {
+    /// A new path or a regular file (a symlink's resolved target): atomically, by rename,
+    /// keeping the existing file's mode.
+    Replace {
+        path: std::path::PathBuf,
+        mode: Option<u32>,
+    },
+    /// A FIFO, a character device or a dangling symlink: opened and written, never replaced.
+    WriteThrough,
+}
+
+fn target(path: &Path) -> anyhow::Result<Target> {
+    let metadata = match std::fs::symlink_metadata(path) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Target::Replace {
+                path: path.to_owned(),
+                mode: None,
+            });
+        }
+        Err(err) => {
+            return Err(err).with_context(|| format!("could not look at {}", path.display()));
+        }
+        Ok(metadata) => metadata,
+    };
+    let file_type = metadata.file_type();
+    if file_type.is_symlink() {
+        // Replace what the link points to, never the link itself.
+        return match fs_err::canonicalize(path) {
+            Ok(resolved) if !resolved.is_symlink() => match target(&resolved)? {
+                Target::Replace { path, mode } => Ok(Target::Replace { path, mode }),
+                Target::WriteThrough => Ok(Target::WriteThrough),
+            },
+            // A dangling link: opening it creates its target.
+            _ => Ok(Target::WriteThrough),
+        };
+    }
+    if file_type.is_file() {
+        return Ok(Target::Replace {
+            path: path.to_owned(),
+            mode: Some(mode_of(&metadata)),
+        });
+    }
+    if file_type.is_dir() {
+        return Err(hinted(
+            format!("{} is a directory", path.display()),
+            "give a file name to write to",
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() || file_type.is_char_device() {
+            return Ok(Target::WriteThrough);
+        }
+    }
+    Err(hinted(
+        format!(
+            "{} is neither a regular file, a FIFO nor a character device; refusing to write a report onto it",
+            path.display()
+        ),
+        "give a regular file, a new path, or /dev/stdout",
+    ))
+}
+
+#[cfg(unix)]
+fn mode_of(metadata: &std::fs::Metadata) -> u32 {
+    std::os::unix::fs::PermissionsExt::mode(&metadata.permissions()) & 0o7777
+}
+
+#[cfg(not(unix))]
+fn mode_of(_: &std::fs::Metadata) -> u32 {
+    0o666
 }
 
 fn parent_dir(path: &Path) -> &Path {

@@ -1,10 +1,10 @@
 //! The one walk of the tree that `allclear scan` makes. Every capability gets the files it
 //! wants from here; none walks the tree on its own.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use allclear_core::{Finding, RunError};
@@ -140,15 +140,20 @@ pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
             !(entry.file_type().is_some_and(|t| t.is_dir())
                 && skipped_dir(entry.path(), entry.file_name()))
         });
-    if !options.exclude.is_empty() {
-        let mut overrides = ignore::overrides::OverrideBuilder::new(root);
-        for pattern in options.exclude {
-            overrides
-                .add(&format!("!{pattern}"))
-                .with_context(|| format!("invalid exclude pattern `{pattern}` in the policy"))?;
-        }
-        builder.overrides(overrides.build()?);
+    let excluded = excluded_paths(root, options.exclude)?;
+    if let Some(excluded) = &excluded {
+        builder.overrides(excluded.clone());
     }
+    // Ignore rules keep out files git does not track, never files in the repository (a
+    // committed `.env` listed in `.gitignore` is exactly what a scan must see): the tracked
+    // files the walk leaves out are visited after it. With `--no-ignore` the walk sees them.
+    let (tracked, tracked_error) = match options.no_ignore {
+        true => (HashMap::new(), None),
+        false => match tracked_files(root) {
+            Ok(tracked) => (tracked, None),
+            Err(error) => (HashMap::new(), Some(error)),
+        },
+    };
 
     let single_threaded = is_small_flat_dir(root);
     if single_threaded {
@@ -156,16 +161,19 @@ pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
         // parallel walker's thread start-up and idle polling would cost more than the work.
         builder.threads(1);
     }
-    let found = Mutex::new(Walked::default());
-    let files = AtomicUsize::new(0);
+    let visitor = Visitor {
+        options,
+        found: Mutex::new(Walked::default()),
+        files: AtomicUsize::new(0),
+        single_threaded,
+    };
     builder.build_parallel().run(|| {
-        let (found, files) = (&found, &files);
-        let scanner = options.secrets;
+        let (visitor, tracked) = (&visitor, &tracked);
         Box::new(move |entry| {
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(err) => {
-                    lock(found).errors.push(RunError {
+                    lock(&visitor.found).errors.push(RunError {
                         path: err_path(&err, root),
                         line: None,
                         message: err.to_string(),
@@ -176,94 +184,222 @@ pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
             if !entry.file_type().is_some_and(|t| t.is_file()) {
                 return WalkState::Continue;
             }
-            files.fetch_add(1, Ordering::Relaxed);
-            let kind = if options.deps {
-                dependency_kind(&entry)
-            } else {
-                None
-            };
             let rel = relative(entry.path(), root);
-            let Some(kind) = kind else {
-                let name = entry.file_name().to_str().unwrap_or_default();
-                // Lockfiles we do not read still lock their manifest (bun.lockb, pdm.lock).
-                if UNREAD_LOCKFILES.contains(&name) {
-                    lock(found).dependency_files.insert(rel.clone());
-                }
-                if let Some(scanner) = scanner.and_then(SharedScanner::ready) {
-                    record_secrets(found, scanner.scan_path(&rel, entry.path()));
-                }
-                return WalkState::Continue;
-            };
-            if kind.is_manifest() {
-                if let Some(scanner) = scanner.and_then(SharedScanner::ready) {
-                    record_secrets(found, scanner.scan_path(&rel, entry.path()));
-                }
-                let mut found = lock(found);
-                found.dependency_files.insert(rel.clone());
-                found.manifests.push((rel, kind));
-                return WalkState::Continue;
+            if let Some(seen) = tracked.get(&rel) {
+                seen.store(true, Ordering::Relaxed);
             }
-            let read = read_limited(entry.path(), MAX_LOCKFILE_BYTES).map_err(|message| RunError {
-                path: rel.clone(),
-                line: None,
-                message,
-            });
-            let parse = |bytes: &[u8]| {
-                allclear_lockfiles::parse(kind, &rel, bytes).map_err(|err| RunError {
-                    path: rel.clone(),
-                    line: err.line,
-                    message: err.message,
-                })
-            };
-            // A lockfile is read once, for both the audit and the secrets scan (a registry
-            // token pasted into a lockfile's source URL is not unheard of).
-            let parsed = match (scanner, read) {
-                (Some(scanner), Ok(bytes))
-                    if single_threaded && bytes.len() >= OVERLAP_LOCKFILE_BYTES =>
-                {
-                    // Walking on one thread leaves the other core idle: scan the lockfile
-                    // for secrets there (once the rules are built) while it is parsed here.
-                    let (scan, parsed) = std::thread::scope(|s| {
-                        let scan = s.spawn(|| scanner.ready().map(|sc| sc.scan(&rel, &bytes)));
-                        let parsed = parse(&bytes);
-                        (scan.join(), parsed)
-                    });
-                    match scan {
-                        Ok(scan) => scan
-                            .into_iter()
-                            .for_each(|scan| record_secrets(found, scan)),
-                        Err(panic) => std::panic::resume_unwind(panic),
-                    }
-                    parsed
-                }
-                (Some(scanner), Ok(bytes)) => {
-                    if let Some(scanner) = scanner.ready() {
-                        record_secrets(found, scanner.scan(&rel, &bytes));
-                    }
-                    parse(&bytes)
-                }
-                (None, read) => read.and_then(|bytes| parse(&bytes)),
-                (Some(_), Err(error)) => Err(error),
-            };
-            let mut found = lock(found);
-            found.dependency_files.insert(rel.clone());
-            match parsed {
-                Ok(lockfile) => found.lockfiles.push((rel, lockfile)),
-                Err(error) => found.errors.push(error),
-            }
+            visitor.visit(entry.path(), rel);
             WalkState::Continue
         })
     });
-    let mut found = found
+    // Tracked files the walk did not reach: ignored ones, and the walk's own leave-outs
+    // (skipped directories, the policy's `exclude`, symlinks, files deleted since), which
+    // stay out.
+    let mut unvisited: Vec<&String> = tracked
+        .iter()
+        .filter(|(_, seen)| !seen.load(Ordering::Relaxed))
+        .map(|(rel, _)| rel)
+        .collect();
+    unvisited.sort();
+    for rel in unvisited {
+        let path = root.join(rel);
+        let is_file = path.symlink_metadata().is_ok_and(|m| m.is_file());
+        if is_file && !left_out(root, &path, excluded.as_ref()) {
+            visitor.visit(&path, rel.clone());
+        }
+    }
+
+    let mut found = visitor
+        .found
         .into_inner()
         .unwrap_or_else(|poison| poison.into_inner());
-    found.files = files.into_inner();
+    found.files = visitor.files.into_inner();
+    found.errors.extend(tracked_error);
     found.lockfiles.sort_by(|a, b| a.0.cmp(&b.0));
     found.manifests.sort();
     found
         .errors
         .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     Ok(found)
+}
+
+/// The policy's `exclude` patterns as the walker's overrides, if there are any.
+fn excluded_paths(
+    root: &Path,
+    exclude: &[String],
+) -> anyhow::Result<Option<ignore::overrides::Override>> {
+    if exclude.is_empty() {
+        return Ok(None);
+    }
+    let mut overrides = ignore::overrides::OverrideBuilder::new(root);
+    for pattern in exclude {
+        overrides
+            .add(&format!("!{pattern}"))
+            .with_context(|| format!("invalid exclude pattern `{pattern}` in the policy"))?;
+    }
+    Ok(Some(overrides.build()?))
+}
+
+/// Whether the walk leaves `path` out whatever the ignore files say: it is in a skipped
+/// directory, or the policy excludes it or one of its directories.
+fn left_out(root: &Path, path: &Path, excluded: Option<&ignore::overrides::Override>) -> bool {
+    let Ok(rel) = path.strip_prefix(root) else {
+        return true;
+    };
+    let mut dir = root.to_path_buf();
+    let mut parts = rel.components().peekable();
+    while let Some(part) = parts.next() {
+        dir.push(part);
+        let is_dir = parts.peek().is_some();
+        if is_dir && skipped_dir(&dir, part.as_os_str()) {
+            return true;
+        }
+        if excluded.is_some_and(|ex| ex.matched(&dir, is_dir).is_ignore()) {
+            return true;
+        }
+    }
+    false
+}
+
+/// The regular files git tracks under `root` (relative to it, `/`-separated), each with a
+/// flag the walk sets when it visits the file. Empty outside a git work tree; an error when
+/// `root` is in one whose index cannot be read (the scan then says so rather than silently
+/// missing what `.gitignore` lists).
+fn tracked_files(root: &Path) -> Result<HashMap<String, AtomicBool>, RunError> {
+    let Ok(repo) = gix::discover(root) else {
+        return Ok(HashMap::new());
+    };
+    let Some(workdir) = repo.workdir() else {
+        return Ok(HashMap::new()); // a bare repository
+    };
+    let error = |message: String| RunError {
+        path: ".".to_owned(),
+        line: None,
+        message,
+    };
+    let (Ok(workdir), Ok(root)) = (workdir.canonicalize(), root.canonicalize()) else {
+        return Ok(HashMap::new());
+    };
+    let Ok(prefix) = root.strip_prefix(&workdir) else {
+        return Ok(HashMap::new());
+    };
+    let prefix = relative(prefix, Path::new(""));
+    let index = repo.index_or_empty().map_err(|err| {
+        error(format!(
+            "could not read git's index, so files that git tracks but .gitignore lists were \
+             not scanned: {err}"
+        ))
+    })?;
+    let mut tracked = HashMap::new();
+    for entry in index.entries() {
+        use gix::index::entry::Mode;
+        if !(entry.mode == Mode::FILE || entry.mode == Mode::FILE_EXECUTABLE) {
+            continue; // symlinks, submodules, sparse directories
+        }
+        let path = entry.path(&index).to_string();
+        let rel = match prefix.as_str() {
+            "" => path,
+            prefix => match path.strip_prefix(prefix).and_then(|p| p.strip_prefix('/')) {
+                Some(rel) => rel.to_owned(),
+                None => continue,
+            },
+        };
+        tracked.insert(rel, AtomicBool::new(false));
+    }
+    Ok(tracked)
+}
+
+/// Hands each file to the capabilities that want it and gathers what they found.
+struct Visitor<'a> {
+    options: &'a WalkOptions<'a>,
+    found: Mutex<Walked>,
+    files: AtomicUsize,
+    single_threaded: bool,
+}
+
+impl Visitor<'_> {
+    /// Reads one regular file; `rel` is its path relative to the root, `/`-separated.
+    fn visit(&self, path: &Path, rel: String) {
+        let (options, found, single_threaded) = (self.options, &self.found, self.single_threaded);
+        let scanner = options.secrets;
+        self.files.fetch_add(1, Ordering::Relaxed);
+        let kind = if options.deps {
+            dependency_kind(path)
+        } else {
+            None
+        };
+        let Some(kind) = kind else {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            // Lockfiles we do not read still lock their manifest (bun.lockb, pdm.lock).
+            if UNREAD_LOCKFILES.contains(&name) {
+                lock(found).dependency_files.insert(rel.clone());
+            }
+            if let Some(scanner) = scanner.and_then(SharedScanner::ready) {
+                record_secrets(found, scanner.scan_path(&rel, path));
+            }
+            return;
+        };
+        if kind.is_manifest() {
+            if let Some(scanner) = scanner.and_then(SharedScanner::ready) {
+                record_secrets(found, scanner.scan_path(&rel, path));
+            }
+            let mut found = lock(found);
+            found.dependency_files.insert(rel.clone());
+            found.manifests.push((rel, kind));
+            return;
+        }
+        let read = read_limited(path, MAX_LOCKFILE_BYTES).map_err(|message| RunError {
+            path: rel.clone(),
+            line: None,
+            message,
+        });
+        let parse = |bytes: &[u8]| {
+            allclear_lockfiles::parse(kind, &rel, bytes).map_err(|err| RunError {
+                path: rel.clone(),
+                line: err.line,
+                message: err.message,
+            })
+        };
+        // A lockfile is read once, for both the audit and the secrets scan (a registry
+        // token pasted into a lockfile's source URL is not unheard of).
+        let parsed = match (scanner, read) {
+            (Some(scanner), Ok(bytes))
+                if single_threaded && bytes.len() >= OVERLAP_LOCKFILE_BYTES =>
+            {
+                // Walking on one thread leaves the other core idle: scan the lockfile
+                // for secrets there (once the rules are built) while it is parsed here.
+                let (scan, parsed) = std::thread::scope(|s| {
+                    let scan = s.spawn(|| scanner.ready().map(|sc| sc.scan(&rel, &bytes)));
+                    let parsed = parse(&bytes);
+                    (scan.join(), parsed)
+                });
+                match scan {
+                    Ok(scan) => scan
+                        .into_iter()
+                        .for_each(|scan| record_secrets(found, scan)),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+                parsed
+            }
+            (Some(scanner), Ok(bytes)) => {
+                if let Some(scanner) = scanner.ready() {
+                    record_secrets(found, scanner.scan(&rel, &bytes));
+                }
+                parse(&bytes)
+            }
+            (None, read) => read.and_then(|bytes| parse(&bytes)),
+            (Some(_), Err(error)) => Err(error),
+        };
+        let mut found = lock(found);
+        found.dependency_files.insert(rel.clone());
+        match parsed {
+            Ok(lockfile) => found.lockfiles.push((rel, lockfile)),
+            Err(error) => found.errors.push(error),
+        }
+    }
 }
 
 /// True for a directory with fewer than 32 entries, none of them a directory.
@@ -283,13 +419,13 @@ fn is_small_flat_dir(root: &Path) -> bool {
 }
 
 /// What kind of dependency file an entry is, if any.
-fn dependency_kind(entry: &ignore::DirEntry) -> Option<FileKind> {
-    let name = entry.file_name().to_str()?;
+fn dependency_kind(path: &Path) -> Option<FileKind> {
+    let name = path.file_name()?.to_str()?;
     match allclear_lockfiles::detect(name) {
         Some(kind) => Some(kind),
         // `requirements/prod.txt`: the directory name makes it a requirements file.
         None if name.ends_with(".txt") => {
-            let dir = entry.path().parent()?.file_name()?.to_str()?;
+            let dir = path.parent()?.file_name()?.to_str()?;
             allclear_lockfiles::detect(&format!("{dir}/{name}"))
         }
         None => None,

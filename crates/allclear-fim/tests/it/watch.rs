@@ -251,3 +251,71 @@ fn a_burst_of_many_files_is_reported_whole() {
     // Each once (etc itself may be reported as changed too).
     assert!((700..=701).contains(&reported), "{reported}");
 }
+
+#[test]
+fn a_new_file_reported_once_is_reported_again_when_it_changes() {
+    let _serial = serial();
+    let s = populated();
+    let mut w = start(&s, events_only());
+    s.write("etc/new.conf", "first\n");
+    wait_for(&mut w, &s, &[("etc/new.conf", ChangeKind::Added)]);
+    // Still new (the baseline has not accepted it), and now different: reported again.
+    s.write("etc/new.conf", "second, and longer\n");
+    let batches = wait_for(&mut w, &s, &[("etc/new.conf", ChangeKind::Added)]);
+    assert!(batches.iter().all(|b| !b.trigger.is_full()));
+}
+
+#[test]
+fn the_watched_tree_replaced_at_once_is_still_watched() {
+    let _serial = serial();
+    let s = populated();
+    let mut w = start(&s, events_only());
+    // Deleted and re-created before the watcher looks (a deploy's `rm -rf && cp -a`): on
+    // ext4 the new directory often gets the old one's inode number.
+    std::fs::remove_dir_all(s.tree.path()).unwrap();
+    std::fs::create_dir(s.tree.path()).unwrap();
+    s.write("etc/a.conf", "a = 1\n");
+    wait_for(&mut w, &s, &[("sub/x.txt", ChangeKind::Removed)]);
+    // The watch is on the new directory: a later change is an event, not a full check.
+    s.write("late.txt", "late\n");
+    let batches = wait_for(&mut w, &s, &[("late.txt", ChangeKind::Added)]);
+    assert!(batches.iter().all(|b| !b.trigger.is_full()));
+}
+
+#[test]
+fn entries_beside_a_tree_that_a_rule_selects_are_seen_from_events() {
+    let _serial = serial();
+    // A directory name with no regex metacharacters (a tempdir's leading `.` is one).
+    let s = Setup {
+        tree: tempfile::Builder::new()
+            .prefix("fimbeside")
+            .tempdir()
+            .unwrap(),
+        state: tempfile::tempdir().unwrap(),
+    };
+    s.write("etc/a.conf", "a = 1\n");
+    // An AIDE rule is a regex: `DIR/etc` also selects `DIR/etc.bak`, outside the watched
+    // directory `DIR/etc`.
+    let aide = s.state.path().join("aide.conf");
+    std::fs::write(&aide, format!("{}/etc R\n", s.tree.path().display())).unwrap();
+    let options = allclear_fim::aide::AideOptions::default();
+    let config = allclear_fim::aide::parse_aide_config(&aide, &options).unwrap();
+    allclear_fim::init(&config, &s.baseline(), false, None).unwrap();
+    let mut w = FimWatcher::new(config, &s.baseline(), events_only()).unwrap();
+    assert_eq!(
+        w.next_batch(ROUND).unwrap().unwrap().trigger,
+        Trigger::Start
+    );
+    assert_eq!(w.watched_roots(), [s.path("etc")]);
+    s.write("etc.bak", "copy\n");
+    // Not selected by the rule: its events are ignored (and it is never reported).
+    s.write("other.txt", "x\n");
+    let batches = wait_for(&mut w, &s, &[("etc.bak", ChangeKind::Added)]);
+    assert!(batches.iter().all(|b| !b.trigger.is_full()));
+    assert!(
+        batches
+            .iter()
+            .flat_map(|b| &b.changes)
+            .all(|c| c.path.as_ref() != s.logical("other.txt").as_slice())
+    );
+}

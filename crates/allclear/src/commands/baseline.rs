@@ -1,6 +1,8 @@
 //! `allclear baseline`: accept today's findings so that only new ones fail CI.
 
-use allclear_core::Baseline;
+use std::path::Path;
+
+use allclear_core::{Baseline, Report};
 
 use crate::cli::{BaselineArgs, Cli};
 use crate::commands::scan::{self, BASELINE_FILE, Sources};
@@ -46,12 +48,34 @@ pub fn run(cli: &Cli, args: &BaselineArgs) -> anyhow::Result<u8> {
         .unwrap_or_else(|| root.join(BASELINE_FILE));
     output::write_atomically(&path, baseline.to_json().as_bytes())?;
     if !cli.quiet {
-        eprintln!(
-            "recorded {} finding{} in {}; commit it, and `allclear scan` fails only on new ones",
-            baseline.len(),
-            if baseline.len() == 1 { "" } else { "s" },
-            path.display()
-        );
+        eprintln!("{}", recorded_message(&report, &baseline, &path));
     }
     Ok(0)
+}
+
+/// What was recorded, counted as the next scan counts: findings, not fingerprints. The same
+/// value at several lines of a file is one fingerprint (fingerprints ignore line numbers)
+/// but as many findings, and the scan lists each of them as ignored.
+fn recorded_message(report: &Report, baseline: &Baseline, path: &Path) -> String {
+    let findings = report.findings.len();
+    let mut out = format!(
+        "recorded {findings} finding{} in {}",
+        if findings == 1 { "" } else { "s" },
+        path.display()
+    );
+    if baseline.len() != findings {
+        out.push_str(&format!(
+            " ({} fingerprints: a value found at several lines of a file is one)",
+            baseline.len()
+        ));
+    }
+    if !report.ignored.is_empty() {
+        out.push_str(&format!(
+            "; the policy's ignores hide {} more, so the next scan lists {} as ignored",
+            report.ignored.len(),
+            findings + report.ignored.len()
+        ));
+    }
+    out.push_str("; commit it, and `allclear scan` fails only on new ones");
+    out
 }

@@ -63,7 +63,8 @@ pub struct DigestArgs {
     #[arg(long, short, value_enum, default_value_t = DigestFormat::Human)]
     pub format: DigestFormat,
 
-    /// Write the digest to FILE instead of stdout (written atomically)
+    /// Write the digest to FILE instead of stdout (a regular file is replaced atomically; a
+    /// FIFO, a device or a symlink's target is written through)
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -155,11 +156,16 @@ pub fn run(args: &DigestArgs, color: bool) -> anyhow::Result<i32> {
     })
     .context("setting up the built-in detections")?;
     let mut read_any = false;
+    let mut denied_only = true;
     for path in order_rotated(logs) {
         match digester.read_path(&path) {
             Ok(()) => read_any = true,
             // Recorded in the digest (attention); the other logs are still read.
-            Err(e) => tracing::warn!("{:#}", anyhow::Error::new(e)),
+            Err(e) => {
+                denied_only &= matches!(&e, allclear_digest::DigestError::Read { source, .. }
+                    if source.kind() == std::io::ErrorKind::PermissionDenied);
+                tracing::warn!("{:#}", anyhow::Error::new(e));
+            }
         }
     }
     if let Some(file) = &args.journal_file {
@@ -182,7 +188,11 @@ pub fn run(args: &DigestArgs, color: bool) -> anyhow::Result<i32> {
     if !read_any {
         return Err(hinted(
             "none of the logs could be read",
-            "run as root (or a member of the adm group), or name readable logs with --log",
+            if denied_only {
+                "run as root (or a member of the adm group), or name readable logs with --log"
+            } else {
+                "the warnings above say what is wrong with each log"
+            },
         ));
     }
     if !args.no_disk {

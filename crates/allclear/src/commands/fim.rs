@@ -22,6 +22,9 @@ use crate::output::hinted;
 /// Where the policy lives on a host.
 const HOST_POLICY: &str = "/etc/allclear/allclear.toml";
 
+/// Where the baseline lives on a host.
+const DEFAULT_BASELINE: &str = "/var/lib/allclear/fim.baseline";
+
 /// File integrity monitoring: record a baseline, then report what changed
 #[derive(Debug, Args)]
 pub struct FimArgs {
@@ -29,12 +32,7 @@ pub struct FimArgs {
     pub command: FimCommand,
 
     /// The baseline file
-    #[arg(
-        long,
-        global = true,
-        value_name = "FILE",
-        default_value = "/var/lib/allclear/fim.baseline"
-    )]
+    #[arg(long, global = true, value_name = "FILE", default_value = DEFAULT_BASELINE)]
     pub baseline: PathBuf,
 
     /// The policy file whose [fim] section has the rules [default: /etc/allclear/allclear.toml
@@ -126,7 +124,7 @@ pub fn run(args: &FimArgs) -> anyhow::Result<i32> {
             ensure_parent(&args.baseline)?;
             let outcome = allclear_fim::init(&config, &args.baseline, *force, progress_fn);
             progress.finish();
-            let outcome = outcome.map_err(|e| baseline_error(e, &args.baseline))?;
+            let outcome = outcome.map_err(|e| baseline_error(e, args))?;
             let errors = outcome.issues.iter().filter(|i| i.is_error()).count();
             warn_issues(&outcome.issues);
             let summary = format!(
@@ -164,7 +162,7 @@ pub fn run(args: &FimArgs) -> anyhow::Result<i32> {
             };
             let outcome = allclear_fim::check(&config, &args.baseline, &options);
             progress.finish();
-            let outcome = outcome.map_err(|e| baseline_error(e, &args.baseline))?;
+            let outcome = outcome.map_err(|e| baseline_error(e, args))?;
             report_outcome(args, &policy, &outcome, None)
         }
         FimCommand::Update { paths, full } => {
@@ -185,7 +183,7 @@ pub fn run(args: &FimArgs) -> anyhow::Result<i32> {
             };
             let outcome = allclear_fim::update(&config, &args.baseline, &only, &options);
             progress.finish();
-            let outcome = outcome.map_err(|e| baseline_error(e, &args.baseline))?;
+            let outcome = outcome.map_err(|e| baseline_error(e, args))?;
             let note = format!(
                 "accepted {} change{} into {}",
                 outcome.changes.len(),
@@ -251,7 +249,7 @@ fn watch(
 ) -> anyhow::Result<i32> {
     let mut watcher =
         allclear_fim::FimWatcher::new(config, &args.baseline, options).map_err(|e| match e {
-            allclear_fim::WatchError::Check(e) => baseline_error(e, &args.baseline),
+            allclear_fim::WatchError::Check(e) => baseline_error(e, args),
             other => anyhow::Error::new(other),
         })?;
     let roots: Vec<String> = watcher
@@ -264,7 +262,7 @@ fn watch(
         let batch = watcher
             .next_batch(std::time::Duration::from_secs(3600))
             .map_err(|e| match e {
-                allclear_fim::WatchError::Check(e) => baseline_error(e, &args.baseline),
+                allclear_fim::WatchError::Check(e) => baseline_error(e, args),
                 other => anyhow::Error::new(other),
             })?;
         let Some(batch) = batch else { continue };
@@ -276,7 +274,7 @@ fn watch(
             eprintln!("{level}: {}: {}", issue.path, issue.message);
         }
         let findings = batch.changes.iter().map(|c| c.to_finding()).collect();
-        let report = policy.evaluate(findings, crate::output::today());
+        let report = policy.evaluate(with_our_options(findings, args), crate::output::today());
         let now = jiff::Timestamp::now()
             .round(jiff::Unit::Second)
             .unwrap_or(jiff::Timestamp::now());
@@ -330,7 +328,7 @@ fn load_rules(args: &FimArgs) -> anyhow::Result<(Policy, FimConfig)> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the policy {}", path.display()))?;
-            let policy = Policy::from_toml(&text, &path.display().to_string())?;
+            let policy = crate::commands::scan::parse_policy(&text, path)?;
             (policy, Some(text))
         }
         None => (Policy::default(), None),
@@ -373,19 +371,60 @@ fn ensure_parent(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `allclear host fim` with the options of this run that choose the rules and the
+/// baseline, so that a command copied from a hint acts on the same files (without them it
+/// would act on /var/lib/allclear/fim.baseline and the host's policy).
+fn command(args: &FimArgs) -> String {
+    let mut out = "allclear host fim".to_owned();
+    let mut option = |name: &str, path: &Path| {
+        let path = path.to_string_lossy();
+        let quoted = shlex::try_quote(&path).unwrap_or(path.clone());
+        out.push_str(&format!(" {name} {quoted}"));
+    };
+    if let Some(config) = &args.config {
+        option("--config", config);
+    }
+    if let Some(aide) = &args.aide_config {
+        option("--aide-config", aide);
+    }
+    if args.baseline != Path::new(DEFAULT_BASELINE) {
+        option("--baseline", &args.baseline);
+    }
+    out
+}
+
+/// The findings' advice with `allclear host fim …` commands that repeat this run's options.
+fn with_our_options(mut findings: Vec<Finding>, args: &FimArgs) -> Vec<Finding> {
+    let plain = "`allclear host fim ";
+    let ours = format!("`{} ", command(args));
+    if ours == plain {
+        return findings;
+    }
+    for finding in &mut findings {
+        if let Some(advice) = finding.fix.as_mut().and_then(|fix| fix.advice.as_mut()) {
+            *advice = advice.replace(plain, &ours);
+        }
+        if let Some(description) = finding.description.as_mut() {
+            *description = description.replace(plain, &ours);
+        }
+    }
+    findings
+}
+
 /// Turns a library error into one with a hint saying what to do.
-fn baseline_error(err: CheckError, path: &Path) -> anyhow::Error {
-    let shown = path.display();
+fn baseline_error(err: CheckError, args: &FimArgs) -> anyhow::Error {
+    let shown = args.baseline.display();
+    let fim = command(args);
     let hint = match &err {
         CheckError::Baseline(BaselineError::AlreadyExists { .. }) => {
             format!(
-                "run `allclear host fim check` to compare, or `init --force` to record a new baseline over {shown}"
+                "run `{fim} check` to compare, or `{fim} init --force` to record a new baseline over {shown}"
             )
         }
         CheckError::Baseline(BaselineError::Io { source, .. })
             if source.kind() == std::io::ErrorKind::NotFound =>
         {
-            "record one first with `allclear host fim init`".to_owned()
+            format!("record one first with `{fim} init`")
         }
         CheckError::Baseline(
             BaselineError::ChecksumMismatch { .. }
@@ -393,7 +432,7 @@ fn baseline_error(err: CheckError, path: &Path) -> anyhow::Error {
             | BaselineError::Corrupt { .. },
         ) => format!(
             "do not trust this host's state until you know why: compare {shown} with your off-host copy; \
-             `init --force` records a new baseline from the current (unverified) files"
+             `{fim} init --force` records a new baseline from the current (unverified) files"
         ),
         CheckError::Baseline(BaselineError::NewerVersion { .. }) => {
             "use the allclear version that wrote it (or newer)".to_owned()
@@ -430,8 +469,25 @@ fn report_outcome(
     outcome: &CheckOutcome,
     note: Option<String>,
 ) -> anyhow::Result<i32> {
-    let findings: Vec<Finding> = outcome.findings();
+    // `update` passes the note saying what it accepted.
+    let accepted = note.is_some();
+    let findings = with_our_options(outcome.findings(), args);
     let mut report = policy.evaluate(findings, crate::output::today());
+    if accepted {
+        // `update` accepted these into the baseline: they are listed, as accepted, and do
+        // not fail the run.
+        let reason = format!("accepted into {}", args.baseline.display());
+        let accepted = std::mem::take(&mut report.findings)
+            .into_iter()
+            .map(|finding| allclear_core::IgnoredFinding {
+                finding,
+                reason: reason.clone(),
+                expires: None,
+            });
+        let mut ignored = std::mem::take(&mut report.ignored);
+        ignored.extend(accepted);
+        report = Report::new(Vec::new(), ignored, report.summary.fail_on);
+    }
     // Human output lists tampering first, then package updates, then expected churn.
     report.findings.sort_by_key(|f| {
         let rank = match f.details.get("category").and_then(|v| v.as_str()) {

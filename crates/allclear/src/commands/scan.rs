@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use allclear_advisories::Store;
-use allclear_core::{Baseline, Finding, Policy};
+use allclear_core::{Baseline, Finding, KnownNames, Policy};
 use allclear_deps::{AuditInput, DependencyFile};
 use allclear_secrets::SecretsConfig;
 use anyhow::Context;
@@ -34,6 +34,14 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> anyhow::Result<u8> {
     }
     for warning in collected.warnings {
         report.add_warning(warning);
+    }
+    if args.staged && !cli.quiet {
+        // The summary counts files; say that they are the staged ones, not the tree's.
+        let files = collected.scanned;
+        eprintln!(
+            "checked {files} staged file{} (what the next commit adds or changes)",
+            if files == 1 { "" } else { "s" }
+        );
     }
     if !cli.quiet {
         for warning in &report.warnings {
@@ -176,6 +184,7 @@ fn collect_with(
     if let (true, Some(scanner)) = (sources.history, scanner.and_then(SharedScanner::ready)) {
         let history = allclear_secrets::scan_history(scanner, sources.root)
             .context("could not read the git history")?;
+        warnings.extend(shallow_warning(sources.root));
         scanned += history.blobs;
         errors.extend(history.errors);
         merge_history(&mut findings, history.findings);
@@ -234,6 +243,34 @@ fn collect_with(
         warnings,
         scanned,
     })
+}
+
+/// In a shallow clone `--history` reads only part of the history: say so, naming where it
+/// stops, rather than reporting a partial scan as a whole one.
+fn shallow_warning(root: &Path) -> Option<String> {
+    let repo = gix::discover(root).ok()?;
+    let boundary = match repo.shallow_commits() {
+        Ok(Some(commits)) => commits,
+        Ok(None) => return None,
+        Err(err) => {
+            return Some(format!(
+                "--history: could not tell whether this is a shallow clone ({err}); the history read may be partial"
+            ));
+        }
+    };
+    let mut shown: Vec<String> = boundary
+        .iter()
+        .take(3)
+        .map(|id| id.to_hex_with_len(12).to_string())
+        .collect();
+    if boundary.len() > shown.len() {
+        shown.push(format!("and {} more", boundary.len() - shown.len()));
+    }
+    Some(format!(
+        "--history read a shallow clone: the history stops at {} (commits older than that \
+         were not scanned); run `git fetch --unshallow` to scan all of it",
+        shown.join(", ")
+    ))
 }
 
 /// Adds history findings to the working tree's. A secret still in the working tree is also
@@ -298,8 +335,83 @@ pub fn load_policy(
         return Ok((Policy::default(), None));
     };
     let text = fs_err::read_to_string(&path)?;
-    let policy = Policy::from_toml(&text, &path.display().to_string())?;
+    let policy = parse_policy(&text, &path)?;
     Ok((policy, Some(path)))
+}
+
+/// Parses an `allclear.toml`, refusing sections, keys and rule ids that nothing reads (with
+/// a hint naming the closest valid one).
+pub fn parse_policy(text: &str, path: &Path) -> anyhow::Result<Policy> {
+    let rules = known_rules();
+    let known = KnownNames {
+        sections: POLICY_SECTIONS,
+        rules: &rules,
+    };
+    let policy =
+        Policy::from_toml_checked(text, &path.display().to_string(), &known).map_err(|err| {
+            match err.hint() {
+                Some(hint) => output::hinted(err.to_string(), hint),
+                None => err.into(),
+            }
+        })?;
+    check_secrets_sections(text, path)?;
+    Ok(policy)
+}
+
+/// The secrets scanner's sections, read here from the text so that an unknown key is an
+/// error with its line (the scanner reads them later from values that carry no position).
+fn check_secrets_sections(text: &str, path: &Path) -> anyhow::Result<()> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    #[expect(dead_code, reason = "read only for the errors, which carry positions")]
+    struct Sections {
+        #[serde(default)]
+        secrets: Option<SecretsConfig>,
+        #[serde(default)]
+        restricted: Option<allclear_secrets::RestrictedConfig>,
+        #[serde(default)]
+        personal_data: Option<allclear_secrets::PersonalConfig>,
+    }
+    let Err(err) = toml::from_str::<Sections>(text) else {
+        return Ok(());
+    };
+    let line = err.span().map_or(1, |span| {
+        text.get(..span.start)
+            .map_or(0, |before| before.matches('\n').count())
+            + 1
+    });
+    let message = format!("{}:{line}: {}", path.display(), err.message());
+    // serde names the unknown field and the expected ones between backquotes.
+    let names: Vec<&str> = err.message().split('`').skip(1).step_by(2).collect();
+    let closest = match names.split_first() {
+        Some((unknown, expected)) if err.message().starts_with("unknown field") => {
+            allclear_core::closest_name(unknown, expected)
+        }
+        _ => None,
+    };
+    Err(match closest {
+        Some(name) => output::hinted(message, format!("did you mean `{name}`?")),
+        None => anyhow::anyhow!(message),
+    })
+}
+
+/// The sections of `allclear.toml` that capabilities read (beyond allclear-core's own).
+const POLICY_SECTIONS: &[&str] = &["fim", "personal-data", "restricted", "secrets"];
+
+/// Every rule id a capability reports, so that a policy naming one that does not exist is
+/// an error rather than a setting that silently does nothing.
+fn known_rules() -> Vec<&'static str> {
+    let mut rules: Vec<&'static str> = allclear_deps::RULES.to_vec();
+    rules.extend(allclear_secrets::rules().iter().map(|rule| rule.id));
+    rules.extend(allclear_secrets::file_rules().iter().map(|rule| rule.id));
+    rules.extend(
+        allclear_secrets::restricted_kinds()
+            .iter()
+            .map(|kind| kind.id),
+    );
+    rules.push(allclear_secrets::PERSONAL_DATA_RULE);
+    rules.extend(allclear_fim::RULES.iter().map(|rule| rule.id));
+    rules
 }
 
 /// Fills each fixable finding's `fix.command` with the command that upgrades just its package

@@ -177,3 +177,65 @@ fn journal_file_input() {
     );
     assert_eq!(json["bans"][0]["host"], "203.0.113.140");
 }
+
+/// A rotated log that does not decompress is never silence: alone it is an error, beside
+/// readable logs it needs attention.
+#[test]
+fn a_compressed_log_that_does_not_decompress_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    // Bytes that are neither text lines nor gzip (a fixed pseudo-random sequence).
+    let mut state: u32 = 0x2545_f491;
+    let noise: Vec<u8> = (0..4096)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state >> 24) as u8
+        })
+        .collect();
+    assert_ne!(noise[..2], [0x1f, 0x8b]);
+    let noise_log = dir.path().join("auth.log.1.gz");
+    std::fs::write(&noise_log, &noise).unwrap();
+    let mut damaged = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+    damaged.extend_from_slice(&noise);
+    let damaged_log = dir.path().join("syslog.2.gz");
+    std::fs::write(&damaged_log, &damaged).unwrap();
+
+    for log in [&noise_log, &damaged_log] {
+        let output = allclear()
+            .args(["host", "logs", "digest", "--no-disk", "--log"])
+            .arg(log)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+        let err = crate::stderr(&output);
+        assert!(err.contains("none of the logs could be read"), "{err}");
+        assert!(
+            !err.contains("run as root"),
+            "not a permission problem: {err}"
+        );
+    }
+
+    let output = allclear()
+        .env("TZ", "UTC")
+        .args([
+            "host",
+            "logs",
+            "digest",
+            "--no-disk",
+            "--now",
+            "2026-11-23T12:00:00Z",
+        ])
+        .arg("--log")
+        .arg(day().join("syslog"))
+        .arg(&noise_log)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let out = stdout(&output);
+    assert!(out.contains("could not read"), "{out}");
+    assert!(
+        out.contains("auth.log.1.gz: named .gz but not gzip-compressed"),
+        "{out}"
+    );
+}

@@ -3,8 +3,10 @@
 
 mod db;
 mod digest;
+mod fim;
 mod logs;
 mod scan;
+mod scanwalk;
 mod secrets;
 
 use std::path::{Path, PathBuf};

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::{allclear, copy_tree, stdout, text};
 
 /// A GitHub token of the documented shape; made up.
-const TOKEN: &str = "ghp_R4nd0mT0k3nV4lu3F0rT3st1ngOnlyAbCd12"; // allclear:allow made up
+pub const TOKEN: &str = "ghp_R4nd0mT0k3nV4lu3F0rT3st1ngOnlyAbCd12"; // allclear:allow made up
 const OTHER_TOKEN: &str = "ghp_An0th3rT0k3nV4lu3F0rT3st1ngOnlyXy9876"; // allclear:allow made up
 
 /// The secrets crate's fixtures: a Rails app, a Drupal site, an unsanitized dump and its
@@ -19,7 +19,7 @@ fn secrets_fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../allclear-secrets/tests/fixtures")
 }
 
-fn git(dir: &Path, args: &[&str]) {
+pub fn git(dir: &Path, args: &[&str]) {
     let output = Process::new("git")
         .current_dir(dir)
         .args(args)
@@ -34,7 +34,7 @@ fn git(dir: &Path, args: &[&str]) {
     );
 }
 
-fn repo() -> tempfile::TempDir {
+pub fn repo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     git(dir.path(), &["init", "-q", "-b", "main", "."]);
     git(dir.path(), &["config", "user.email", "dev@example.org"]);
@@ -46,7 +46,7 @@ fn repo() -> tempfile::TempDir {
     dir
 }
 
-fn scan(dir: &Path, extra: &[&str]) -> (i32, Value, String) {
+pub fn scan(dir: &Path, extra: &[&str]) -> (i32, Value, String) {
     let output = allclear()
         .current_dir(dir)
         .args(["scan", ".", "--format", "json"])
@@ -69,7 +69,7 @@ fn rules(json: &Value) -> Vec<String> {
     rules
 }
 
-fn paths(json: &Value) -> Vec<String> {
+pub fn paths(json: &Value) -> Vec<String> {
     json["findings"]
         .as_array()
         .unwrap()
