@@ -363,9 +363,11 @@ impl Jail {
         if state.ban(&p.name, ip).is_some_and(|b| b.live_at(now)) {
             return Outcome::AlreadyBanned;
         }
+        let seq = state.next_seq();
         let window = state.failures_mut(&p.name, ip);
         window.retain(|f| f.time >= time - p.findtime);
         window.push(Failure {
+            seq,
             time,
             sample: cut(line, MAX_SAMPLE_LEN),
             user: user.map(str::to_owned),
@@ -475,9 +477,10 @@ impl Jail {
         record
     }
 
-    /// Forgets failures older than `findtime` before `now` (they can no longer count).
-    pub fn forget_old(&self, state: &mut State, now: f64) {
-        state.forget_failures(&self.policy.name, now - self.policy.findtime);
+    /// Forgets failures older than `findtime` before `now` (they can no longer count);
+    /// whether any went.
+    pub fn forget_old(&self, state: &mut State, now: f64) -> bool {
+        state.forget_failures(&self.policy.name, now - self.policy.findtime)
     }
 }
 

@@ -101,6 +101,10 @@ pub struct Failure {
     /// The line (cut).
     pub sample: String,
     pub user: Option<String>,
+    /// Order of arrival ([`State::next_seq`]): log times have whole seconds, in which a flood
+    /// has thousands of failures, and eviction must still go oldest first.
+    #[serde(default)]
+    pub seq: u64,
 }
 
 /// At most this many addresses per jail have failures remembered; beyond it the addresses
@@ -156,6 +160,9 @@ pub struct State {
     /// `dbpurgeage`).
     #[serde(default = "default_history_age")]
     pub history_age: f64,
+    /// The last [`Failure::seq`] given out.
+    #[serde(default)]
+    pub seq: u64,
     /// Live bans lifted early to keep a jail within [`MAX_BANS`], for the caller to take out
     /// of the firewall (not saved).
     #[serde(skip)]
@@ -183,6 +190,7 @@ impl State {
             positions: BTreeMap::new(),
             cursors: BTreeMap::new(),
             history_age: default_history_age(),
+            seq: 0,
             evicted: Vec::new(),
         }
     }
@@ -217,6 +225,12 @@ impl State {
             }
         }
         Ok(state)
+    }
+
+    /// A number for the next failure, larger than every one before.
+    pub fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
     }
 
     /// The failures of `ip` in `jail` (created empty).
@@ -372,17 +386,23 @@ impl State {
     }
 }
 
-/// Forgets the `count` addresses whose last failure is oldest.
+/// Forgets the `count` addresses whose last failure is oldest (by log time, then arrival).
 fn evict_oldest(by_ip: &mut BTreeMap<IpAddr, Vec<Failure>>, count: usize) {
-    let last = |v: &Vec<Failure>| v.last().map_or(f64::MIN, |f| f.time);
-    let mut times: Vec<f64> = by_ip.values().map(last).collect();
-    let Some(i) = count.checked_sub(1).filter(|&i| i < times.len()) else {
+    let mut last: Vec<(f64, u64, IpAddr)> = by_ip
+        .iter()
+        .map(|(ip, v)| {
+            v.last()
+                .map_or((f64::MIN, 0, *ip), |f| (f.time, f.seq, *ip))
+        })
+        .collect();
+    let Some(i) = count.checked_sub(1).filter(|&i| i < last.len()) else {
         by_ip.clear();
         return;
     };
-    let (_, &mut cut, _) = times.select_nth_unstable_by(i, f64::total_cmp);
-    // Ties at the cut go too: a little more than `count`, never fewer.
-    by_ip.retain(|_, v| last(v) > cut);
+    last.select_nth_unstable_by(i, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    for (.., ip) in last.get(..count).unwrap_or_default() {
+        by_ip.remove(ip);
+    }
 }
 
 /// One version of the state file as the file system shows it: a writer replaces the file by
@@ -598,15 +618,19 @@ mod tests {
         let ip = |i: u32| IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i));
         let n = 3 * MAX_TRACKED as u32;
         for i in 0..n {
+            let seq = s.next_seq();
+            // Whole seconds: a thousand failures in each.
             s.failures_mut("sshd", ip(i)).push(Failure {
-                time: f64::from(i),
+                seq,
+                time: f64::from(i / 1000),
                 sample: String::new(),
                 user: None,
             });
             assert!(s.failures["sshd"].len() <= MAX_TRACKED);
         }
-        // The newest stay, the oldest went.
-        assert!(s.failures["sshd"].contains_key(&ip(n - 1)));
+        // The newest stay (in arrival order within a second), the oldest went.
+        let kept = (MAX_TRACKED - MAX_TRACKED / EVICT_SHARE) as u32;
+        assert!((n - kept..n).all(|i| s.failures["sshd"].contains_key(&ip(i))));
         assert!(!s.failures["sshd"].contains_key(&ip(0)));
         for i in 0..(MAX_BANS as u32 + 10) {
             s.insert_ban(record("sshd", &ip(i).to_string(), f64::from(i), 600.0), 0.0);
