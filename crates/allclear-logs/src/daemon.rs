@@ -502,15 +502,24 @@ impl Engine {
     /// Reads what is new in every source, bans, lifts expired bans, saves the state (only
     /// when it changed).
     pub fn poll(&mut self, now: f64) -> Result<Vec<Event>, DaemonError> {
+        let mut events = Vec::new();
+        self.poll_each(now, &mut |e| events.push(e))?;
+        Ok(events)
+    }
+
+    /// [`Engine::poll`], handing each event to `emit` as it happens: a poll that catches up
+    /// on a flood's backlog may ban many addresses, and their records are not collected.
+    pub fn poll_each(&mut self, now: f64, emit: &mut dyn FnMut(Event)) -> Result<(), DaemonError> {
         let _lock = self.state_dir.lock()?;
         let mut state = self.current_state()?;
         let mut changed = false;
-        let mut events = Vec::new();
         let clock = now_clock(now, &self.options.tz);
         let follow = self.options.follow;
         for rj in &mut self.jails {
             if rj.sources.is_none() {
-                events.extend(Self::open_sources(rj, &state, follow));
+                Self::open_sources(rj, &state, follow)
+                    .into_iter()
+                    .for_each(&mut *emit);
             }
             let name = rj.jail.policy.name.clone();
             let firewall = Firewall::new(rj.action);
@@ -522,7 +531,7 @@ impl Engine {
             let mut handle = |failures: Vec<crate::filter::RawFailure>,
                               text: &str,
                               state: &mut State,
-                              events: &mut Vec<Event>|
+                              emit: &mut dyn FnMut(Event)|
              -> bool {
                 let mut counted = false;
                 for f in failures {
@@ -540,12 +549,12 @@ impl Engine {
                             if ban.live_at(now)
                                 && let Err(e) = firewall.ban(&ban, now)
                             {
-                                events.push(Event::Problem(format!(
+                                emit(Event::Problem(format!(
                                     "jail `{name}`: banning {ip}: {}",
                                     error_chain(&e)
                                 )));
                             }
-                            events.push(Event::Banned(ban));
+                            emit(Event::Banned(ban));
                         }
                         Outcome::Counted { .. } => counted = true,
                         Outcome::Ignored | Outcome::TooOld | Outcome::AlreadyBanned => {}
@@ -567,20 +576,20 @@ impl Engine {
                                 let text = String::from_utf8_lossy(line);
                                 let failures = filter.process_line(&text, &clock);
                                 if !failures.is_empty() {
-                                    changed |= handle(failures, &text, &mut state, &mut events);
+                                    changed |= handle(failures, &text, &mut state, emit);
                                 }
                             };
                             let result = follower.poll(&mut on_line);
                             match result {
                                 Ok(info) => {
                                     if info.rotated {
-                                        events.push(Event::Rotated {
+                                        emit(Event::Rotated {
                                             jail: name.clone(),
                                             path: follower.path.clone(),
                                         });
                                     }
                                     if info.truncated {
-                                        events.push(Event::Truncated {
+                                        emit(Event::Truncated {
                                             jail: name.clone(),
                                             path: follower.path.clone(),
                                         });
@@ -590,7 +599,7 @@ impl Engine {
                                     }
                                 }
                                 Err(e) => {
-                                    events.push(Event::Problem(format!(
+                                    emit(Event::Problem(format!(
                                         "jail `{name}`: {}",
                                         error_chain(&e as &FollowError)
                                     )));
@@ -600,7 +609,7 @@ impl Engine {
                         }
                         let count = follower.take_long_lines();
                         if count > 0 {
-                            events.push(Event::LongLines {
+                            emit(Event::LongLines {
                                 jail: name.clone(),
                                 path: follower.path.clone(),
                                 count,
@@ -639,12 +648,12 @@ impl Engine {
                                 Ok(entry) => {
                                     let failures =
                                         filter.process_line_at(&entry.line, entry.time, now);
-                                    handle(failures, &entry.line, &mut state, &mut events);
+                                    handle(failures, &entry.line, &mut state, emit);
                                     // A new cursor: the state changed either way.
                                     state.cursors.insert(name.clone(), entry.cursor);
                                     changed = true;
                                 }
-                                Err(e) => events.push(Event::Problem(format!(
+                                Err(e) => emit(Event::Problem(format!(
                                     "jail `{name}`: {}",
                                     error_chain(&e)
                                 ))),
@@ -667,13 +676,13 @@ impl Engine {
         let history = state.history.len();
         let expired = self.expire(&mut state, now);
         changed |= !expired.is_empty() || state.history.len() != history;
-        events.extend(expired);
+        expired.into_iter().for_each(&mut *emit);
         // Most polls of a quiet system change nothing: spare the disk.
         if changed {
             self.state_dir.save(&state)?;
         }
         self.memory = Some((state, self.state_dir.stamp()?));
-        Ok(events)
+        Ok(())
     }
 
     fn expire(&self, state: &mut State, now: f64) -> Vec<Event> {

@@ -14,8 +14,11 @@ use std::path::{Path, PathBuf};
 
 /// The state file format version.
 pub const STATE_SCHEMA: u32 = 1;
-/// The state file is refused beyond this size (it holds bans and positions, not logs).
-pub const MAX_STATE_BYTES: u64 = 64 << 20;
+/// The state file is refused beyond this size (it holds bans and positions, not logs). Above
+/// what the bounds below allow a jail to write ([`MAX_BANS`] bans with their samples and
+/// users, [`MAX_TRACKED`] addresses with `maxretry` failures each), so a state this program
+/// wrote always loads again.
+pub const MAX_STATE_BYTES: u64 = 256 << 20;
 /// At most this many past-ban entries are remembered (oldest dropped first).
 pub const MAX_HISTORY: usize = 100_000;
 
@@ -120,10 +123,12 @@ pub const MAX_TRACKED: usize = 10_000;
 /// every new address of a flood would make each line cost 10,000 steps.
 const EVICT_SHARE: usize = 8;
 /// At most this many live bans per jail; beyond it the ban that started first is lifted
-/// early (and goes to [`State::evicted`] for the firewall). ipset's default `maxelem` is
-/// 65,536: a set that large is already an address-spread attack that per-address bans do not
-/// stop.
-pub const MAX_BANS: usize = 65_536;
+/// early (and goes to [`State::evicted`] for the firewall). A ban record keeps up to five
+/// sample lines and sixteen user names (a few KB at worst), so this keeps a jail's bans to
+/// tens of MB even when every line of a flood comes from a new address that reaches
+/// `maxretry`; a host with more than 20,000 addresses banned at once in one jail faces an
+/// address-spread attack that per-address bans do not stop anyway.
+pub const MAX_BANS: usize = 20_000;
 
 /// Where reading of a log file stopped.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -609,8 +609,9 @@ fn run_service(args: &RunArgs) -> anyhow::Result<i32> {
     let stop = stop_on_signals()?;
     let interval = std::time::Duration::from_secs_f64(args.interval.clamp(0.05, 3600.0));
     loop {
-        let events = engine.poll(now()).context("reading the logs")?;
-        log_events(&events);
+        engine
+            .poll_each(now(), &mut |e| log_events(std::slice::from_ref(&e)))
+            .context("reading the logs")?;
         if args.once || stop.load(Ordering::Relaxed) {
             break;
         }
