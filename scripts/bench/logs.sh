@@ -20,6 +20,16 @@
 # fail2ban-regex gets `-r` (no DNS) and `--print-no-missed --print-no-ignored` in the timed
 # runs so it spends its time matching, not printing.
 #
+# Flood mode (issue 19): scripts/bench/logs.sh flood   (FLOOD_LINES=N per shape, default
+# 2,000,000). The ban daemon (`host logs run`, following, --action log) reads a log that an
+# attacker floods with failures, every address and user name distinct, in three shapes of
+# process id: one shared pid (a long-lived smtpd), no pid at all, a distinct pid per line.
+# In the middle of each flood one real attacker address fails 6 times (one line per 1,000):
+# it must be banned while the flood runs. Reports the daemon's peak RSS per shape (GNU time's
+# %M; the target is under 100 MB) and the state file's size. The configuration is our test
+# fixture's jail.conf with fail2ban's own sshd filter from $ALLCLEAR_SHARED (default
+# ../shared). Needs python3 and GNU time.
+#
 # Usage: scripts/bench/logs.sh   (LINES=N, ROUNDS=N default 3, RUNS=N default 3,
 #                                 LOG=path to reuse a log, ALLCLEAR_BIN=path skips the build,
 #                                 CONFIG_DIR=dir, default /etc/fail2ban)
@@ -32,6 +42,63 @@ LINES="${LINES:-1000000}"
 ROUNDS="${ROUNDS:-3}"
 RUNS="${RUNS:-3}"
 CONFIG_DIR="${CONFIG_DIR:-/etc/fail2ban}"
+
+flood() {
+    local shared="${ALLCLEAR_SHARED:-../shared}" n="${FLOOD_LINES:-2000000}"
+    local filters="$shared/conformance/fail2ban/config/filter.d"
+    [ -f "$filters/sshd.conf" ] || { echo "no fail2ban filters in $filters" >&2; exit 2; }
+    [ -x /usr/bin/time ] || { echo "install GNU time (apt-get install time)" >&2; exit 2; }
+    bench_binary
+    bench_workdir
+    bench_machine
+    echo
+    echo "## flood: $n lines per shape, every address and user distinct"
+    printf '%-9s %12s %10s %12s %s\n' shape "peak RSS" "state" "wall" "attacker banned"
+    for shape in shared absent distinct; do
+        local dir="$work/$shape"
+        mkdir -p "$dir/cfg/filter.d" "$dir/cfg/jail.d"
+        cp crates/allclear/tests/fixtures/fail2ban/{jail.conf,jail.local,paths-test.conf} "$dir/cfg/"
+        cp "$filters"/{sshd,common}.conf "$dir/cfg/filter.d/"
+        printf '[DEFAULT]\nsshd_log = %s\n' "$dir/auth.log" >"$dir/cfg/jail.d/bench.local"
+        : >"$dir/auth.log"
+        /usr/bin/time -f %M -o "$dir/rss" "$BIN" host logs run --config "$dir/cfg" \
+            --state "$dir/state" --action log --interval 0.5 2>"$dir/daemon.log" &
+        local tpid=$! start=$SECONDS
+        sleep 1
+        python3 - "$dir/auth.log" "$n" "$shape" <<'PY'
+import datetime, sys
+path, n, shape = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+attacker, first = "198.51.100.77", n // 2
+with open(path, "a", buffering=1 << 20) as out:
+    for chunk in range(0, n, 10_000):
+        ts = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+        rows = []
+        for i in range(chunk, min(n, chunk + 10_000)):
+            pid = {"shared": "[1]", "absent": "", "distinct": f"[{i + 2}]"}[shape]
+            ip = f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"
+            rows.append(f"{ts} vm sshd{pid}: Failed password for invalid user u{i} from {ip} port 1 ssh2\n")
+            if first <= i < first + 6000 and (i - first) % 1000 == 0:
+                rows.append(f"{ts} vm sshd{pid}: Failed password for root from {attacker} port 2 ssh2\n")
+        out.write("".join(rows))
+PY
+        # Wait until the daemon has read everything (its state holds the log's size).
+        local size; size=$(stat -c %s "$dir/auth.log")
+        for _ in $(seq 600); do
+            grep -q "\"offset\": $size" "$dir/state/state.json" 2>/dev/null && break
+            sleep 0.5
+        done
+        kill -TERM "$(pgrep -P "$tpid")"
+        wait "$tpid" || true
+        local banned=no
+        grep -q "ban: 198.51.100.77 in jail sshd" "$dir/daemon.log" && banned=yes
+        printf '%-9s %9.1f MB %7s KB %10ss %s\n' "$shape" "$(awk '{print $1/1024}' "$dir/rss")" \
+            "$(( $(stat -c %s "$dir/state/state.json") / 1024 ))" "$((SECONDS - start))" "$banned"
+    done
+}
+if [ "${1:-}" = flood ]; then
+    flood
+    exit 0
+fi
 if ! command -v fail2ban-regex >/dev/null; then
     if [ "$(id -u)" = 0 ]; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y fail2ban >/dev/null

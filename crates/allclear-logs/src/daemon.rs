@@ -13,14 +13,14 @@ use std::sync::mpsc::{Receiver, TryRecvError};
 
 use jiff::tz::TimeZone;
 
-use crate::action::{ActionError, ActionKind, Firewall, map_action};
+use crate::action::{ActionError, ActionKind, Firewall, Ports, Target, map_action};
 use crate::config::{ConfigError, JailDefinition, read_jails};
 use crate::date::Clock;
 use crate::filter::{CompiledFilter, Filter, FilterError, FilterOptions};
 use crate::follow::{FollowError, Follower};
 use crate::jail::{BanTimePolicy, IgnoreList, Jail, JailError, JailPolicy, Outcome};
 use crate::journal::{JournalEntry, JournalError, journalctl_args};
-use crate::state::{BanRecord, State, StateDir, StateError};
+use crate::state::{BanRecord, Stamp, State, StateDir, StateError};
 
 /// The service could not start or go on.
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +102,18 @@ pub enum Event {
         jail: String,
         path: PathBuf,
     },
+    /// Lines longer than [`crate::follow::MAX_LINE`] in a log file: only their head was
+    /// matched, the rest skipped.
+    LongLines {
+        jail: String,
+        path: PathBuf,
+        count: u64,
+    },
+    /// Live bans lifted early to keep the jail within [`crate::state::MAX_BANS`].
+    Evicted {
+        jail: String,
+        count: usize,
+    },
     /// A problem that does not stop the service (a source that cannot be read, a firewall
     /// change that failed, a bad journal entry).
     Problem(String),
@@ -123,6 +135,8 @@ enum Source {
 pub struct RunningJail {
     pub jail: Jail,
     pub action: ActionKind,
+    /// The traffic its bans drop (the action's `port` and `protocol`).
+    pub ports: Ports,
     pub definition: JailDefinition,
     filter: Arc<CompiledFilter>,
     sources: Option<Vec<Source>>,
@@ -145,6 +159,10 @@ pub struct Engine {
     pub options: Options,
     /// Warnings from setting up (unsupported actions, options not applied).
     pub warnings: Vec<String>,
+    /// The state as of the last load or save, and the file's stamp then: a poll reads the
+    /// file again only when another process (`ban`, `unban`) replaced it, so an idle daemon
+    /// neither reads nor writes anything (a flood's state file is megabytes).
+    memory: Option<(State, Option<Stamp>)>,
 }
 
 /// Paths of a `logpath` entry: fail2ban allows a trailing ` head`/` tail` and globs.
@@ -283,8 +301,12 @@ impl Engine {
         let mut jails = Vec::new();
         let mut failed = Vec::new();
         let mut warnings = Vec::new();
+        // Port names not in the built-in table (`port = myservice`).
+        let services = std::fs::read_to_string("/etc/services").ok();
         for (name, definition) in definitions {
-            match definition.and_then(|def| Self::setup_jail(def, action, &options)) {
+            match definition
+                .and_then(|def| Self::setup_jail(def, action, &options, services.as_deref()))
+            {
                 Ok((jail, w)) => {
                     warnings.extend(w);
                     jails.push(jail);
@@ -298,6 +320,7 @@ impl Engine {
                 state_dir,
                 options,
                 warnings,
+                memory: None,
             },
             failed,
         )
@@ -307,6 +330,7 @@ impl Engine {
         def: JailDefinition,
         action: Option<ActionKind>,
         options: &Options,
+        services: Option<&str>,
     ) -> Result<(RunningJail, Vec<String>), JailSetupError> {
         let fdef = def.filter.as_ref().ok_or(JailSetupError::NoFilter)?;
         let filter = Arc::new(CompiledFilter::new(fdef, FilterOptions::default())?);
@@ -327,6 +351,9 @@ impl Engine {
                 a
             }
         };
+        // `--action` replaces the firewall, not the jail's ports.
+        let (ports, w) = Ports::of_action(&def.action, services);
+        warnings.extend(w.into_iter().map(|w| format!("jail `{}`: {w}", def.name)));
         let policy = JailPolicy {
             name: def.name.clone(),
             maxretry: def.maxretry,
@@ -338,6 +365,7 @@ impl Engine {
             RunningJail {
                 jail: Jail::new(policy),
                 action,
+                ports,
                 definition: def,
                 filter,
                 sources: None,
@@ -346,11 +374,14 @@ impl Engine {
         ))
     }
 
-    fn jail_names(&self, kind: ActionKind) -> Vec<String> {
+    fn targets(&self, kind: ActionKind) -> Vec<Target> {
         self.jails
             .iter()
             .filter(|j| j.action == kind)
-            .map(|j| j.jail.policy.name.clone())
+            .map(|j| Target {
+                jail: j.jail.policy.name.clone(),
+                ports: j.ports.clone(),
+            })
             .collect()
     }
 
@@ -365,6 +396,7 @@ impl Engine {
     /// firewall: our table and sets are recreated in one transaction per firewall.
     pub fn start(&mut self, now: f64) -> Result<Vec<Event>, DaemonError> {
         let _lock = self.state_dir.lock()?;
+        self.memory = None;
         let mut state = self.state_dir.load()?;
         let events = state
             .expire(now)
@@ -376,15 +408,29 @@ impl Engine {
             })
             .collect();
         for kind in self.kinds() {
-            let names = self.jail_names(kind);
+            let targets = self.targets(kind);
             let bans: Vec<&BanRecord> = state
                 .all_bans()
-                .filter(|b| names.contains(&b.jail))
+                .filter(|b| targets.iter().any(|t| t.jail == b.jail))
                 .collect();
-            Firewall::new(kind).sync(&names, &bans, now)?;
+            Firewall::new(kind).sync(&targets, &bans, now)?;
         }
         self.state_dir.save(&state)?;
+        self.memory = Some((state, self.state_dir.stamp()?));
         Ok(events)
+    }
+
+    /// The state: the one in memory while the file is the one we last read or wrote, else
+    /// the file's. Call with the lock held.
+    fn current_state(&mut self) -> Result<State, DaemonError> {
+        let stamp = self.state_dir.stamp()?;
+        if let Some((state, seen)) = self.memory.take()
+            && seen.is_some()
+            && seen == stamp
+        {
+            return Ok(state);
+        }
+        Ok(self.state_dir.load()?)
     }
 
     fn open_sources(rj: &mut RunningJail, state: &State, follow: bool) -> Vec<Event> {
@@ -453,17 +499,27 @@ impl Engine {
         events
     }
 
-    /// Reads what is new in every source, bans, lifts expired bans, saves the state.
+    /// Reads what is new in every source, bans, lifts expired bans, saves the state (only
+    /// when it changed).
     pub fn poll(&mut self, now: f64) -> Result<Vec<Event>, DaemonError> {
-        let _lock = self.state_dir.lock()?;
-        let mut state = self.state_dir.load()?;
-        let before = state.clone();
         let mut events = Vec::new();
+        self.poll_each(now, &mut |e| events.push(e))?;
+        Ok(events)
+    }
+
+    /// [`Engine::poll`], handing each event to `emit` as it happens: a poll that catches up
+    /// on a flood's backlog may ban many addresses, and their records are not collected.
+    pub fn poll_each(&mut self, now: f64, emit: &mut dyn FnMut(Event)) -> Result<(), DaemonError> {
+        let _lock = self.state_dir.lock()?;
+        let mut state = self.current_state()?;
+        let mut changed = false;
         let clock = now_clock(now, &self.options.tz);
         let follow = self.options.follow;
         for rj in &mut self.jails {
             if rj.sources.is_none() {
-                events.extend(Self::open_sources(rj, &state, follow));
+                Self::open_sources(rj, &state, follow)
+                    .into_iter()
+                    .for_each(&mut *emit);
             }
             let name = rj.jail.policy.name.clone();
             let firewall = Firewall::new(rj.action);
@@ -471,10 +527,13 @@ impl Engine {
                 continue;
             };
             let jail = &mut rj.jail;
+            // Each line's failures are counted as it is read: nothing of a chunk is kept.
             let mut handle = |failures: Vec<crate::filter::RawFailure>,
                               text: &str,
                               state: &mut State,
-                              events: &mut Vec<Event>| {
+                              emit: &mut dyn FnMut(Event)|
+             -> bool {
+                let mut counted = false;
                 for f in failures {
                     if !f.counts() {
                         continue;
@@ -482,22 +541,26 @@ impl Engine {
                     let Some(ip) = f.id.as_deref().and_then(|h| h.parse::<IpAddr>().ok()) else {
                         continue;
                     };
-                    if let Outcome::Banned(ban) =
-                        jail.failure(ip, f.time, now, text, f.data.user(), state)
-                    {
-                        // A ban already over (found while catching up) still counts for
-                        // bantime.increment but needs no firewall change.
-                        if ban.live_at(now)
-                            && let Err(e) = firewall.ban(&ban, now)
-                        {
-                            events.push(Event::Problem(format!(
-                                "jail `{name}`: banning {ip}: {}",
-                                error_chain(&e)
-                            )));
+                    match jail.failure(ip, f.time, now, text, f.data.user(), state) {
+                        Outcome::Banned(ban) => {
+                            counted = true;
+                            // A ban already over (found while catching up) still counts for
+                            // bantime.increment but needs no firewall change.
+                            if ban.live_at(now)
+                                && let Err(e) = firewall.ban(&ban, now)
+                            {
+                                emit(Event::Problem(format!(
+                                    "jail `{name}`: banning {ip}: {}",
+                                    error_chain(&e)
+                                )));
+                            }
+                            emit(Event::Banned(ban));
                         }
-                        events.push(Event::Banned(ban));
+                        Outcome::Counted { .. } => counted = true,
+                        Outcome::Ignored | Outcome::TooOld | Outcome::AlreadyBanned => {}
                     }
                 }
+                counted
             };
             for source in sources.iter_mut() {
                 match source {
@@ -507,31 +570,26 @@ impl Engine {
                         filter,
                     } => {
                         // Catch up completely (a big log after a reboot), one bounded
-                        // chunk at a time so memory stays flat.
+                        // chunk at a time.
                         loop {
-                            let mut batch: Vec<(Vec<crate::filter::RawFailure>, String)> =
-                                Vec::new();
                             let mut on_line = |line: &[u8]| {
                                 let text = String::from_utf8_lossy(line);
                                 let failures = filter.process_line(&text, &clock);
-                                if failures.iter().any(|f| f.counts()) {
-                                    batch.push((failures, text.into_owned()));
+                                if !failures.is_empty() {
+                                    changed |= handle(failures, &text, &mut state, emit);
                                 }
                             };
                             let result = follower.poll(&mut on_line);
-                            for (failures, text) in batch {
-                                handle(failures, &text, &mut state, &mut events);
-                            }
                             match result {
                                 Ok(info) => {
                                     if info.rotated {
-                                        events.push(Event::Rotated {
+                                        emit(Event::Rotated {
                                             jail: name.clone(),
                                             path: follower.path.clone(),
                                         });
                                     }
                                     if info.truncated {
-                                        events.push(Event::Truncated {
+                                        emit(Event::Truncated {
                                             jail: name.clone(),
                                             path: follower.path.clone(),
                                         });
@@ -541,7 +599,7 @@ impl Engine {
                                     }
                                 }
                                 Err(e) => {
-                                    events.push(Event::Problem(format!(
+                                    emit(Event::Problem(format!(
                                         "jail `{name}`: {}",
                                         error_chain(&e as &FollowError)
                                     )));
@@ -549,9 +607,19 @@ impl Engine {
                                 }
                             }
                         }
-                        state
-                            .positions
-                            .insert(key.clone(), follower.position().clone());
+                        let count = follower.take_long_lines();
+                        if count > 0 {
+                            emit(Event::LongLines {
+                                jail: name.clone(),
+                                path: follower.path.clone(),
+                                count,
+                            });
+                        }
+                        let position = follower.position();
+                        if state.positions.get(key.as_str()) != Some(position) {
+                            state.positions.insert(key.clone(), position.clone());
+                            changed = true;
+                        }
                     }
                     Source::Journal { receiver, filter } => {
                         let Some(rx) = receiver.as_ref() else {
@@ -580,10 +648,12 @@ impl Engine {
                                 Ok(entry) => {
                                     let failures =
                                         filter.process_line_at(&entry.line, entry.time, now);
-                                    handle(failures, &entry.line, &mut state, &mut events);
+                                    handle(failures, &entry.line, &mut state, emit);
+                                    // A new cursor: the state changed either way.
                                     state.cursors.insert(name.clone(), entry.cursor);
+                                    changed = true;
                                 }
-                                Err(e) => events.push(Event::Problem(format!(
+                                Err(e) => emit(Event::Problem(format!(
                                     "jail `{name}`: {}",
                                     error_chain(&e)
                                 ))),
@@ -601,19 +671,34 @@ impl Engine {
             {
                 rj.sources = None;
             }
-            rj.jail.forget_old(&mut state, now);
+            changed |= rj.jail.forget_old(&mut state, now);
         }
-        events.extend(self.expire(&mut state, now));
+        let history = state.history.len();
+        let expired = self.expire(&mut state, now);
+        changed |= !expired.is_empty() || state.history.len() != history;
+        expired.into_iter().for_each(&mut *emit);
         // Most polls of a quiet system change nothing: spare the disk.
-        if state != before {
+        if changed {
             self.state_dir.save(&state)?;
         }
-        Ok(events)
+        self.memory = Some((state, self.state_dir.stamp()?));
+        Ok(())
     }
 
     fn expire(&self, state: &mut State, now: f64) -> Vec<Event> {
         let mut events = Vec::new();
-        for b in state.expire(now) {
+        let evicted = std::mem::take(&mut state.evicted);
+        let mut by_jail: BTreeMap<&str, usize> = BTreeMap::new();
+        for b in &evicted {
+            *by_jail.entry(b.jail.as_str()).or_default() += 1;
+        }
+        for (jail, count) in by_jail {
+            events.push(Event::Evicted {
+                jail: jail.to_owned(),
+                count,
+            });
+        }
+        for b in evicted.into_iter().chain(state.expire(now)) {
             let kind = self
                 .jails
                 .iter()
@@ -663,12 +748,12 @@ impl Engine {
         if firewall.ready(jail) {
             firewall.ban(&record, now)?;
         } else {
-            let names = self.jail_names(kind);
+            let targets = self.targets(kind);
             let bans: Vec<&BanRecord> = state
                 .all_bans()
-                .filter(|b| names.contains(&b.jail))
+                .filter(|b| targets.iter().any(|t| t.jail == b.jail))
                 .collect();
-            firewall.sync(&names, &bans, now)?;
+            firewall.sync(&targets, &bans, now)?;
         }
         self.state_dir.save(&state)?;
         Ok(record)
@@ -847,5 +932,150 @@ mod tests {
         assert!(e.ban("nope", ip, None, NOW).is_err());
         assert_eq!(e.unban(ip, None, NOW + 701.0).unwrap().len(), 1);
         assert!(e.unban(ip, None, NOW + 701.0).unwrap().is_empty());
+    }
+
+    fn stamp_of(dir: &Path) -> Option<Stamp> {
+        StateDir::new(dir.join("state")).stamp().unwrap()
+    }
+
+    #[test]
+    fn an_idle_poll_neither_reads_nor_writes_the_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("demo.log");
+        config(&dir.path().join("conf"), &log, "");
+        let mut text = String::new();
+        for i in 0..2 {
+            text.push_str(&line(NOW - 50.0 + f64::from(i), &format!("198.51.100.{i}")));
+        }
+        append(&log, &text);
+        let mut e = engine(dir.path());
+        e.start(NOW).unwrap();
+        e.poll(NOW).unwrap();
+        let file = StateDir::new(dir.path().join("state")).file();
+        let saved = std::fs::read(&file).unwrap();
+        assert!(saved.windows(12).any(|w| w == b"198.51.100.1"));
+        let stamp = stamp_of(dir.path());
+        // Garbage of the same size and time in the same file: a poll that read the state
+        // would fail; one that wrote it would change the stamp.
+        let modified = std::fs::metadata(&file).unwrap().modified().unwrap();
+        let f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+        std::os::unix::fs::FileExt::write_all_at(&f, &vec![b'#'; saved.len()], 0).unwrap();
+        f.set_modified(modified).unwrap();
+        drop(f);
+        assert_eq!(stamp_of(dir.path()), stamp);
+        for tick in 1..=3 {
+            e.poll(NOW + f64::from(tick)).unwrap();
+        }
+        assert_eq!(stamp_of(dir.path()), stamp, "nothing written");
+        // Another process replacing the file is seen (and its content kept).
+        std::fs::write(&file, &saved).unwrap();
+        let mut other = engine(dir.path());
+        let ip: IpAddr = "203.0.113.9".parse().unwrap();
+        other.ban("demo", ip, None, NOW + 4.0).unwrap();
+        e.poll(NOW + 5.0).unwrap();
+        let state = StateDir::new(dir.path().join("state")).load().unwrap();
+        assert!(state.ban("demo", ip).is_some());
+        assert_eq!(state.failures["demo"].len(), 2);
+    }
+
+    #[test]
+    fn long_lines_are_counted_and_their_rest_is_not_a_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("demo.log");
+        config(&dir.path().join("conf"), &log, "");
+        // The rest of the long line looks like a failure of another address.
+        let fake = line(NOW - 5.0, "203.0.113.50");
+        let long = format!(
+            "{} h demo: {} {}",
+            "x",
+            "y".repeat(100_000),
+            fake.trim_end()
+        );
+        append(
+            &log,
+            &format!("{long}\n{}", line(NOW - 4.0, "198.51.100.7")),
+        );
+        let mut e = engine(dir.path());
+        e.start(NOW).unwrap();
+        let events = e.poll(NOW).unwrap();
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::LongLines { count: 1, .. })),
+            "{events:?}"
+        );
+        let state = StateDir::new(dir.path().join("state")).load().unwrap();
+        let failing: Vec<String> = state.failures["demo"]
+            .keys()
+            .map(|i| i.to_string())
+            .collect();
+        assert_eq!(failing, ["198.51.100.7"]);
+    }
+
+    #[test]
+    fn a_flood_of_distinct_addresses_users_and_pids_stays_bounded_and_still_bans() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("auth.log");
+        let conf = dir.path().join("conf");
+        std::fs::create_dir_all(conf.join("filter.d")).unwrap();
+        std::fs::write(
+            conf.join("filter.d/flood.conf"),
+            "[Definition]\nprefregex = ^\\s*<F-MLFID>\\S+ sshd(?:\\[\\d+\\])?:</F-MLFID> <F-CONTENT>.+</F-CONTENT>$\n\
+             failregex = ^Failed password for (?:invalid user )?<F-USER>\\S+</F-USER> from <HOST> port \\d+\n",
+        )
+        .unwrap();
+        std::fs::write(
+            conf.join("jail.conf"),
+            format!(
+                "[flood]\nenabled = true\nfilter = flood\nlogpath = {}\nmaxretry = 3\nfindtime = 1h\nbantime = 1h\n",
+                log.display()
+            ),
+        )
+        .unwrap();
+        let options = Options {
+            action: Some(ActionKind::Log),
+            ..Options::default()
+        };
+        let (mut e, _) =
+            Engine::from_config(&conf, StateDir::new(dir.path().join("state")), options).unwrap();
+        e.start(NOW).unwrap();
+        let ts = jiff::Timestamp::from_second(NOW as i64 - 60).unwrap();
+        let ts = ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let per_shape = 3 * crate::state::MAX_TRACKED as u32;
+        let mut n = 0u32;
+        for (shape, attacker) in [(0, "192.0.2.1"), (1, "192.0.2.2"), (2, "192.0.2.3")] {
+            let mut text = String::new();
+            for i in 0..per_shape {
+                n += 1;
+                let pid = match shape {
+                    0 => "[1]".to_owned(),
+                    1 => String::new(),
+                    _ => format!("[{n}]"),
+                };
+                let ip = std::net::Ipv4Addr::from(0x0a00_0000 + n);
+                text.push_str(&format!(
+                    "{ts} h sshd{pid}: Failed password for invalid user u{n} from {ip} port 1 ssh2\n"
+                ));
+                // The real attacker, now and then, within the flood.
+                if i % (per_shape / 4) == 7 {
+                    text.push_str(&format!(
+                        "{ts} h sshd{pid}: Failed password for root from {attacker} port 2 ssh2\n"
+                    ));
+                }
+            }
+            append(&log, &text);
+            let events = e.poll(NOW).unwrap();
+            let banned: Vec<String> = events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Banned(b) => Some(b.ip.to_string()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(banned, [attacker], "pid shape {shape}");
+            let state = StateDir::new(dir.path().join("state")).load().unwrap();
+            assert!(state.failures["flood"].len() <= crate::state::MAX_TRACKED);
+            assert!(state.failures["flood"].values().all(|v| v.len() < 3));
+        }
     }
 }

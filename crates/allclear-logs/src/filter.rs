@@ -22,6 +22,17 @@ pub const MAX_MAXLINES: usize = 1000;
 /// Failures remembered per connection id (fail2ban: 100 entries, 5 minutes).
 const MLFID_CACHE_MAX: usize = 100;
 const MLFID_CACHE_SECONDS: f64 = 300.0;
+/// User names remembered per connection. fail2ban only asks whether a connection named more
+/// than one user (`len(users) > 1` cancels a "nofail"), so a few are as good as all; without
+/// a bound, a long-lived process (Postfix `smtpd`, Dovecot `auth`, or lines without a pid) that
+/// logs a new user name on every line grows its set by one name per line, and each failure
+/// handed out held its own copy of it: memory quadratic in the lines (issue 19).
+pub const MAX_CONNECTION_USERS: usize = 16;
+/// Line numbers remembered per connection (its failure's lines, and the "nofail" lines kept
+/// aside). Real connections span a few lines (fail2ban's filters use `maxlines` up to 50);
+/// the list is copied into each failure handed out, so a connection that never ends must not
+/// make that copy grow with every line. The oldest lines go first.
+pub const MAX_CONNECTION_LINES: usize = 64;
 
 /// A filter could not be compiled.
 #[derive(Debug, thiserror::Error)]
@@ -1528,7 +1539,10 @@ impl Filter {
         }
         if let Some(entry) = self.mlfid.get_mut(mlfid, now) {
             if let Some(u) = fail.user()
-                && !entry.users.as_ref().is_some_and(|set| set.contains(u))
+                && !entry
+                    .users
+                    .as_ref()
+                    .is_some_and(|set| set.len() >= MAX_CONNECTION_USERS || set.contains(u))
             {
                 Arc::make_mut(entry.users.get_or_insert_with(Default::default))
                     .insert(u.to_owned());
@@ -1616,13 +1630,24 @@ impl Filter {
             if flags & GAINED == 0 {
                 m.extend_from_slice(matched);
             }
+            keep_last_lines(&mut m);
             fail.matches = Some(m);
         } else if flags & (FORGET | NOFAIL) == NOFAIL {
             match fail.nofail_matches.as_mut() {
-                Some(n) => n.extend_from_slice(matched),
+                Some(n) => {
+                    n.extend_from_slice(matched);
+                    keep_last_lines(n);
+                }
                 None => fail.nofail_matches = Some(spares.lines_from(matched)),
             }
         }
+    }
+}
+
+/// Drops the oldest line numbers of a connection beyond [`MAX_CONNECTION_LINES`].
+fn keep_last_lines(lines: &mut Vec<u64>) {
+    if lines.len() > MAX_CONNECTION_LINES {
+        lines.drain(..lines.len() - MAX_CONNECTION_LINES);
     }
 }
 
@@ -1968,6 +1993,56 @@ mod tests {
         let again = f.process_line("Aug 14 09:00:03 h sshd[1]: Failed for c from 192.0.2.3", &c);
         assert_eq!(users(&again[0]), 1);
         assert_eq!(first[0].data.user(), Some("a"));
+    }
+
+    #[test]
+    fn a_connection_that_never_ends_keeps_bounded_users_and_lines() {
+        // A long-lived process (or lines without a pid: one connection id for all) naming a
+        // new user on every line (issue 19): its cached failure, and every failure handed
+        // out for it, stay bounded however many lines it writes.
+        let mut d = def(&[
+            r"^Failed for <F-USER>\S+</F-USER> from <HOST>$",
+            r"^<F-NOFAIL>Accepted</F-NOFAIL> for <F-USER>\S+</F-USER>$",
+        ]);
+        d.prefregex =
+            Some(r"^<F-MLFID>\s*\S+ sshd(?:\[\d+\])?:</F-MLFID> <F-CONTENT>.+</F-CONTENT>$".into());
+        let mut f = Filter::from_definition(&d, FilterOptions::default()).unwrap();
+        let c = clock();
+        let n = 5 * MAX_CONNECTION_LINES * MAX_CONNECTION_USERS;
+        let mut kept = Vec::new();
+        for i in 0..n {
+            for pid in ["[1]", ""] {
+                let line = format!(
+                    "Aug 14 09:00:00 h sshd{pid}: Failed for u{i} from 10.0.{}.{}",
+                    i / 250,
+                    i % 250
+                );
+                kept.extend(f.process_line(&line, &c));
+            }
+        }
+        assert_eq!(kept.len(), 2 * n);
+        assert_eq!(kept.last().unwrap().id.as_deref(), Some("10.0.20.119"));
+        for r in &kept {
+            let users = r.data.users.as_ref().map_or(0, |u| u.len());
+            assert!((1..=MAX_CONNECTION_USERS).contains(&users), "{users}");
+            assert!(r.data.attempts() <= MAX_CONNECTION_LINES);
+        }
+        // "nofail" lines of one user are kept aside on the connection, at most the bound.
+        for _ in 0..n {
+            f.process_line("Aug 14 09:00:00 h sshd[2]: Accepted for a", &c);
+        }
+        assert_eq!(f.mlfid.map.len(), 3);
+        for (entry, ..) in f.mlfid.map.values() {
+            assert!(
+                entry
+                    .users
+                    .as_ref()
+                    .is_some_and(|u| u.len() <= MAX_CONNECTION_USERS)
+            );
+            for lines in [&entry.matches, &entry.nofail_matches] {
+                assert!(lines.as_ref().map_or(0, Vec::len) <= MAX_CONNECTION_LINES);
+            }
+        }
     }
 
     #[test]

@@ -16,8 +16,11 @@ use std::path::{Path, PathBuf};
 
 use crate::state::Position;
 
-/// Lines longer than this are returned in pieces of this size (a line without end must not
-/// grow memory without bound).
+/// Lines longer than this are cut: their first `MAX_LINE` bytes are returned (and matched, as
+/// `scan` matches the head of a cut line) and the rest, up to the newline, is skipped and
+/// counted ([`Follower::take_long_lines`]). A line without end must not grow memory without
+/// bound, and the rest of a cut line must not be read as a line of its own: its text is the
+/// attacker's, and could look like any log line.
 pub const MAX_LINE: usize = 64 << 10;
 /// The first line is hashed up to this many bytes.
 const FIRST_LINE_MAX: usize = 4096;
@@ -58,12 +61,27 @@ pub struct Follower {
     pos: Position,
     /// An incomplete last line.
     partial: Vec<u8>,
+    /// The head of an overlong line was returned: its rest, up to the newline, is skipped.
+    skipping: bool,
+    /// Lines cut to [`MAX_LINE`] since [`Follower::take_long_lines`] was last called.
+    long_lines: u64,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> FollowError + '_ {
     move |source| FollowError::Io {
         path: path.to_owned(),
         source,
+    }
+}
+
+/// Returns a complete line, or the head of one longer than [`MAX_LINE`] (counted in `long`).
+fn emit(long: &mut u64, line: &[u8], lines: &mut dyn FnMut(&[u8])) {
+    match line.get(..MAX_LINE) {
+        Some(head) if line.len() > MAX_LINE => {
+            *long += 1;
+            lines(head);
+        }
+        _ => lines(line),
     }
 }
 
@@ -95,6 +113,8 @@ impl Follower {
             file: None,
             pos: saved.unwrap_or_default(),
             partial: Vec::new(),
+            skipping: false,
+            long_lines: 0,
         }
     }
 
@@ -137,10 +157,13 @@ impl Follower {
                     file: Some(old),
                     pos: saved.clone(),
                     partial: Vec::new(),
+                    skipping: false,
+                    long_lines: 0,
                 };
                 old_follower.seek_to(saved.offset)?;
                 old_follower.read_available(lines, u64::MAX)?;
                 old_follower.flush_partial(lines);
+                self.long_lines += old_follower.long_lines;
                 info.rotated = true;
             }
         }
@@ -165,7 +188,13 @@ impl Follower {
         }
         self.pos.offset = offset;
         self.partial.clear();
+        self.skipping = false;
         Ok(())
+    }
+
+    /// How many lines were longer than [`MAX_LINE`] (and cut) since the last call.
+    pub fn take_long_lines(&mut self) -> u64 {
+        std::mem::take(&mut self.long_lines)
     }
 
     /// Reads what is new and calls `lines` with each complete line (without its newline).
@@ -245,23 +274,31 @@ impl Follower {
             let mut chunk = buf.get(..n).unwrap_or_default();
             while let Some(i) = memchr::memchr(b'\n', chunk) {
                 let (line, rest) = chunk.split_at(i);
-                let line_len = line.len() as u64 + 1;
-                if self.partial.is_empty() {
-                    lines(line);
+                // The line, its newline and the bytes of it kept from earlier reads.
+                self.pos.offset += line.len() as u64 + 1 + self.partial.len() as u64;
+                if std::mem::take(&mut self.skipping) {
+                    // The rest of a line whose head was returned.
+                } else if self.partial.is_empty() {
+                    emit(&mut self.long_lines, line, lines);
                 } else {
-                    self.partial.extend_from_slice(line);
-                    lines(&self.partial);
-                    self.pos.offset += self.partial.len() as u64 - line.len() as u64;
-                    self.partial.clear();
+                    let mut whole = std::mem::take(&mut self.partial);
+                    whole.extend_from_slice(line);
+                    emit(&mut self.long_lines, &whole, lines);
+                    whole.clear();
+                    self.partial = whole;
                 }
-                self.pos.offset += line_len;
                 chunk = rest.get(1..).unwrap_or_default();
             }
+            if self.skipping {
+                self.pos.offset += chunk.len() as u64;
+                continue;
+            }
             self.partial.extend_from_slice(chunk);
-            if self.partial.len() >= MAX_LINE {
+            if self.partial.len() > MAX_LINE {
                 self.pos.offset += self.partial.len() as u64;
-                lines(&self.partial);
-                self.partial.clear();
+                let head = std::mem::take(&mut self.partial);
+                emit(&mut self.long_lines, &head, lines);
+                self.skipping = true;
             }
         }
     }
@@ -372,6 +409,46 @@ mod tests {
             proptest::prop_assert_eq!(out, lines);
             proptest::prop_assert_eq!(f.position().offset, text.len() as u64);
         }
+    }
+
+    #[test]
+    fn long_lines_give_their_head_once_and_are_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("auth.log");
+        // 100 KB lines: one written at once, one in pieces over several polls; the rest of a
+        // cut line (here shaped like a log line) is never a line of its own.
+        let tail = "Dec  7 20:20:01 vm sshd[1]: Failed password for root from 192.0.2.9 port 1";
+        let long = |c: char| format!("{}\n{tail}", c.to_string().repeat(100_000));
+        let first = long('a');
+        let (head, rest) = first.split_at(100_000);
+        append(
+            &log,
+            &format!("short\n{}{}\nafter\n", head, rest.replace('\n', " ")),
+        );
+        let mut f = Follower::new(&log, None);
+        let (lines, _) = collect(&mut f);
+        assert_eq!(
+            lines.len(),
+            3,
+            "{:?}",
+            lines.iter().map(String::len).collect::<Vec<_>>()
+        );
+        assert_eq!(lines[1], "a".repeat(MAX_LINE));
+        assert_eq!(lines[2], "after");
+        assert_eq!(f.take_long_lines(), 1);
+        assert_eq!(f.take_long_lines(), 0);
+        let second = long('b').replace('\n', " ");
+        let mut got = Vec::new();
+        for piece in second.as_bytes().chunks(30_000) {
+            append(&log, std::str::from_utf8(piece).unwrap());
+            got.extend(collect(&mut f).0);
+        }
+        append(&log, "\nlast\n");
+        got.extend(collect(&mut f).0);
+        assert_eq!(got, ["b".repeat(MAX_LINE), "last".to_owned()]);
+        assert_eq!(f.take_long_lines(), 1);
+        let size = std::fs::metadata(&log).unwrap().len();
+        assert_eq!(f.position().offset, size);
     }
 
     #[test]

@@ -17,6 +17,9 @@ pub const MAX_SAMPLES: usize = 5;
 pub const MAX_SAMPLE_LEN: usize = 512;
 /// At most this many user names are kept in a ban record.
 pub const MAX_USERS: usize = 16;
+/// Each user name is cut to this many bytes (`<F-USER>` is usually `\S+`: as long as the
+/// attacker likes).
+pub const MAX_USER_LEN: usize = 64;
 /// fail2ban's default formula caps the exponent at 20.
 const MAX_SHIFT: u32 = 20;
 /// No ban is longer than this (100 years): keeps times finite whatever the factors.
@@ -363,12 +366,14 @@ impl Jail {
         if state.ban(&p.name, ip).is_some_and(|b| b.live_at(now)) {
             return Outcome::AlreadyBanned;
         }
+        let seq = state.next_seq();
         let window = state.failures_mut(&p.name, ip);
         window.retain(|f| f.time >= time - p.findtime);
         window.push(Failure {
+            seq,
             time,
             sample: cut(line, MAX_SAMPLE_LEN),
-            user: user.map(str::to_owned),
+            user: user.map(|u| cut(u, MAX_USER_LEN)),
         });
         // Bound memory per address: only the last `maxretry` failures can matter.
         let maxretry = p.maxretry.max(1) as usize;
@@ -475,9 +480,10 @@ impl Jail {
         record
     }
 
-    /// Forgets failures older than `findtime` before `now` (they can no longer count).
-    pub fn forget_old(&self, state: &mut State, now: f64) {
-        state.forget_failures(&self.policy.name, now - self.policy.findtime);
+    /// Forgets failures older than `findtime` before `now` (they can no longer count);
+    /// whether any went.
+    pub fn forget_old(&self, state: &mut State, now: f64) -> bool {
+        state.forget_failures(&self.policy.name, now - self.policy.findtime)
     }
 }
 

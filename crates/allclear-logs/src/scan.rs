@@ -106,6 +106,7 @@ pub struct HostSummary {
     pub bans: u64,
     /// Failures ignored because the host is in `ignoreip` (or loopback).
     pub ignored: bool,
+    /// The first [`crate::jail::MAX_USERS`] user names of the host's failures.
     pub users: BTreeSet<String>,
 }
 
@@ -488,7 +489,10 @@ impl Scanner {
         let user = f.data.user();
         let window = self.windows.entry_ref(host).or_default();
         window.summary.failures += 1;
+        // A host's user names in the report: the first few (as a ban record keeps them); a
+        // host trying a new name on every line must not grow its summary with each.
         if let Some(u) = user
+            && window.summary.users.len() < crate::jail::MAX_USERS
             && !window.summary.users.contains(u)
         {
             window.summary.users.insert(u.to_owned());
@@ -677,6 +681,18 @@ mod tests {
             allclear_core::Location::new("auth.log").with_line(line as u32 + 10)
         });
         assert_eq!(findings[0].fingerprint, moved[0].fingerprint);
+    }
+
+    #[test]
+    fn a_host_trying_a_new_user_on_every_line_keeps_a_bounded_summary() {
+        let n = 10 * crate::jail::MAX_USERS as u32;
+        let lines: Vec<Vec<u8>> = (0..n)
+            .map(|i| line(i % 3000, &format!("u{i}"), "198.51.100.7"))
+            .collect();
+        let report = scan_lines(filter(), lines.iter().map(Vec::as_slice), options(1000));
+        let host = &report.hosts["198.51.100.7"];
+        assert_eq!(host.failures, u64::from(n));
+        assert_eq!(host.users.len(), crate::jail::MAX_USERS);
     }
 
     /// The input of the reader tests: CRLF and LF endings, empty lines, invalid UTF-8,

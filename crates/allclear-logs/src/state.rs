@@ -14,8 +14,11 @@ use std::path::{Path, PathBuf};
 
 /// The state file format version.
 pub const STATE_SCHEMA: u32 = 1;
-/// The state file is refused beyond this size (it holds bans and positions, not logs).
-pub const MAX_STATE_BYTES: u64 = 64 << 20;
+/// The state file is refused beyond this size (it holds bans and positions, not logs). Above
+/// what the bounds below allow a jail to write ([`MAX_BANS`] bans with their samples and
+/// users, [`MAX_TRACKED`] addresses with `maxretry` failures each), so a state this program
+/// wrote always loads again.
+pub const MAX_STATE_BYTES: u64 = 256 << 20;
 /// At most this many past-ban entries are remembered (oldest dropped first).
 pub const MAX_HISTORY: usize = 100_000;
 
@@ -101,12 +104,31 @@ pub struct Failure {
     /// The line (cut).
     pub sample: String,
     pub user: Option<String>,
+    /// Order of arrival ([`State::next_seq`]): log times have whole seconds, in which a flood
+    /// has thousands of failures, and eviction must still go oldest first.
+    #[serde(default)]
+    pub seq: u64,
 }
 
 /// At most this many addresses per jail have failures remembered; beyond it the addresses
 /// with the oldest last failure are forgotten (a botnet spreading over many addresses must
-/// not grow the state without bound).
-pub const MAX_TRACKED: usize = 50_000;
+/// not grow the state without bound). Each holds up to `maxretry` failures with a sample line
+/// of up to [`crate::jail::MAX_SAMPLE_LEN`] bytes, so this keeps the state (in memory, and the
+/// file rewritten when it changes) to a few MB per jail. 10,000 addresses failing within one
+/// `findtime` is already a flood: an attacker who must beat 10,000 other addresses to the
+/// next failure gets at most `maxretry - 1` tries per 10,000 lines of flood.
+pub const MAX_TRACKED: usize = 10_000;
+/// When [`MAX_TRACKED`] is reached, this share (1/8) of the addresses, those with the oldest
+/// last failure, is forgotten at once: finding them costs a pass over all, so doing it for
+/// every new address of a flood would make each line cost 10,000 steps.
+const EVICT_SHARE: usize = 8;
+/// At most this many live bans per jail; beyond it the ban that started first is lifted
+/// early (and goes to [`State::evicted`] for the firewall). A ban record keeps up to five
+/// sample lines and sixteen user names (a few KB at worst), so this keeps a jail's bans to
+/// tens of MB even when every line of a flood comes from a new address that reaches
+/// `maxretry`; a host with more than 20,000 addresses banned at once in one jail faces an
+/// address-spread attack that per-address bans do not stop anyway.
+pub const MAX_BANS: usize = 20_000;
 
 /// Where reading of a log file stopped.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -143,6 +165,13 @@ pub struct State {
     /// `dbpurgeage`).
     #[serde(default = "default_history_age")]
     pub history_age: f64,
+    /// The last [`Failure::seq`] given out.
+    #[serde(default)]
+    pub seq: u64,
+    /// Live bans lifted early to keep a jail within [`MAX_BANS`], for the caller to take out
+    /// of the firewall (not saved).
+    #[serde(skip)]
+    pub evicted: Vec<BanRecord>,
 }
 
 fn default_history_age() -> f64 {
@@ -166,6 +195,8 @@ impl State {
             positions: BTreeMap::new(),
             cursors: BTreeMap::new(),
             history_age: default_history_age(),
+            seq: 0,
+            evicted: Vec::new(),
         }
     }
 
@@ -201,20 +232,17 @@ impl State {
         Ok(state)
     }
 
+    /// A number for the next failure, larger than every one before.
+    pub fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
     /// The failures of `ip` in `jail` (created empty).
     pub fn failures_mut(&mut self, jail: &str, ip: IpAddr) -> &mut Vec<Failure> {
         let by_ip = self.failures.entry(jail.to_owned()).or_default();
         if by_ip.len() >= MAX_TRACKED && !by_ip.contains_key(&ip) {
-            let oldest = by_ip
-                .iter()
-                .min_by(|a, b| {
-                    let last = |v: &Vec<Failure>| v.last().map_or(f64::MIN, |f| f.time);
-                    last(a.1).total_cmp(&last(b.1))
-                })
-                .map(|(ip, _)| *ip);
-            if let Some(o) = oldest {
-                by_ip.remove(&o);
-            }
+            evict_oldest(by_ip, MAX_TRACKED.div_ceil(EVICT_SHARE));
         }
         by_ip.entry(ip).or_default()
     }
@@ -229,17 +257,22 @@ impl State {
         }
     }
 
-    /// Forgets the failures of `jail` before `before`.
-    pub fn forget_failures(&mut self, jail: &str, before: f64) {
-        if let Some(by_ip) = self.failures.get_mut(jail) {
-            for list in by_ip.values_mut() {
-                list.retain(|f| f.time >= before);
-            }
-            by_ip.retain(|_, l| !l.is_empty());
-            if by_ip.is_empty() {
-                self.failures.remove(jail);
-            }
+    /// Forgets the failures of `jail` before `before`; whether any went.
+    pub fn forget_failures(&mut self, jail: &str, before: f64) -> bool {
+        let Some(by_ip) = self.failures.get_mut(jail) else {
+            return false;
+        };
+        let mut changed = false;
+        by_ip.retain(|_, list| {
+            let len = list.len();
+            list.retain(|f| f.time >= before);
+            changed |= list.len() != len;
+            !list.is_empty()
+        });
+        if by_ip.is_empty() {
+            self.failures.remove(jail);
         }
+        changed
     }
 
     /// The ban of `ip` in `jail`, if any (live or not yet expired by [`State::expire`]).
@@ -275,10 +308,18 @@ impl State {
             let old = old.clone();
             self.remember(&old, now);
         }
-        self.bans
-            .entry(record.jail.clone())
-            .or_default()
-            .insert(record.ip, record);
+        let by_ip = self.bans.entry(record.jail.clone()).or_default();
+        by_ip.insert(record.ip, record);
+        if by_ip.len() > MAX_BANS {
+            let first = by_ip
+                .iter()
+                .min_by(|a, b| a.1.start.total_cmp(&b.1.start))
+                .map(|(ip, _)| *ip);
+            if let Some(old) = first.and_then(|ip| by_ip.remove(&ip)) {
+                self.remember(&old, now);
+                self.evicted.push(old);
+            }
+        }
     }
 
     /// Removes the ban of `ip` in `jail` (every jail when `None`) and returns what was removed.
@@ -346,6 +387,48 @@ impl State {
                     last,
                 });
             }
+        }
+    }
+}
+
+/// Forgets the `count` addresses whose last failure is oldest (by log time, then arrival).
+fn evict_oldest(by_ip: &mut BTreeMap<IpAddr, Vec<Failure>>, count: usize) {
+    let mut last: Vec<(f64, u64, IpAddr)> = by_ip
+        .iter()
+        .map(|(ip, v)| {
+            v.last()
+                .map_or((f64::MIN, 0, *ip), |f| (f.time, f.seq, *ip))
+        })
+        .collect();
+    let Some(i) = count.checked_sub(1).filter(|&i| i < last.len()) else {
+        by_ip.clear();
+        return;
+    };
+    last.select_nth_unstable_by(i, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    for (.., ip) in last.get(..count).unwrap_or_default() {
+        by_ip.remove(ip);
+    }
+}
+
+/// One version of the state file as the file system shows it: a writer replaces the file by
+/// rename, so a new version has a new inode (and usually a new size and time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    inode: u64,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Stamp {
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(meta);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Stamp {
+            inode,
+            len: meta.len(),
+            modified: meta.modified().ok(),
         }
     }
 }
@@ -432,6 +515,24 @@ impl StateDir {
         fs_err::rename(&tmp, &path)?;
         Ok(())
     }
+
+    /// The current version of the state file (`None`: there is none). A caller that keeps the
+    /// state in memory compares it with the stamp after its own last load or save, and reads
+    /// the file again only when someone else (`ban`, `unban`) replaced it.
+    pub fn stamp(&self) -> Result<Option<Stamp>, StateError> {
+        match std::fs::metadata(self.file()) {
+            Ok(meta) => Ok(Some(Stamp::of(&meta))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(std::io::Error::new(
+                e.kind(),
+                format!(
+                    "failed to read the metadata of {}: {e}",
+                    self.file().display()
+                ),
+            )
+            .into()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -514,6 +615,47 @@ mod tests {
         assert!(s.ban("sshd", ip).is_some());
         assert_eq!(s.remove_ban(ip, None, 1.0).len(), 1);
         assert_eq!(s.all_bans().count(), 0);
+    }
+
+    #[test]
+    fn tracked_addresses_and_live_bans_are_bounded_oldest_first() {
+        let mut s = State::new();
+        let ip = |i: u32| IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+        let n = 3 * MAX_TRACKED as u32;
+        for i in 0..n {
+            let seq = s.next_seq();
+            // Whole seconds: a thousand failures in each.
+            s.failures_mut("sshd", ip(i)).push(Failure {
+                seq,
+                time: f64::from(i / 1000),
+                sample: String::new(),
+                user: None,
+            });
+            assert!(s.failures["sshd"].len() <= MAX_TRACKED);
+        }
+        // The newest stay (in arrival order within a second), the oldest went.
+        let kept = (MAX_TRACKED - MAX_TRACKED / EVICT_SHARE) as u32;
+        assert!((n - kept..n).all(|i| s.failures["sshd"].contains_key(&ip(i))));
+        assert!(!s.failures["sshd"].contains_key(&ip(0)));
+        for i in 0..(MAX_BANS as u32 + 10) {
+            s.insert_ban(record("sshd", &ip(i).to_string(), f64::from(i), 600.0), 0.0);
+        }
+        assert_eq!(s.bans["sshd"].len(), MAX_BANS);
+        let lifted: Vec<IpAddr> = s.evicted.iter().map(|b| b.ip).collect();
+        assert_eq!(lifted, (0..10).map(ip).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_stamp_changes_only_when_the_file_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let sd = StateDir::new(dir.path().join("state"));
+        assert_eq!(sd.stamp().unwrap(), None);
+        sd.save(&State::new()).unwrap();
+        let first = sd.stamp().unwrap();
+        assert!(first.is_some());
+        assert_eq!(sd.stamp().unwrap(), first);
+        sd.save(&State::new()).unwrap();
+        assert_ne!(sd.stamp().unwrap(), first);
     }
 
     proptest! {

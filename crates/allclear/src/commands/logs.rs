@@ -12,6 +12,7 @@ use std::io::{BufReader, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use allclear_logs::action::ActionKind;
 use allclear_logs::config::{self, FilterDefinition, JailDefinition};
@@ -562,6 +563,16 @@ fn log_events(events: &[Event]) {
             Event::Truncated { jail, path } => {
                 eprintln!("note: jail {jail}: {} was truncated", path.display())
             }
+            Event::LongLines { jail, path, count } => eprintln!(
+                "warning: jail {jail}: {count} line(s) of {} longer than {} KiB: only their first {} KiB were matched",
+                path.display(),
+                allclear_logs::follow::MAX_LINE >> 10,
+                allclear_logs::follow::MAX_LINE >> 10,
+            ),
+            Event::Evicted { jail, count } => eprintln!(
+                "warning: jail {jail}: {count} ban(s) lifted early: a jail keeps at most {} live bans (the oldest go first)",
+                allclear_logs::state::MAX_BANS
+            ),
             Event::Problem(p) => eprintln!("warning: {p}"),
         }
     }
@@ -595,16 +606,50 @@ fn run_service(args: &RunArgs) -> anyhow::Result<i32> {
         )
     })?;
     log_events(&events);
+    let stop = stop_on_signals()?;
     let interval = std::time::Duration::from_secs_f64(args.interval.clamp(0.05, 3600.0));
     loop {
-        let events = engine.poll(now()).context("reading the logs")?;
-        log_events(&events);
-        if args.once {
+        engine
+            .poll_each(now(), &mut |e| log_events(std::slice::from_ref(&e)))
+            .context("reading the logs")?;
+        if args.once || stop.load(Ordering::Relaxed) {
             break;
         }
-        std::thread::sleep(interval);
+        // Wake often enough to stop soon after a signal, without polling the logs more often.
+        let until = std::time::Instant::now() + interval;
+        while !stop.load(Ordering::Relaxed) {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(STOP_CHECK));
+        }
+    }
+    if stop.load(Ordering::Relaxed) {
+        // Every poll saves what changed, and the last one ran after the signal.
+        eprintln!(
+            "stopped by a signal; state saved in {}",
+            args.service.state.display()
+        );
     }
     Ok(if some_failed { 2 } else { 0 })
+}
+
+/// How often a sleeping daemon looks whether it was asked to stop.
+const STOP_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// A flag raised by SIGTERM or SIGINT: the daemon finishes its poll (which saves the
+/// state) and exits 0, as systemd expects of `systemctl stop`. A second signal while stopping
+/// exits at once (status 1), for a poll that hangs.
+fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [SIGTERM, SIGINT] {
+        signal_hook::flag::register_conditional_shutdown(signal, 1, Arc::clone(&stop))
+            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
+            .context("installing the signal handlers")?;
+    }
+    Ok(stop)
 }
 
 fn run_ban(args: &BanArgs) -> anyhow::Result<i32> {

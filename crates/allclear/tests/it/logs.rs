@@ -506,11 +506,19 @@ fn netns_helper(role: &str) {
     let arg = std::env::var("ALLCLEAR_TEST_NETNS_ARG").unwrap_or_default();
     match role {
         "listen" => {
-            let listener = std::net::TcpListener::bind("0.0.0.0:7022").unwrap();
+            // The jail's port (7022) and another one (7023), which a ban must leave open.
+            let listeners =
+                [7022, 7023].map(|port| std::net::TcpListener::bind(("0.0.0.0", port)).unwrap());
             std::fs::write(&arg, "ready").unwrap();
-            for mut stream in listener.incoming().flatten() {
-                let _ = stream.write_all(b"hello\n");
-            }
+            std::thread::scope(|scope| {
+                for listener in &listeners {
+                    scope.spawn(move || {
+                        for mut stream in listener.incoming().flatten() {
+                            let _ = stream.write_all(b"hello\n");
+                        }
+                    });
+                }
+            });
         }
         "connect" => {
             let addr: std::net::SocketAddr = arg.parse().unwrap();
@@ -556,9 +564,10 @@ fn is_root() -> bool {
         .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
 }
 
-/// The banned address's connection is dropped, the other passes; after a restart with the
-/// firewall emptied the ban is back; after `unban` it passes. Everything happens inside two
-/// network namespaces the test creates, joined by a veth pair.
+/// The banned address's connection to the jail's port (`port = 7022`) is dropped, to another
+/// port it passes, and the other address passes; after a restart with the firewall emptied
+/// the ban is back; after `unban` it passes. Everything happens inside two network namespaces
+/// the test creates, joined by a veth pair.
 fn firewall_in_a_network_namespace(action: &str, tools: &[(&str, &str)]) {
     let present = tools.iter().chain(&[("ip", "-V")]).all(|(t, v)| {
         std::process::Command::new(t)
@@ -574,7 +583,9 @@ fn firewall_in_a_network_namespace(action: &str, tools: &[(&str, &str)]) {
         );
         return;
     }
-    let Some(s) = setup("") else { return };
+    let Some(s) = setup("port = 7022") else {
+        return;
+    };
     let ns = Netns::new(action.chars().next().unwrap_or('x'));
     let ready = s.state.with_extension("ready");
     struct Kill(std::process::Child);
@@ -598,6 +609,7 @@ fn firewall_in_a_network_namespace(action: &str, tools: &[(&str, &str)]) {
     }
     assert!(ready.exists(), "the listener did not start");
     let attacker_route = "10.231.0.1:7022"; // from 10.231.0.2
+    let attacker_other_port = "10.231.0.1:7023";
     let other_route = "10.231.9.1:7022"; // from 10.231.0.3
     assert!(connects(&ns, attacker_route), "before any ban");
     assert!(connects(&ns, other_route), "before any ban");
@@ -639,6 +651,10 @@ fn firewall_in_a_network_namespace(action: &str, tools: &[(&str, &str)]) {
         "the banned address is dropped"
     );
     assert!(
+        connects(&ns, attacker_other_port),
+        "the banned address still reaches a port the jail does not guard"
+    );
+    assert!(
         connects(&ns, other_route),
         "the other address still connects"
     );
@@ -661,11 +677,81 @@ fn firewall_in_a_network_namespace(action: &str, tools: &[(&str, &str)]) {
         !connects(&ns, attacker_route),
         "the ban was restored at start"
     );
+    assert!(connects(&ns, attacker_other_port));
 
     run_in_ns(&["unban", "10.231.0.2"]);
     assert!(connects(&ns, attacker_route), "unbanned");
     assert!(connects(&ns, other_route));
     drop(listener);
+}
+
+#[test]
+fn sigterm_stops_the_daemon_cleanly_with_the_ban_saved() {
+    let Some(s) = setup("") else { return };
+    let mut log = String::new();
+    for i in 0..5 {
+        log.push_str(&failure(30 - i, "198.51.100.30", "root", 1 + i as u32));
+    }
+    std::fs::write(&s.log, log).unwrap();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("allclear"))
+        .env("TZ", "UTC")
+        .args([
+            "host",
+            "logs",
+            "run",
+            "--action",
+            "log",
+            "--interval",
+            "0.2",
+            "--config",
+        ])
+        .arg(&s.config)
+        .arg("--state")
+        .arg(&s.state)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first poll's ban to be saved, then stop it as systemd does.
+    let file = s.state.join("state.json");
+    for _ in 0..600 {
+        if std::fs::read_to_string(&file).is_ok_and(|t| t.contains("198.51.100.30")) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        stderr(&out).contains("stopped by a signal"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(s.banned(), ["198.51.100.30"]);
+}
+
+#[test]
+fn run_reports_overlong_lines_and_never_reads_their_rest_as_a_line() {
+    let Some(s) = setup("maxretry = 1") else {
+        return;
+    };
+    // The rest of a 100 KB line is shaped like a failure of another address.
+    let fake = failure(10, "198.51.100.66", "root", 1);
+    let mut log = format!("{} {}", "x".repeat(100_000), fake);
+    log.push_str(&failure(5, "198.51.100.67", "root", 2));
+    std::fs::write(&s.log, log).unwrap();
+    let out = s.run_once();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        stderr(&out).contains("1 line(s) of") && stderr(&out).contains("longer than 64 KiB"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(s.banned(), ["198.51.100.67"]);
 }
 
 /// One journal entry as `journalctl -o json` prints it.
