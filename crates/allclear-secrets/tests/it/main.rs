@@ -3,5 +3,6 @@
 mod accuracy;
 mod fixtures;
 mod gitleaks;
+mod limits;
 mod props;
 mod support;
