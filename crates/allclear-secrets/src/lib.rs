@@ -30,6 +30,7 @@
 mod archive;
 mod check;
 mod config;
+mod context;
 mod engine;
 mod files;
 mod filter;

@@ -7,9 +7,11 @@ use std::path::Path;
 use allclear_core::{Finding, Fix, Location, RunError, Severity};
 
 use crate::config::SecretsConfig;
+use crate::context::{self, FileContext};
 use crate::engine::{Engine, EngineError, FileTraits, Hit};
+use crate::rules::{Filter, Rule};
 use crate::text::{HEAD_BYTES, LineCounter, looks_binary, redact};
-use crate::{archive, files, personal, restricted, rules};
+use crate::{archive, files, filter, personal, restricted, rules};
 
 /// More password hashes than this in one file are a user table: they are reported as
 /// personal data (counts and samples), not one finding each.
@@ -374,6 +376,7 @@ struct FileScan<'s> {
     scanner: &'s Scanner,
     path: &'s str,
     traits: FileTraits,
+    context: FileContext,
     /// Only the content rules (`Scanner::scan_secrets`).
     secrets_only: bool,
     /// Whether the next chunk is the file's first.
@@ -386,6 +389,9 @@ struct FileScan<'s> {
     hashes: Vec<Finding>,
     hash_count: usize,
     tally: personal::Tally,
+    /// The file's start is machine-written (minified, one-line exports): not personal
+    /// records. Not used for secrets: a one-line config still holds real passwords.
+    shape_generated: bool,
 }
 
 impl<'s> FileScan<'s> {
@@ -396,12 +402,14 @@ impl<'s> FileScan<'s> {
             traits: FileTraits {
                 code: is_code(path),
             },
+            context: context::classify(path),
             secrets_only: false,
             first: true,
             counts: BTreeMap::new(),
             hashes: Vec::new(),
             hash_count: 0,
             tally: personal::Tally::default(),
+            shape_generated: false,
         }
     }
 
@@ -417,10 +425,11 @@ impl<'s> FileScan<'s> {
     ) {
         let scanner = self.scanner;
         if std::mem::take(&mut self.first) && !self.secrets_only {
-            // Dumps and key files are known by their start.
+            // Dumps and key files are known by their start; so is machine-written text.
             out.findings
                 .extend(scanner.restricted.check(self.path, buf));
             out.findings.extend(files::check(self.path, buf));
+            self.shape_generated = context::looks_generated(buf.get(..HEAD_BYTES).unwrap_or(buf));
         }
         let mut hits = Vec::new();
         scanner.engine.scan(buf, self.traits, &mut hits);
@@ -433,7 +442,11 @@ impl<'s> FileScan<'s> {
             let line = line_base.saturating_add(lines.line_of(hit.match_start) - 1);
             self.hit(hit, buf, line, out);
         }
-        if !self.secrets_only {
+        // Package metadata and credits list people on purpose; generated data (icon fonts,
+        // minified code) has runs of numbers that are not records.
+        let people_on_purpose =
+            self.context.people || self.context.generated || self.shape_generated;
+        if !self.secrets_only && !people_on_purpose {
             // Whole lines: a line across the boundary is the earlier chunk's.
             let from = next_line_start(buf, own_from);
             let to = next_line_start(buf, own_to);
@@ -444,7 +457,22 @@ impl<'s> FileScan<'s> {
 
     fn hit(&mut self, hit: Hit, buf: &[u8], line: u32, out: &mut ScanOutput) {
         let rule = self.scanner.engine.rule(hit.rule);
-        let severity = rule.severity;
+        let secret = buf.get(hit.start..hit.end).unwrap_or_default();
+        if rule.generic && !self.generic_hit_holds(rule, secret, buf, &hit) {
+            return;
+        }
+        // Context lowers severity, it does not hide: a sample credential in a test or a
+        // README is still listed, at low, saying where it is. A key that proves itself real
+        // (a private key, a checksummed token) keeps its severity anywhere.
+        let sample = self
+            .context
+            .sample
+            .filter(|_| rule.severity > Severity::Low && !looks_real(rule, secret));
+        let severity = if sample.is_some() {
+            Severity::Low
+        } else {
+            rule.severity
+        };
         let is_hash = rule.id == "secrets.password-hash";
         if is_hash {
             self.hash_count += 1;
@@ -460,9 +488,12 @@ impl<'s> FileScan<'s> {
                 return;
             }
         }
-        let secret = buf.get(hit.start..hit.end).unwrap_or_default();
         let redacted = redact(secret);
-        let finding = Finding::new(rule.id, severity, format!("{}: {redacted}", rule.name))
+        let title = match sample {
+            Some(sample) => format!("{}: {redacted} ({})", rule.name, sample.phrase()),
+            None => format!("{}: {redacted}", rule.name),
+        };
+        let mut finding = Finding::new(rule.id, severity, title)
             .with_location(Location::new(self.path).with_line(line))
             .with_key(secret_key(secret))
             .with_description(rule.description)
@@ -471,11 +502,41 @@ impl<'s> FileScan<'s> {
                 ..Fix::default()
             })
             .with_detail("redacted", redacted);
+        if let Some(sample) = sample {
+            finding = finding.with_detail("context", sample.as_str());
+        }
         if is_hash {
             self.hashes.push(finding);
         } else {
             out.findings.push(finding);
         }
+    }
+
+    /// Whether a generic rule's hit is a credential given what the file is for and what
+    /// the value is: not in translations, lockfiles or generated files (a URL with
+    /// credentials excepted), not a value that is prose, a version range or a name
+    /// standing for a value, not a typed sample in a commented-out line.
+    fn generic_hit_holds(&self, rule: &Rule, secret: &[u8], buf: &[u8], hit: &Hit) -> bool {
+        if self.context.values_are_not_credentials() && rule.filter != Filter::UrlPassword {
+            return false;
+        }
+        if filter::is_not_a_credential_value(secret) {
+            return false;
+        }
+        // In code, an unquoted name is a variable (`authenticate(password=password)`).
+        let quoted = hit
+            .start
+            .checked_sub(1)
+            .and_then(|i| buf.get(i))
+            .is_some_and(|b| matches!(b, b'"' | b'\'' | b'`'));
+        if self.traits.code && !quoted && filter::is_bare_name(secret) {
+            return false;
+        }
+        let at = hit.match_start;
+        let line = buf
+            .get(crate::engine::line_start(buf, at)..crate::engine::line_end(buf, at))
+            .unwrap_or_default();
+        !(filter::is_comment_line(line) && filter::is_sample_value(secret))
     }
 
     fn finish(self, out: &mut ScanOutput) {
@@ -511,6 +572,13 @@ impl<'s> FileScan<'s> {
             out.findings.push(finding);
         }
     }
+}
+
+/// A secret that proves itself real, whatever file it is in: a private key block, or a
+/// token whose checksum holds.
+fn looks_real(rule: &Rule, secret: &[u8]) -> bool {
+    matches!(rule.filter, Filter::PemBlock | Filter::EncodedPem)
+        || (rule.id == "secrets.github-token" && filter::github_checksum_ok(secret))
 }
 
 /// The first line start at or after `pos` (`buf.len()` if none).
