@@ -673,10 +673,12 @@ pub(crate) fn password_value(value: &[u8], key: &[u8], min_len: usize) -> bool {
     // The value repeats the key (`password = "password"`, `DB_PASSWORD=db_password`).
     let lower = v.to_ascii_lowercase();
     let key_lower = key.to_ascii_lowercase();
+    // ... or one of its words (`POSTGRES_PASSWORD: postgres`): a default, named after the key.
     if lower == key_lower
+        || (lower.len() >= 6 && memchr::memmem::find(&key_lower, &lower).is_some())
         || words_in(key, &key_lower)
-            .last()
-            .is_some_and(|w| w.as_bytes() == lower.as_slice())
+            .iter()
+            .any(|w| w.as_bytes() == lower.as_slice())
     {
         return false;
     }
@@ -815,6 +817,16 @@ pub(crate) fn is_identifier_reference(value: &[u8]) -> bool {
             && part.iter().filter(|b| b.is_ascii_uppercase()).count() <= 3
             && part.iter().filter(|b| b.is_ascii_digit()).count() <= 2
     }) || !v.contains(&b'.');
+    // `twilioMessagingServiceSIDHelptext`: camel-case words without digits, an i18n key or
+    // a setting's name. (Not any word naming a secret: `thisismypassword` is a password.)
+    let letters = !v.is_empty() && v.iter().all(u8::is_ascii_alphabetic);
+    let humps = v
+        .windows(2)
+        .filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
+        .count();
+    if letters && humps >= 2 && v.len() >= 12 {
+        return true;
+    }
     word_like
         && is_code_expression(v, None)
         && v.iter()
@@ -941,6 +953,7 @@ mod value_kind_tests {
             "self.alice.password",
             "`S3_SECRET_KEY`",
             "getpass()",
+            "twilioMessagingServiceSIDHelptext",
         ] {
             assert!(is_not_a_credential_value(v.as_bytes()), "{v}");
         }

@@ -80,6 +80,16 @@ fn names_calls_and_attribute_accesses_are_not_secrets() {
         scan("hc/accounts/views.py", code)
     );
     assert!(rules("README.md", "Set `S3_SECRET_KEY = `S3_ENDPOINT`` first.\n").is_empty());
+    // A value named after its key is a name or a default, not a secret.
+    assert!(rules("server/util.js", "jwtSecretBean.key = \"jwtSecret\";\n").is_empty());
+    assert!(rules("docker-compose.yml", "      POSTGRES_PASSWORD: postgres\n").is_empty());
+    assert!(
+        rules(
+            "src/Twilio.vue",
+            "<i18n-t key=\"twilioMessagingServiceSIDHelptext\" tag=\"div\">\n"
+        )
+        .is_empty()
+    );
 }
 
 #[test]
