@@ -779,7 +779,7 @@ pub(crate) fn is_prose(value: &[u8]) -> bool {
     if !wordy {
         return false;
     }
-    text.chars().any(|c| !c.is_ascii())
+    !text.is_ascii()
 }
 
 /// A package version or version range (`^7.1.2`, `~> 0.0.9`, `>=1.2, <2`, `1.x`): what a

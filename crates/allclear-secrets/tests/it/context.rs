@@ -256,7 +256,7 @@ fn luhn_number(base: u64) -> u64 {
                 }
             })
             .sum();
-        if sum % 10 == 0 {
+        if sum.is_multiple_of(10) {
             return n;
         }
     }
