@@ -74,7 +74,11 @@ fn a_secret_across_every_chunk_boundary_is_found_once() {
     }
     let whole = Scanner::new(&SecretsConfig::default()).unwrap();
     let whole = whole.scan_file("keys.txt", text.as_bytes());
-    let chunked = s.scan_file("keys.txt", text.as_bytes());
+    // From disk, as the walk reads it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.txt");
+    std::fs::write(&path, &text).unwrap();
+    let chunked = s.scan_path("keys.txt", &path).findings;
     let lines = |f: &[allclear_core::Finding]| {
         let mut v: Vec<_> = f
             .iter()
@@ -187,10 +191,17 @@ fn a_bomb_nested_in_an_archive_draws_on_the_same_budget() {
         ..SecretsConfig::default()
     })
     .unwrap();
+    // Three gzip entries of 600 KiB each: under the budget one by one, over it together.
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&vec![b'a'; 3 << 20]).unwrap();
+    gz.write_all(&vec![b'a'; 600 << 10]).unwrap();
     let gz = gz.finish().unwrap();
-    let zip = zip_of("inner.txt.gz", &gz);
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for name in ["a.txt.gz", "b.txt.gz", "c.txt.gz"] {
+        zip.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(&gz).unwrap();
+    }
+    let zip = zip.finish().unwrap().into_inner();
     let out = s.scan("outer.zip", &zip);
     // One note, for the archive that reached the budget.
     assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
