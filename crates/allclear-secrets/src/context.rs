@@ -230,6 +230,8 @@ pub(crate) fn classify(path: &str) -> FileContext {
         ".sample",
         ".dist",
         ".template",
+        ".tpl",
+        ".tmpl",
         "example.",
         "sample.",
     ]
@@ -250,8 +252,11 @@ pub(crate) fn classify(path: &str) -> FileContext {
     } else {
         None
     };
+    // Android's `res/values-fr/strings.xml`, Java's `messages_fr.properties`.
     let locale = LOCALE_EXTENSIONS.contains(&ext)
-        || (in_dir(LOCALE_DIRS) && LOCALE_DATA_EXTENSIONS.contains(&ext));
+        || (in_dir(LOCALE_DIRS) && LOCALE_DATA_EXTENSIONS.contains(&ext))
+        || (*name == "strings.xml" && dirs.last().is_some_and(|d| d.starts_with("values")))
+        || (name.starts_with("messages") && ext == "properties");
     let dependencies = DEPENDENCY_FILES.contains(name)
         || ext == "gemspec"
         || (name.starts_with("requirements") && ext == "txt");
@@ -308,6 +313,7 @@ mod tests {
         assert_eq!(sample(".examples/compose/compose.yaml"), Some("example"));
         assert_eq!(sample("config/database.example.yml"), Some("example"));
         assert_eq!(sample(".env.example"), Some("example"));
+        assert_eq!(sample("config/settings.php.tpl"), Some("example"));
         assert_eq!(sample("README.md"), Some("documentation"));
         assert_eq!(sample("docs/SETUP.md"), Some("documentation"));
         assert_eq!(sample("fixtures.zip!a/b.txt"), None);
@@ -331,6 +337,9 @@ mod tests {
         assert!(classify("config/locales/es.yml").locale);
         assert!(classify("src/lang/ar-SY.json").locale);
         assert!(classify("po/fr.po").locale);
+        assert!(classify("app/src/main/res/values-fr/strings.xml").locale);
+        assert!(classify("src/main/resources/messages_de.properties").locale);
+        assert!(!classify("src/main/resources/application.properties").locale);
         assert!(!classify("src/main/java/lang/Strings.java").locale);
         assert!(!classify("config/secrets.yml").locale);
 
