@@ -60,9 +60,10 @@ pub enum ArchiveError {
     /// The archive expands beyond the byte budget; what follows was not scanned.
     #[error(
         "archive expands beyond {} MiB (zip-bomb guard `archive-max-bytes`): the first {} MiB \
-         ({entries} entries) were scanned, the rest was not",
+         (in {entries} {}) were scanned, the rest was not",
         limit >> 20,
-        read >> 20
+        read >> 20,
+        if *entries == 1 { "entry" } else { "entries" }
     )]
     TooLarge { limit: u64, read: u64, entries: u64 },
     /// The archive has more entries than allowed; what follows was not scanned.
