@@ -1,21 +1,26 @@
-//! Opens archives and compressed files in memory so their contents can be scanned:
+//! Opens archives and compressed files as streams so their contents can be scanned:
 //! zip, tar, gzip, zstd, xz and 7z, nested up to a depth.
 //!
 //! Nothing is ever written to disk, so hostile entry names (`../../etc/passwd`, absolute
-//! paths) are only labels; they are cleaned before they appear in a report. Every read is
-//! bounded by the limits, so a zip bomb stops at the byte budget instead of filling memory.
+//! paths) are only labels; they are cleaned before they appear in a report. Entries are
+//! handed to the visitor as readers, never as whole buffers: a large entry is scanned in
+//! chunks like a large file. What bounds a hostile archive is one [`Budget`] shared by the
+//! archive and everything nested in it (expanded bytes, entries); reaching it stops the walk
+//! with an error that says how much was read.
 
-use std::io::{Cursor, Read};
+use std::cell::Cell;
+use std::io::{Cursor, Read, Seek};
 
 /// Limits that keep hostile archives cheap.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
-    /// Bytes all entries of one archive may expand to.
+    /// Bytes all entries of one archive (nested archives included) may expand to.
     pub max_total_bytes: u64,
-    /// Entries one archive may have.
+    /// Entries one archive (nested archives included) may have.
     pub max_entries: u64,
-    /// Bytes one entry may expand to; larger entries are truncated (their start is scanned).
-    pub max_entry_bytes: u64,
+    /// The largest zip or 7z held in memory when it is itself an entry (those formats need
+    /// random access, and a stream inside another archive has none).
+    pub max_buffered_bytes: u64,
 }
 
 /// The formats opened.
@@ -29,22 +34,51 @@ pub(crate) enum Kind {
     SevenZip,
 }
 
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Zip => "zip",
+            Kind::Tar => "tar",
+            Kind::Gzip => "gzip",
+            Kind::Zstd => "zstd",
+            Kind::Xz => "xz",
+            Kind::SevenZip => "7z",
+        }
+    }
+}
+
 /// An archive could not be opened or read completely.
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
     /// The archive is corrupt, truncated or uses an unsupported feature.
-    #[error("{format} archive could not be read")]
+    #[error("{format} archive is corrupt or unsupported")]
     Corrupt {
         format: &'static str,
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The archive expands beyond the byte budget; what follows was not scanned.
-    #[error("archive expands beyond {limit} bytes: the rest was not scanned (zip bomb?)")]
-    TooLarge { limit: u64 },
+    #[error(
+        "archive expands beyond {} MiB (zip-bomb guard `archive-max-bytes`): the first {} MiB \
+         (in {entries} {}) were scanned, the rest was not",
+        limit >> 20,
+        read >> 20,
+        if *entries == 1 { "entry" } else { "entries" }
+    )]
+    TooLarge { limit: u64, read: u64, entries: u64 },
     /// The archive has more entries than allowed; what follows was not scanned.
-    #[error("archive has more than {limit} entries: the rest was not scanned")]
-    TooManyEntries { limit: u64 },
+    #[error(
+        "archive has more than {limit} entries (`archive-max-entries`): the first {limit} \
+         ({} MiB) were scanned, the rest was not",
+        read >> 20
+    )]
+    TooManyEntries { limit: u64, read: u64 },
+    /// A zip or 7z inside another archive is too large to hold in memory for random access.
+    #[error(
+        "{format} archive inside an archive is larger than {} MiB: it was not opened",
+        limit >> 20
+    )]
+    NestedTooLarge { format: &'static str, limit: u64 },
     /// Some entries could not be read (encrypted, unsupported method); the others were.
     #[error("{count} entries could not be read (first: {first})")]
     Entries { count: usize, first: String },
@@ -78,44 +112,115 @@ fn is_tar(head: &[u8]) -> bool {
     head.get(257..262) == Some(b"ustar")
 }
 
-struct Budget {
+/// A source with random access (a file on disk, bytes in memory).
+pub(crate) trait Source: Read + Seek {}
+impl<T: Read + Seek> Source for T {}
+
+/// Where an archive's bytes come from.
+pub(crate) enum Input<'a> {
+    /// Random access: zip and 7z are read in place.
+    Seekable(&'a mut dyn Source),
+    /// A stream (an entry of another archive): `head` was read from it already.
+    Stream {
+        head: &'a [u8],
+        rest: &'a mut dyn Read,
+    },
+}
+
+/// What one top-level archive and everything nested in it may cost. Shared by reference
+/// down the nesting, so a bomb in a bomb draws on the same budget.
+pub(crate) struct Budget {
     limits: Limits,
-    total: u64,
-    entries: u64,
-    failed: Vec<String>,
+    total: Cell<u64>,
+    entries: Cell<u64>,
+    /// Set when a limit was reached: every walker stops, and the first to see it reports it.
+    stop: Cell<Stop>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    No,
+    Bytes,
+    Entries,
+    Reported,
 }
 
 impl Budget {
-    /// Reads one entry within the limits. `Err` stops the whole archive.
-    fn read(&mut self, reader: &mut dyn Read) -> Result<Option<Vec<u8>>, ArchiveError> {
-        self.entries += 1;
-        if self.entries > self.limits.max_entries {
-            return Err(ArchiveError::TooManyEntries {
+    pub(crate) fn new(limits: Limits) -> Budget {
+        Budget {
+            limits,
+            total: Cell::new(0),
+            entries: Cell::new(0),
+            stop: Cell::new(Stop::No),
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.get() != Stop::No
+    }
+
+    /// Counts one entry; false (and the walk stops) past the limit.
+    fn enter(&self) -> bool {
+        if self.stopped() {
+            return false;
+        }
+        let n = self.entries.get() + 1;
+        if n > self.limits.max_entries {
+            self.stop.set(Stop::Entries);
+            return false;
+        }
+        self.entries.set(n);
+        true
+    }
+
+    /// The error for a limit reached, once per budget (outer archives stop in silence: the
+    /// innermost one has said why).
+    fn error(&self) -> Option<ArchiveError> {
+        let error = match self.stop.get() {
+            Stop::No | Stop::Reported => return None,
+            Stop::Bytes => ArchiveError::TooLarge {
+                limit: self.limits.max_total_bytes,
+                read: self.total.get(),
+                entries: self.entries.get(),
+            },
+            Stop::Entries => ArchiveError::TooManyEntries {
                 limit: self.limits.max_entries,
-            });
+                read: self.total.get(),
+            },
+        };
+        self.stop.set(Stop::Reported);
+        Some(error)
+    }
+}
+
+/// A reader that counts what it expands against the budget and ends at it.
+struct Metered<'a> {
+    inner: &'a mut dyn Read,
+    budget: &'a Budget,
+}
+
+impl Read for Metered<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.budget.stopped() {
+            return Ok(0);
         }
-        let remaining = self.limits.max_total_bytes.saturating_sub(self.total);
-        let cap = self.limits.max_entry_bytes.min(remaining);
-        let mut bytes = Vec::new();
-        match reader.take(cap.saturating_add(1)).read_to_end(&mut bytes) {
-            Ok(_) => {}
-            Err(e) => {
-                self.failed.push(e.to_string());
-                return Ok(None);
+        let left = self
+            .budget
+            .limits
+            .max_total_bytes
+            .saturating_sub(self.budget.total.get());
+        if left == 0 {
+            // At the budget: one more byte means the archive is larger than allowed.
+            let mut probe = [0u8; 1];
+            if self.inner.read(&mut probe)? > 0 {
+                self.budget.stop.set(Stop::Bytes);
             }
+            return Ok(0);
         }
-        let read = bytes.len() as u64;
-        self.total = self.total.saturating_add(read.min(cap));
-        if read > cap {
-            if cap == remaining {
-                return Err(ArchiveError::TooLarge {
-                    limit: self.limits.max_total_bytes,
-                });
-            }
-            // An entry larger than the per-file limit: scan its start, like a large file.
-            bytes.truncate(cap as usize);
-        }
-        Ok(Some(bytes))
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = self.inner.read(buf.get_mut(..want).unwrap_or_default())?;
+        self.budget.total.set(self.budget.total.get() + n as u64);
+        Ok(n)
     }
 }
 
@@ -138,27 +243,29 @@ pub(crate) fn clean_name(name: &str) -> String {
     }
 }
 
-/// Calls `visit(name, bytes)` for every file in the archive (a compressed single file gives
+/// What the visitor is given for each file: its cleaned name and a reader of its bytes. An
+/// error from the visitor (the entry's data is corrupt) is counted, and the walk goes on.
+pub(crate) type Visit<'v> = dyn FnMut(&str, &mut dyn Read) -> std::io::Result<()> + 'v;
+
+/// Calls `visit(name, reader)` for every file in the archive (a compressed single file gives
 /// one entry, named after the file without its compression suffix; a compressed tar gives
-/// the tar's entries).
+/// the tar's entries). Stops at the budget.
 pub(crate) fn for_each_entry(
     kind: Kind,
-    content: &[u8],
+    input: Input<'_>,
     path: &str,
-    limits: &Limits,
-    visit: &mut dyn FnMut(&str, &[u8]),
+    budget: &Budget,
+    visit: &mut Visit<'_>,
 ) -> Result<(), ArchiveError> {
-    let mut budget = Budget {
-        limits: *limits,
-        total: 0,
-        entries: 0,
-        failed: Vec::new(),
-    };
-    let result = walk(kind, content, path, &mut budget, visit);
+    let mut failed = Vec::new();
+    let result = walk(kind, input, path, budget, &mut failed, visit);
     result?;
-    match budget.failed.first() {
+    if let Some(error) = budget.error() {
+        return Err(error);
+    }
+    match failed.first() {
         Some(first) => Err(ArchiveError::Entries {
-            count: budget.failed.len(),
+            count: failed.len(),
             first: first.clone(),
         }),
         None => Ok(()),
@@ -167,43 +274,91 @@ pub(crate) fn for_each_entry(
 
 fn walk(
     kind: Kind,
-    content: &[u8],
+    input: Input<'_>,
     path: &str,
-    budget: &mut Budget,
-    visit: &mut dyn FnMut(&str, &[u8]),
+    budget: &Budget,
+    failed: &mut Vec<String>,
+    visit: &mut Visit<'_>,
 ) -> Result<(), ArchiveError> {
-    match kind {
-        Kind::Zip => zip_entries(content, budget, visit),
-        Kind::Tar => tar_entries(content, budget, visit),
-        Kind::Gzip => {
-            let mut reader = flate2::read::MultiGzDecoder::new(content);
+    match (kind, input) {
+        (Kind::Zip | Kind::SevenZip, Input::Stream { head, rest }) => {
+            // Random access needs the bytes in memory: read them, up to the limit.
+            let limit = budget.limits.max_buffered_bytes;
+            let mut bytes = head.to_vec();
+            rest.take(limit.saturating_add(1).saturating_sub(bytes.len() as u64))
+                .read_to_end(&mut bytes)
+                .map_err(|e| corrupt(kind.name(), e))?;
+            if bytes.len() as u64 > limit {
+                return Err(ArchiveError::NestedTooLarge {
+                    format: kind.name(),
+                    limit,
+                });
+            }
+            let mut cursor = Cursor::new(bytes);
+            walk(
+                kind,
+                Input::Seekable(&mut cursor),
+                path,
+                budget,
+                failed,
+                visit,
+            )
+        }
+        (Kind::Zip, Input::Seekable(source)) => zip_entries(source, budget, failed, visit),
+        (Kind::SevenZip, Input::Seekable(source)) => {
+            seven_zip_entries(source, budget, failed, visit)
+        }
+        (Kind::Tar, input) => {
+            let mut reader = into_reader(input);
+            tar_entries(&mut reader, false, budget, failed, visit)
+        }
+        (Kind::Gzip, input) => {
+            let mut reader = flate2::read::MultiGzDecoder::new(into_reader(input));
             single(
                 &mut reader,
-                "gzip",
+                kind,
                 path,
                 &[".gz", ".tgz", ".gzip"],
                 budget,
+                failed,
                 visit,
             )
         }
-        Kind::Zstd => {
-            let mut reader =
-                zstd::stream::read::Decoder::new(content).map_err(|e| corrupt("zstd", e))?;
+        (Kind::Zstd, input) => {
+            let mut reader = zstd::stream::read::Decoder::new(into_reader(input))
+                .map_err(|e| corrupt("zstd", e))?;
             single(
                 &mut reader,
-                "zstd",
+                kind,
                 path,
                 &[".zst", ".zstd", ".tzst"],
                 budget,
+                failed,
                 visit,
             )
         }
-        Kind::Xz => {
+        (Kind::Xz, input) => {
             // 64 MiB of decoder memory at most, whatever the header asks for.
-            let mut reader = lzma_rust2::XzReader::new_mem_limit(content, true, 64 * 1024);
-            single(&mut reader, "xz", path, &[".xz", ".txz"], budget, visit)
+            let mut reader =
+                lzma_rust2::XzReader::new_mem_limit(into_reader(input), true, 64 * 1024);
+            single(
+                &mut reader,
+                kind,
+                path,
+                &[".xz", ".txz"],
+                budget,
+                failed,
+                visit,
+            )
         }
-        Kind::SevenZip => seven_zip_entries(content, budget, visit),
+    }
+}
+
+/// The input as one sequential reader.
+fn into_reader(input: Input<'_>) -> Box<dyn Read + '_> {
+    match input {
+        Input::Seekable(source) => Box::new(source),
+        Input::Stream { head, rest } => Box::new(head.chain(rest)),
     }
 }
 
@@ -220,21 +375,29 @@ fn corrupt(
 /// A compressed stream: one entry, or the entries of the tar inside.
 fn single(
     reader: &mut dyn Read,
-    format: &'static str,
+    kind: Kind,
     path: &str,
     suffixes: &[&str],
-    budget: &mut Budget,
-    visit: &mut dyn FnMut(&str, &[u8]),
+    budget: &Budget,
+    failed: &mut Vec<String>,
+    visit: &mut Visit<'_>,
 ) -> Result<(), ArchiveError> {
-    budget.entries = budget.entries.saturating_sub(1); // the stream itself is not an entry
-    let before = budget.failed.len();
-    let Some(bytes) = budget.read(reader)? else {
-        let message = budget.failed.pop().unwrap_or_default();
-        budget.failed.truncate(before);
-        return Err(corrupt(format, std::io::Error::other(message)));
+    let mut stream = Metered {
+        inner: reader,
+        budget,
     };
-    if is_tar(&bytes) {
-        return tar_entries(&bytes, budget, visit);
+    // Enough of the decompressed stream to tell a tar.
+    let mut head = Vec::with_capacity(512);
+    (&mut stream)
+        .take(512)
+        .read_to_end(&mut head)
+        .map_err(|e| corrupt(kind.name(), e))?;
+    let mut whole = head.as_slice().chain(&mut stream);
+    if is_tar(&head) {
+        return tar_entries(&mut whole, true, budget, failed, visit);
+    }
+    if !budget.enter() {
+        return Ok(());
     }
     let name = path.rsplit(['/', '!']).next().unwrap_or(path);
     let lower = name.to_ascii_lowercase();
@@ -247,90 +410,122 @@ fn single(
             })
         })
         .unwrap_or_else(|| format!("{name}.out"));
-    visit(&clean_name(&inner), &bytes);
-    Ok(())
+    // A compressed file whose data is corrupt is the archive's error, not one entry's.
+    visit(&clean_name(&inner), &mut whole).map_err(|e| corrupt(kind.name(), e))
 }
 
 fn zip_entries(
-    content: &[u8],
-    budget: &mut Budget,
-    visit: &mut dyn FnMut(&str, &[u8]),
+    source: &mut dyn Source,
+    budget: &Budget,
+    failed: &mut Vec<String>,
+    visit: &mut Visit<'_>,
 ) -> Result<(), ArchiveError> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(content)).map_err(|e| corrupt("zip", e))?;
+    let mut archive = zip::ZipArchive::new(source).map_err(|e| corrupt("zip", e))?;
     for index in 0..archive.len() {
+        if budget.stopped() {
+            break;
+        }
         let mut file = match archive.by_index(index) {
             Ok(file) => file,
             Err(e) => {
-                budget.failed.push(format!("entry {index}: {e}"));
+                failed.push(format!("entry {index}: {e}"));
                 continue;
             }
         };
         if file.is_dir() {
             continue;
         }
+        if !budget.enter() {
+            break;
+        }
         let name = match file.name() {
             Ok(name) => clean_name(&name),
             Err(_) => clean_name(&String::from_utf8_lossy(file.name_raw())),
         };
-        if let Some(bytes) = budget.read(&mut file)? {
-            visit(&name, &bytes);
+        let mut metered = Metered {
+            inner: &mut file,
+            budget,
+        };
+        if let Err(e) = visit(&name, &mut metered) {
+            failed.push(format!("{name}: {e}"));
         }
     }
     Ok(())
 }
 
+/// The entries of a tar stream; `metered` when the stream is counted already (the output
+/// of a decompressor), so the entries are not counted twice.
 fn tar_entries(
-    content: &[u8],
-    budget: &mut Budget,
-    visit: &mut dyn FnMut(&str, &[u8]),
+    reader: &mut dyn Read,
+    metered: bool,
+    budget: &Budget,
+    failed: &mut Vec<String>,
+    visit: &mut Visit<'_>,
 ) -> Result<(), ArchiveError> {
-    let mut archive = tar::Archive::new(content);
+    let mut archive = tar::Archive::new(reader);
     let entries = archive.entries().map_err(|e| corrupt("tar", e))?;
     for entry in entries {
+        if budget.stopped() {
+            break;
+        }
         let mut entry = entry.map_err(|e| corrupt("tar", e))?;
         if !entry.header().entry_type().is_file() {
             continue;
         }
+        if !budget.enter() {
+            break;
+        }
         let name = clean_name(&String::from_utf8_lossy(&entry.path_bytes()));
-        if let Some(bytes) = budget.read(&mut entry)? {
-            visit(&name, &bytes);
+        let result = if metered {
+            visit(&name, &mut entry)
+        } else {
+            visit(
+                &name,
+                &mut Metered {
+                    inner: &mut entry,
+                    budget,
+                },
+            )
+        };
+        if let Err(e) = result {
+            failed.push(format!("{name}: {e}"));
         }
     }
     Ok(())
 }
 
 fn seven_zip_entries(
-    content: &[u8],
-    budget: &mut Budget,
-    visit: &mut dyn FnMut(&str, &[u8]),
+    source: &mut dyn Source,
+    budget: &Budget,
+    failed: &mut Vec<String>,
+    visit: &mut Visit<'_>,
 ) -> Result<(), ArchiveError> {
     let mut reader = sevenz_rust2::ArchiveReader::new_with_memory_limit(
-        Cursor::new(content),
+        source,
         sevenz_rust2::Password::empty(),
         64 * 1024,
     )
     .map_err(|e| corrupt("7z", e))?;
     reader.set_thread_count(1);
-    let mut stop: Option<ArchiveError> = None;
     let result = reader.for_each_entries(|entry, data| {
         if entry.is_directory() || !entry.has_stream() {
             return Ok(true);
         }
-        match budget.read(data) {
-            Ok(Some(bytes)) => {
-                visit(&clean_name(entry.name()), &bytes);
-                Ok(true)
-            }
-            Ok(None) => Ok(true),
-            Err(e) => {
-                stop = Some(e);
-                Ok(false)
-            }
+        if !budget.enter() {
+            return Ok(false);
         }
+        let name = clean_name(entry.name());
+        if let Err(e) = visit(
+            &name,
+            &mut Metered {
+                inner: data,
+                budget,
+            },
+        ) {
+            failed.push(format!("{name}: {e}"));
+        }
+        Ok(!budget.stopped())
     });
-    if let Some(e) = stop {
-        return Err(e);
-    }
     result.map_err(|e| corrupt("7z", e))
 }
 
@@ -342,7 +537,7 @@ mod tests {
     const LIMITS: Limits = Limits {
         max_total_bytes: 1 << 20,
         max_entries: 100,
-        max_entry_bytes: 1 << 19,
+        max_buffered_bytes: 1 << 19,
     };
 
     fn collect(
@@ -352,9 +547,20 @@ mod tests {
         limits: &Limits,
     ) -> (Vec<(String, Vec<u8>)>, Option<String>) {
         let mut seen = Vec::new();
-        let result = for_each_entry(kind, content, path, limits, &mut |name, bytes| {
-            seen.push((name.to_owned(), bytes.to_vec()));
-        });
+        let budget = Budget::new(*limits);
+        let mut cursor = Cursor::new(content);
+        let result = for_each_entry(
+            kind,
+            Input::Seekable(&mut cursor),
+            path,
+            &budget,
+            &mut |name, reader| {
+                let mut bytes = Vec::new();
+                reader.read_to_end(&mut bytes)?;
+                seen.push((name.to_owned(), bytes));
+                Ok(())
+            },
+        );
         (seen, result.err().map(|e| e.to_string()))
     }
 

@@ -25,15 +25,17 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct SecretsConfig {
-    /// Files larger than this are not read for secrets or personal data (restricted-file
-    /// checks, which need only the name and head, still run). Default 32 MiB.
+    /// The most text held in memory for one scan (used up to 8 MiB, at least 256 KiB):
+    /// larger files and archive entries are read in overlapping chunks of this size, to
+    /// their end, never skipped. Default 32 MiB.
     pub max_file_bytes: u64,
     /// How many archives deep to look (`a.zip!b.tar.gz!c.txt` is depth 2). Default 3.
     pub archive_depth: u32,
-    /// Total bytes one archive may expand to before the rest is skipped (zip-bomb guard).
-    /// Default 256 MiB.
+    /// Total bytes one archive (with everything nested in it) may expand to before the rest
+    /// is skipped, with a note saying how much was read (zip-bomb guard). Default 256 MiB.
     pub archive_max_bytes: u64,
-    /// Entries one archive may have before the rest is skipped. Default 10,000.
+    /// Entries one archive (with everything nested in it) may have before the rest is
+    /// skipped, with a note. Default 10,000.
     pub archive_max_entries: u64,
     /// Rule ids not to run (`[rules]` in the policy can also turn rules off).
     pub disable: Vec<String>,

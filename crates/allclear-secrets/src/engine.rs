@@ -320,15 +320,21 @@ impl Engine {
         match self.keyword_dfa(content.len()) {
             Some(dfa) => self.find_keywords_dfa(dfa, content, found),
             None => {
-                found.extend(
-                    self.keywords_nfa
-                        .find_overlapping_iter(content)
-                        .map(|m| KeywordHit {
-                            keyword: m.pattern().as_usize(),
-                            start: m.start(),
-                            end: m.end(),
-                        }),
-                )
+                let mut last_end = vec![0usize; self.keyword_list.len()];
+                for m in self.keywords_nfa.find_overlapping_iter(content) {
+                    let keyword = m.pattern().as_usize();
+                    if let Some(last) = last_end.get_mut(keyword) {
+                        if overlaps_itself(m.start(), *last) {
+                            continue;
+                        }
+                        *last = m.end();
+                    }
+                    found.push(KeywordHit {
+                        keyword,
+                        start: m.start(),
+                        end: m.end(),
+                    });
+                }
             }
         }
         found.sort_unstable_by_key(|m| (m.start, m.end, m.keyword));
@@ -369,13 +375,22 @@ impl Engine {
         // (only matches ending inside the slice proper are kept).
         let overlap = self.keyword_list.iter().map(|k| k.len()).max().unwrap_or(1) - 1;
         let quarter = content.len() / STREAMS;
-        let report = |sid: StateID, end: usize, found: &mut Vec<KeywordHit>| {
+        // Where each stream last saw each keyword end: see `overlaps_itself`.
+        let mut last_end = vec![[0usize; STREAMS]; self.keyword_list.len()];
+        let mut report = |k: usize, sid: StateID, end: usize, found: &mut Vec<KeywordHit>| {
             for i in 0..dfa.match_len(sid) {
                 let keyword = dfa.match_pattern(sid, i).as_usize();
                 let len = self.keyword_list.get(keyword).map_or(0, |k| k.len());
+                let start = end.saturating_sub(len);
+                if let Some(last) = last_end.get_mut(keyword).and_then(|l| l.get_mut(k)) {
+                    if overlaps_itself(start, *last) {
+                        continue;
+                    }
+                    *last = end;
+                }
                 found.push(KeywordHit {
                     keyword,
-                    start: end.saturating_sub(len),
+                    start,
                     end,
                 });
             }
@@ -385,7 +400,7 @@ impl Engine {
             for (i, &b) in content.iter().enumerate() {
                 sid = dfa.next_state(Anchored::No, sid, b);
                 if dfa.is_special(sid) && dfa.is_match(sid) {
-                    report(sid, i + 1, found);
+                    report(0, sid, i + 1, found);
                 }
             }
         } else {
@@ -418,7 +433,7 @@ impl Engine {
                 {
                     for (k, &sid) in sids.iter().enumerate() {
                         if dfa.is_match(sid) {
-                            report(sid, k * quarter + i + 1, found);
+                            report(k, sid, k * quarter + i + 1, found);
                         }
                     }
                 }
@@ -428,7 +443,7 @@ impl Engine {
             for (i, &b) in s3.iter().enumerate().skip(quarter) {
                 sid = dfa.next_state(Anchored::No, sid, b);
                 if dfa.is_special(sid) && dfa.is_match(sid) {
-                    report(sid, 3 * quarter + i + 1, found);
+                    report(3, sid, 3 * quarter + i + 1, found);
                 }
             }
         }
@@ -550,6 +565,15 @@ impl Engine {
             });
         }
     }
+}
+
+/// Whether a keyword occurrence starting at `start` overlaps the previous occurrence of the
+/// same keyword (which ended at `last_end`). Only a periodic keyword can (`aaaa…`, a
+/// placeholder rule's), and then a run of it would give one hit per byte: 24 bytes of memory
+/// for each byte of a hostile file. The rules lose nothing: an overlapping occurrence has the
+/// same key start and lies in the same window.
+fn overlaps_itself(start: usize, last_end: usize) -> bool {
+    last_end > 0 && start < last_end
 }
 
 /// An ASCII case-insensitive automaton with standard (overlapping-capable) semantics, as a
@@ -908,6 +932,29 @@ mod tests {
         prop::collection::vec(pieces, 0..max).prop_map(|v| v.concat().into_bytes())
     }
 
+    #[test]
+    fn a_run_of_a_periodic_keyword_is_not_one_hit_per_byte() {
+        // `aaaa…` is a placeholder rule's keyword: a hostile file of it must not cost 24
+        // bytes of keyword hits per byte, on either search path.
+        let engine = all_rules();
+        let text = vec![b'a'; 1 << 20];
+        let mut found = Vec::new();
+        engine.find_keywords(&text, &mut found);
+        assert!(
+            !found.is_empty() && found.len() < 100_000,
+            "{}",
+            found.len()
+        );
+        let dfa = build_keyword_dfa(&engine.keyword_list).unwrap();
+        let mut walked = Vec::new();
+        engine.find_keywords_dfa(&dfa, &text, &mut walked);
+        assert!(
+            !walked.is_empty() && walked.len() < 100_000,
+            "{}",
+            walked.len()
+        );
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -944,6 +991,16 @@ mod tests {
                 .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
                 .collect();
             want.sort_unstable();
+            // Occurrences of a keyword overlapping its previous one are dropped (see
+            // `overlaps_itself`).
+            let mut last_end = vec![0usize; keywords.len()];
+            want.retain(|&(start, end, k)| {
+                let keep = !overlaps_itself(start, last_end[k]);
+                if keep {
+                    last_end[k] = end;
+                }
+                keep
+            });
             prop_assert_eq!(got, want);
         }
 

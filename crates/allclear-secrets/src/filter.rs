@@ -556,7 +556,7 @@ const NOT_SECRET_LAST_WORDS: &[&str] = &[
 pub(crate) enum KeyKind {
     /// A password or passphrase: people choose these; no entropy test.
     Password,
-    /// A secret a person may have chosen (`secret`, `salt`): password rules, a little longer.
+    /// A secret a person may have chosen (`secret`, `pepper`): password rules, a little longer.
     HumanSecret,
     /// A token or key a machine generated: it must look random.
     Token,
@@ -619,7 +619,8 @@ pub(crate) fn classify_key(key: &[u8]) -> KeyKind {
     if words.iter().any(|w| password_word(w)) {
         return KeyKind::Other;
     }
-    const HUMAN: &[&str] = &["secret", "secrets", "salt", "pepper", "passphrase"];
+    // Not `salt`: a salt is public by definition (Django's `salt="reports"` is a namespace).
+    const HUMAN: &[&str] = &["secret", "secrets", "pepper", "passphrase"];
     const TOKEN: &[&str] = &[
         "token",
         "tokens",
@@ -672,10 +673,12 @@ pub(crate) fn password_value(value: &[u8], key: &[u8], min_len: usize) -> bool {
     // The value repeats the key (`password = "password"`, `DB_PASSWORD=db_password`).
     let lower = v.to_ascii_lowercase();
     let key_lower = key.to_ascii_lowercase();
+    // ... or one of its words (`POSTGRES_PASSWORD: postgres`): a default, named after the key.
     if lower == key_lower
+        || (lower.len() >= 6 && memchr::memmem::find(&key_lower, &lower).is_some())
         || words_in(key, &key_lower)
-            .last()
-            .is_some_and(|w| w.as_bytes() == lower.as_slice())
+            .iter()
+            .any(|w| w.as_bytes() == lower.as_slice())
     {
         return false;
     }
@@ -746,6 +749,255 @@ pub(crate) fn looks_random(value: &[u8], min_len: usize) -> bool {
         return false;
     }
     entropy(v) >= 3.0
+}
+
+/// What kind of value a generic rule matched, beyond "a literal": a value that is not a
+/// credential whatever its key says.
+pub(crate) fn is_not_a_credential_value(value: &[u8]) -> bool {
+    is_prose(value) || is_version_range(value) || is_identifier_reference(value)
+}
+
+/// Words, not a secret: a value with non-ASCII letters and nothing but letters, spaces and
+/// punctuation (`Contraseña`, `كلمة المرور`). Translations are made of these. (Two ASCII
+/// words can be a passphrase, `open sesame`; three are prose, see `is_not_secret_text`.)
+pub(crate) fn is_prose(value: &[u8]) -> bool {
+    let v = value.trim_ascii();
+    let Ok(text) = std::str::from_utf8(v) else {
+        return false;
+    };
+    if text.is_empty() {
+        return false;
+    }
+    let wordy = text.chars().all(|c| {
+        c.is_alphabetic()
+            || c.is_whitespace()
+            || matches!(
+                c,
+                '.' | ',' | '!' | '?' | '\'' | '-' | '…' | ':' | '،' | '؟'
+            )
+    });
+    if !wordy {
+        return false;
+    }
+    !text.is_ascii()
+}
+
+/// A package version or version range (`^7.1.2`, `~> 0.0.9`, `>=1.2, <2`, `1.x`): what a
+/// manifest or lockfile assigns to a package name.
+pub(crate) fn is_version_range(value: &[u8]) -> bool {
+    let v = value.trim_ascii();
+    if v.is_empty() || !v.iter().any(u8::is_ascii_digit) {
+        return false;
+    }
+    v.split(|&b| b == b',' || b == b'|')
+        .map(<[u8]>::trim_ascii)
+        .filter(|part| !part.is_empty())
+        .all(|part| {
+            let part = part.trim_start_matches_any(b"^~><=!v ");
+            let mut pieces = part.split(|&b| b == b'.');
+            let first = pieces.next().unwrap_or_default();
+            !first.is_empty()
+                && first.iter().all(u8::is_ascii_digit)
+                && part.iter().all(|&b| {
+                    b.is_ascii_alphanumeric()
+                        || matches!(b, b'.' | b'-' | b'+' | b'*' | b' ' | b'<' | b'>' | b'=')
+                })
+        })
+}
+
+/// A name standing for a value, not a value: an attribute access (`self.alice.password`),
+/// a call (`getpass()`), a constant's name (`S3_SECRET_KEY`). Quoted or not.
+pub(crate) fn is_identifier_reference(value: &[u8]) -> bool {
+    let v = value.trim_ascii();
+    let v = v.trim_matches_any(b"`");
+    // Names are words: short parts, few capitals and digits (a dotted token such as a JWT
+    // has long parts full of both).
+    let word_like = v.split(|&b| b == b'.').all(|part| {
+        part.len() <= 30
+            && part.iter().filter(|b| b.is_ascii_uppercase()).count() <= 3
+            && part.iter().filter(|b| b.is_ascii_digit()).count() <= 2
+    }) || !v.contains(&b'.');
+    // `twilioMessagingServiceSIDHelptext`: camel-case words without digits, an i18n key or
+    // a setting's name. (Not any word naming a secret: `thisismypassword` is a password.)
+    let letters = !v.is_empty() && v.iter().all(u8::is_ascii_alphabetic);
+    let humps = v
+        .windows(2)
+        .filter(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase())
+        .count();
+    if letters && humps >= 2 && v.len() >= 12 {
+        return true;
+    }
+    word_like
+        && is_code_expression(v, None)
+        && v.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'(' | b')'))
+}
+
+/// A bare name (`password`, `user_pass)`), what an unquoted value in code is: letters,
+/// digits and underscores, starting with a letter or underscore, perhaps followed by the
+/// punctuation that closes its expression.
+pub(crate) fn is_bare_name(value: &[u8]) -> bool {
+    let v = value.trim_ascii();
+    let end = v
+        .iter()
+        .rposition(|b| !matches!(b, b')' | b',' | b';' | b']' | b'}'))
+        .map_or(0, |i| i + 1);
+    let name = v.get(..end).unwrap_or_default();
+    name.first()
+        .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+        && name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+}
+
+/// Typed sample values that a commented-out example carries (`# config.secret_key =
+/// 'abcdefg'`): an ascending run, a placeholder, or a short unit repeated
+/// (`1A1A1A1A`).
+pub(crate) fn is_sample_value(value: &[u8]) -> bool {
+    let v = value.trim_ascii();
+    is_placeholder(v) || has_sequence(v) || longest_periodic_run(v) >= 8
+}
+
+/// The longest stretch of `value` made of a unit of one or two bytes repeated.
+fn longest_periodic_run(value: &[u8]) -> usize {
+    let mut best = 0;
+    for period in 1..=2usize {
+        let mut run = period;
+        for i in period..value.len() {
+            if value.get(i) == value.get(i - period) {
+                run += 1;
+            } else {
+                run = period;
+            }
+            best = best.max(run);
+        }
+    }
+    best
+}
+
+/// Whether a line is a comment in the usual syntaxes (`#`, `//`, `--`, `;`, `*`, `<!--`).
+pub(crate) fn is_comment_line(line: &[u8]) -> bool {
+    let t = line.trim_ascii_start();
+    [
+        &b"#"[..],
+        b"//",
+        b"--",
+        b";",
+        b"*",
+        b"/*",
+        b"<!--",
+        b"%",
+        b"rem ",
+    ]
+    .iter()
+    .any(|p| t.starts_with(p))
+        && !t.starts_with(b"#!")
+}
+
+/// A GitHub token whose last six characters are the base62 CRC32 of the rest of its
+/// random part (GitHub's token format since 2021): a real token, not a typed sample.
+pub(crate) fn github_checksum_ok(token: &[u8]) -> bool {
+    const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let Some(underscore) = token.iter().rposition(|&b| b == b'_') else {
+        return false;
+    };
+    let body = token.get(underscore + 1..).unwrap_or_default();
+    if body.len() != 36 || !body.iter().all(u8::is_ascii_alphanumeric) {
+        return false;
+    }
+    let (random, check) = body.split_at(30);
+    let mut crc = crc32fast::hash(random);
+    let mut encoded = [b'0'; 6];
+    for slot in encoded.iter_mut().rev() {
+        *slot = BASE62[(crc % 62) as usize];
+        crc /= 62;
+    }
+    crc == 0 && encoded == check
+}
+
+trait TrimAny {
+    fn trim_start_matches_any(&self, set: &[u8]) -> &[u8];
+    fn trim_matches_any(&self, set: &[u8]) -> &[u8];
+}
+
+impl TrimAny for [u8] {
+    fn trim_start_matches_any(&self, set: &[u8]) -> &[u8] {
+        let start = self
+            .iter()
+            .position(|b| !set.contains(b))
+            .unwrap_or(self.len());
+        self.get(start..).unwrap_or_default()
+    }
+
+    fn trim_matches_any(&self, set: &[u8]) -> &[u8] {
+        let rest = self.trim_start_matches_any(set);
+        let end = rest
+            .iter()
+            .rposition(|b| !set.contains(b))
+            .map_or(0, |i| i + 1);
+        rest.get(..end).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod value_kind_tests {
+    use super::*;
+
+    #[test]
+    fn values_that_are_not_credentials() {
+        for v in [
+            "Contraseña",
+            "كلمة المرور",
+            "^7.1.2",
+            "~> 0.0.9",
+            ">= 1.2, < 2",
+            "1.x",
+            "self.alice.password",
+            "`S3_SECRET_KEY`",
+            "getpass()",
+            "twilioMessagingServiceSIDHelptext",
+        ] {
+            assert!(is_not_a_credential_value(v.as_bytes()), "{v}");
+        }
+        for v in [
+            "hunter2x",
+            "Zq8vN3xTw1",
+            "s3cr3t!",
+            "open sesame",
+            "eyJ0eXAiOiAiVENWMiJ9.RkNWLXdXS3M1RVBfencxM4A0WmJzdVlCQzFj",
+        ] {
+            assert!(!is_not_a_credential_value(v.as_bytes()), "{v}");
+        }
+    }
+
+    #[test]
+    fn sample_values_and_comments() {
+        assert!(is_sample_value(b"abcdefg"));
+        assert!(is_sample_value(b"48E92789-57A3-466A-9959-1A1A1A1A1A1A"));
+        assert!(!is_sample_value(b"Zq8vN3xTw1"));
+        assert!(is_comment_line(b"  # config.secret_key = 'x'"));
+        assert!(is_comment_line(b"// password = 'x'"));
+        assert!(!is_comment_line(b"password = 'x' # note"));
+    }
+
+    #[test]
+    fn github_checksums() {
+        // A token built with the checksum, and the same with its last character changed.
+        let random = b"R4nd0mT0k3nV4lu3F0rT3st1ngOnly";
+        let mut crc = crc32fast::hash(random);
+        let mut check = [b'0'; 6];
+        const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        for slot in check.iter_mut().rev() {
+            *slot = BASE62[(crc % 62) as usize];
+            crc /= 62;
+        }
+        let token = [&b"ghp_"[..], random, &check].concat();
+        assert!(github_checksum_ok(&token));
+        let mut wrong = token.clone();
+        *wrong.last_mut().unwrap() ^= 1;
+        assert!(!github_checksum_ok(&wrong));
+        assert!(!github_checksum_ok(
+            b"ghp_R4nd0mT0k3nV4lu3F0rT3st1ngOnlyAbCd12"
+        ));
+    }
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 //!
 //! - [`Scanner`] is built once from [`SecretsConfig`] (`SecretsConfig::from_sections` reads
 //!   `[secrets]`, `[restricted]`, `[personal-data]` of `allclear.toml`) and shared by the
-//!   walk's threads. Per file: [`Scanner::scan_path`] (reads with limits), or
-//!   [`Scanner::wants`] + [`Scanner::read_limit`] + [`Scanner::scan`] when the walk reads.
+//!   walk's threads. Per file: [`Scanner::scan_path`] (reads the file in bounded chunks,
+//!   archives in place), or [`Scanner::wants`] + [`Scanner::scan`] when the walk reads.
+//!   Findings per rule and file are capped at [`MAX_FINDINGS_PER_RULE`], the rest counted.
 //! - Content rules ([`rules`]) run behind one Aho-Corasick pass over their keywords; file
 //!   rules ([`file_rules`]), restricted files ([`restricted_kinds`]) and personal data
 //!   ([`PERSONAL_DATA_RULE`]) complete the picture. [`check_rules`] proves every rule
@@ -29,6 +30,7 @@
 mod archive;
 mod check;
 mod config;
+mod context;
 mod engine;
 mod files;
 mod filter;
@@ -47,5 +49,5 @@ pub use git::{GitError, GitScan, scan_history, scan_staged};
 pub use personal::RULE as PERSONAL_DATA_RULE;
 pub use restricted::{RestrictedKind, restricted_kinds};
 pub use rules::{Anchor, Context, Filter, Rule, rules};
-pub use scanner::{ScanOutput, Scanner, ScannerError};
+pub use scanner::{MAX_CHUNK_BYTES, MAX_FINDINGS_PER_RULE, ScanOutput, Scanner, ScannerError};
 pub use text::{HEAD_BYTES, looks_binary, redact};

@@ -30,6 +30,9 @@ const DATA_EXTENSIONS: &[&str] = &[
 const MIN_NUMBER_DIGITS: usize = 8;
 /// Samples kept per kind.
 const SAMPLES: usize = 3;
+/// Distinct values kept per kind and file: past it, values are only counted (a file of
+/// millions of addresses must not hold them all in memory to say it holds many).
+const MAX_DISTINCT_VALUES: usize = 10_000;
 
 /// A kind of personal data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -82,6 +85,9 @@ pub(crate) struct Detector {
     hash: LazyRegex,
     /// Words that make dates dates of birth (in the first MiB).
     birth: AhoCorasick,
+    /// Words that make Luhn-valid numbers card numbers (in the first MiB): a run of
+    /// numbers in an icon font or a table of ids passes Luhn one time in ten.
+    card_words: AhoCorasick,
 }
 
 /// What one file holds: distinct real values per kind and a few of them for samples.
@@ -89,6 +95,14 @@ pub(crate) struct Detector {
 pub(crate) struct Tally {
     pub values: BTreeMap<Kind, BTreeSet<Vec<u8>>>,
     pub test_values: BTreeMap<Kind, usize>,
+    /// Values seen once a kind's set held `MAX_DISTINCT_VALUES` (not known to be distinct).
+    pub more: BTreeMap<Kind, usize>,
+}
+
+impl Tally {
+    fn count(&self, kind: Kind) -> usize {
+        self.values.get(&kind).map_or(0, BTreeSet::len) + self.more.get(&kind).copied().unwrap_or(0)
+    }
 }
 
 /// A built-in pattern compiled on first use: most files never reach the personal-data
@@ -178,16 +192,45 @@ impl Detector {
                 .ascii_case_insensitive(true)
                 .build(["birth", "dob", "born"])
                 .map_err(|e| ScannerError::Engine(crate::engine::EngineError::Keywords(e)))?,
+            card_words: AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .build([
+                    "card",
+                    "credit",
+                    "visa",
+                    "mastercard",
+                    "amex",
+                    "payment",
+                    "ccnum",
+                    "cc_num",
+                    "cc-num",
+                    "pan_",
+                    "_pan",
+                ])
+                .map_err(|e| ScannerError::Engine(crate::engine::EngineError::Keywords(e)))?,
         })
     }
 
     /// The personal-data finding for one file, if it holds enough real values.
+    #[cfg(test)]
     pub fn check(&self, path: &str, content: &[u8]) -> Option<Finding> {
+        let mut tally = Tally::default();
+        self.add(path, content, &mut tally);
+        self.finish(path, &tally)
+    }
+
+    /// Counts the values in one part of a file (a whole file, or one chunk of a large one:
+    /// parts are whole lines, and a line in two parts counts once).
+    pub fn add(&self, path: &str, content: &[u8], tally: &mut Tally) {
         if !self.enabled || self.allow.is_match(path) || !self.worth_checking(path, content) {
-            return None;
+            return;
         }
-        let tally = self.tally_file(content, data_file(path));
-        self.finding(path, &tally)
+        self.tally_in(content, data_file(path), false, tally);
+    }
+
+    /// The finding for a file whose parts were all counted into `tally`.
+    pub fn finish(&self, path: &str, tally: &Tally) -> Option<Finding> {
+        self.finding(path, tally)
     }
 
     /// Data files (by extension) are always checked; others only when they hold enough `@`
@@ -202,7 +245,9 @@ impl Detector {
 
     #[cfg(test)]
     pub(crate) fn tally(&self, content: &[u8]) -> Tally {
-        self.tally_file(content, true)
+        let mut tally = Tally::default();
+        self.tally_in(content, true, false, &mut tally);
+        tally
     }
 
     /// Distinct values per kind. Each regex runs only on the lines that can hold one of its
@@ -215,19 +260,20 @@ impl Detector {
     /// Outside data files, the other kinds are counted only when at least `min_values`
     /// e-mail addresses (test ones included) say the file holds records: in source code an
     /// `@` is mostly a decorator or a doc tag, and digits are constants.
-    fn tally_file(&self, content: &[u8], data_file: bool) -> Tally {
-        self.tally_in(content, data_file, false)
-    }
-
-    /// `tally_file`; with `whole`, every regex runs over the whole content (the reference
-    /// the tests compare the line selection with).
-    fn tally_in(&self, content: &[u8], data_file: bool, whole: bool) -> Tally {
-        let mut tally = Tally::default();
+    ///
+    /// With `whole`, every regex runs over the whole content (the reference the tests
+    /// compare the line selection with).
+    fn tally_in(&self, content: &[u8], data_file: bool, whole: bool, tally: &mut Tally) {
         let add = |tally: &mut Tally, kind: Kind, value: Vec<u8>, test: bool| {
             if test {
                 *tally.test_values.entry(kind).or_default() += 1;
+                return;
+            }
+            let values = tally.values.entry(kind).or_default();
+            if values.len() < MAX_DISTINCT_VALUES || values.contains(&value) {
+                values.insert(value);
             } else {
-                tally.values.entry(kind).or_default().insert(value);
+                *tally.more.entry(kind).or_default() += 1;
             }
         };
         let enough = |byte: u8| {
@@ -262,13 +308,13 @@ impl Detector {
             for m in self.email.find_iter(line) {
                 let value = m.as_bytes().to_ascii_lowercase();
                 let test = test_email(&value);
-                add(&mut tally, Kind::Email, value, test);
+                add(tally, Kind::Email, value, test);
                 addresses += 1;
             }
         }
         if !data_file && addresses < self.min_values {
-            drop_sequences(&mut tally, Kind::Email);
-            return tally;
+            drop_sequences(tally, Kind::Email);
+            return;
         }
         // A phone number, SSN, card number or date has at least 8 digits; an IBAN 2.
         let (number_lines, iban_lines) = if whole {
@@ -293,7 +339,7 @@ impl Detector {
             let test = exchange == Some(b"555") && line.is_some_and(|l| l.starts_with(b"01"))
                 || exchange == Some(b"555")
                 || repetitive(&digits);
-            add(&mut tally, Kind::Phone, digits, test);
+            add(tally, Kind::Phone, digits, test);
         }
         // SSNs, card numbers and IBANs need no capture groups (cheaper to search for): the
         // context bytes around the groups are never digits, and an IBAN match is its group.
@@ -313,19 +359,21 @@ impl Detector {
             let value = [area, group, serial].concat();
             let test =
                 TEST_SSNS.iter().any(|t| t.as_bytes() == value.as_slice()) || repetitive(&value);
-            add(&mut tally, Kind::Ssn, value, test);
+            add(tally, Kind::Ssn, value, test);
         }
-        for m in number_lines
-            .iter()
-            .flat_map(|line| self.card.find_iter(line))
-        {
+        let cards = if self.mentions_cards(content) {
+            number_lines.as_slice()
+        } else {
+            &[]
+        };
+        for m in cards.iter().flat_map(|line| self.card.find_iter(line)) {
             let digits = ascii_digits(m.as_bytes());
             if !(13..=19).contains(&digits.len()) || !card_brand(&digits) || !luhn(&digits) {
                 continue;
             }
             let test =
                 TEST_CARDS.iter().any(|t| t.as_bytes() == digits.as_slice()) || repetitive(&digits);
-            add(&mut tally, Kind::Card, digits, test);
+            add(tally, Kind::Card, digits, test);
         }
         for m in slices(&iban_lines)
             .into_iter()
@@ -343,7 +391,7 @@ impl Detector {
             let test = TEST_IBANS
                 .iter()
                 .any(|t| t.as_bytes() == compact.as_slice());
-            add(&mut tally, Kind::Iban, compact, test);
+            add(tally, Kind::Iban, compact, test);
         }
         if !number_lines.is_empty() && self.mentions_birth(content) {
             for m in number_lines
@@ -354,17 +402,21 @@ impl Detector {
                 // 1970-01-01 and 1900-01-01 are what sanitizers and defaults write.
                 let test =
                     value == b"1970-01-01" || value == b"1900-01-01" || value == b"01/01/1970";
-                add(&mut tally, Kind::DateOfBirth, value, test);
+                add(tally, Kind::DateOfBirth, value, test);
             }
         }
         for m in slices(&hash_lines)
             .into_iter()
             .flat_map(|line| self.hash.find_iter(line))
         {
-            add(&mut tally, Kind::PasswordHash, m.as_bytes().to_vec(), false);
+            add(tally, Kind::PasswordHash, m.as_bytes().to_vec(), false);
         }
-        drop_sequences(&mut tally, Kind::Email);
-        tally
+        drop_sequences(tally, Kind::Email);
+    }
+
+    fn mentions_cards(&self, content: &[u8]) -> bool {
+        self.card_words
+            .is_match(content.get(..1 << 20).unwrap_or(content))
     }
 
     fn mentions_birth(&self, content: &[u8]) -> bool {
@@ -376,7 +428,7 @@ impl Detector {
         let reported: Vec<(Kind, &BTreeSet<Vec<u8>>)> = tally
             .values
             .iter()
-            .filter(|(_, values)| values.len() >= self.min_values)
+            .filter(|(kind, _)| tally.count(**kind) >= self.min_values)
             .map(|(k, v)| (*k, v))
             .collect();
         if reported.is_empty() {
@@ -384,12 +436,19 @@ impl Detector {
         }
         let summary: Vec<String> = reported
             .iter()
-            .map(|(kind, values)| format!("{} {}", values.len(), kind.words()))
+            .map(|(kind, _)| {
+                let more = if tally.more.contains_key(kind) {
+                    "at least "
+                } else {
+                    ""
+                };
+                format!("{more}{} {}", tally.count(*kind), kind.words())
+            })
             .collect();
         let mut counts = serde_json::Map::new();
         let mut samples = serde_json::Map::new();
         for (kind, values) in &reported {
-            counts.insert(kind.as_str().to_owned(), values.len().into());
+            counts.insert(kind.as_str().to_owned(), tally.count(*kind).into());
             let shown: Vec<serde_json::Value> = values
                 .iter()
                 .take(SAMPLES)
@@ -755,8 +814,9 @@ mod tests {
         ) {
             let text = cells.concat();
             let d = detector(1);
-            let fast = d.tally_in(text.as_bytes(), data_file, false);
-            let slow = d.tally_in(text.as_bytes(), data_file, true);
+            let (mut fast, mut slow) = (Tally::default(), Tally::default());
+            d.tally_in(text.as_bytes(), data_file, false, &mut fast);
+            d.tally_in(text.as_bytes(), data_file, true, &mut slow);
             proptest::prop_assert_eq!(&fast.values, &slow.values);
             proptest::prop_assert_eq!(&fast.test_values, &slow.test_values);
         }
@@ -854,6 +914,9 @@ mod tests {
         assert_eq!(tally.values[&Kind::Card].len(), 2);
         assert_eq!(tally.values[&Kind::Iban].len(), 2);
         assert_eq!(tally.values[&Kind::DateOfBirth].len(), 2);
+        // Without a card column, Luhn-valid numbers are just numbers.
+        let ids = text.replace("card", "ref");
+        assert!(!d.tally(ids.as_bytes()).values.contains_key(&Kind::Card));
         // Without a birth column, dates are just dates.
         let plain = text.replace("date_of_birth", "created");
         assert!(

@@ -1,27 +1,39 @@
 //! The per-file entry point the tree walk calls.
 
-use std::io::Read;
+use std::collections::BTreeMap;
+use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
-use allclear_core::{Finding, Fix, Location, RunError};
+use allclear_core::{Finding, Fix, Location, RunError, Severity};
 
 use crate::config::SecretsConfig;
+use crate::context::{self, FileContext};
 use crate::engine::{Engine, EngineError, FileTraits, Hit};
+use crate::rules::{Filter, Rule};
 use crate::text::{HEAD_BYTES, LineCounter, looks_binary, redact};
-use crate::{archive, files, personal, restricted, rules};
+use crate::{archive, files, filter, personal, restricted, rules};
 
 /// More password hashes than this in one file are a user table: they are reported as
 /// personal data (counts and samples), not one finding each.
 const MAX_INDIVIDUAL_HASHES: usize = 3;
 
-/// Read buffers larger than this are freed after use rather than kept for the thread's
-/// next file, so a rare huge file does not pin its size in memory per thread.
-const RETAINED_BUFFER_BYTES: usize = 4 * 1024 * 1024;
-
-thread_local! {
-    /// `scan_path`'s read buffer, one per thread.
-    static READ_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
+/// The most text one scan of the engine sees (plus its overlaps): larger files and entries
+/// are scanned in chunks, so memory stays bounded whatever the input.
+pub const MAX_CHUNK_BYTES: usize = 8 << 20;
+/// The least: a configured `max-file-bytes` below it still gives chunks well above the
+/// overlap.
+const MIN_CHUNK_BYTES: usize = 4 * OVERLAP_BYTES;
+/// Bytes of its neighbours a chunk's scan sees on each side: more than any secret and the
+/// context its rules look at (a PEM block, a line window of 4 KiB either side).
+const OVERLAP_BYTES: usize = 64 << 10;
+/// Findings one rule reports in one file; the rest are counted in one more finding. A file
+/// of a million key-shaped strings must not become a million findings (and a report of
+/// hundreds of megabytes).
+pub const MAX_FINDINGS_PER_RULE: usize = 100;
+/// The largest zip or 7z inside another archive held in memory to be opened.
+const MAX_BUFFERED_ARCHIVE_BYTES: u64 = 16 << 20;
+/// The file reader's buffer.
+const READ_BUFFER_BYTES: usize = 64 << 10;
 
 /// The scanner could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -77,37 +89,58 @@ impl Scanner {
             || self.restricted.wants(path, head)
     }
 
-    /// How many bytes of a file to read for [`Scanner::scan_file`]: the whole text file up
-    /// to the configured limit, only the head of a binary restricted file.
-    pub fn read_limit(&self, path: &str, head: &[u8]) -> u64 {
-        if looks_binary(head) && archive::kind(path, head).is_none() {
-            head.len() as u64
-        } else {
-            self.config.max_file_bytes
-        }
-    }
-
-    /// The largest file (or blob) read for content.
+    /// The largest file (or blob) read whole for content, and the size of the parts a
+    /// larger one is scanned in (at most [`MAX_CHUNK_BYTES`]).
     pub fn max_file_bytes(&self) -> u64 {
         self.config.max_file_bytes
     }
 
-    /// Findings in one file. `path` is relative to the scanned root, `/`-separated; content
-    /// may be truncated to [`Scanner::read_limit`]. Errors (a corrupt archive) are dropped:
-    /// use [`Scanner::scan`] to get them.
+    /// How much text one scan of the engine sees at most, besides its overlaps.
+    fn chunk_bytes(&self) -> usize {
+        usize::try_from(self.config.max_file_bytes)
+            .unwrap_or(usize::MAX)
+            .clamp(MIN_CHUNK_BYTES, MAX_CHUNK_BYTES)
+    }
+
+    /// Findings in one file. `path` is relative to the scanned root, `/`-separated. Errors
+    /// (a corrupt archive) are dropped: use [`Scanner::scan`] to get them.
     pub fn scan_file(&self, path: &str, content: &[u8]) -> Vec<Finding> {
         self.scan(path, content).findings
     }
 
-    /// Findings and errors in one file (and, for archives, in what they contain).
+    /// Findings and errors in one file (and, for archives, in what they contain). Content
+    /// of any size is scanned whole, in overlapping chunks when it is large.
     pub fn scan(&self, path: &str, content: &[u8]) -> ScanOutput {
         let mut out = ScanOutput::default();
-        self.scan_into(path, content, 0, &mut out);
+        let head = content.get(..HEAD_BYTES).unwrap_or(content);
+        if let Some(kind) = archive::kind(path, head) {
+            let mut cursor = Cursor::new(content);
+            self.scan_archive(
+                path,
+                kind,
+                archive::Input::Seekable(&mut cursor),
+                0,
+                None,
+                &mut out,
+            );
+        } else if looks_binary(head) {
+            out.findings.extend(self.restricted.check(path, content));
+        } else if content.len() <= self.chunk_bytes() + OVERLAP_BYTES {
+            // One chunk: scanned in place, without a copy.
+            let mut file = FileScan::new(self, path);
+            file.chunk(content, 0, content.len(), 1, &mut out);
+            file.finish(&mut out);
+        } else {
+            let mut rest = content.get(head.len()..).unwrap_or_default();
+            // Reading from a slice cannot fail.
+            let _ = self.scan_text(path, head.to_vec(), &mut rest, &mut out);
+        }
         out
     }
 
-    /// Reads the file at `file` (with the size limits) and scans it as `path`. A file that
-    /// cannot be read is an error in the output, not a failure of the call.
+    /// Reads the file at `file` and scans it as `path`: archives are read in place, text in
+    /// bounded chunks, binary files by their head only. A file that cannot be read is an
+    /// error in the output, not a failure of the call.
     pub fn scan_path(&self, path: &str, file: &Path) -> ScanOutput {
         let mut out = ScanOutput::default();
         let error = |message: String| RunError {
@@ -115,149 +148,178 @@ impl Scanner {
             line: None,
             message,
         };
-        let mut handle = match fs_err::File::open(file) {
-            Ok(handle) => handle,
+        let mut reader = match fs_err::File::open(file) {
+            Ok(handle) => std::io::BufReader::with_capacity(READ_BUFFER_BYTES, handle),
             Err(e) => {
                 out.errors.push(error(e.to_string()));
                 return out;
             }
         };
-        // The buffer is the thread's, reused from file to file: a fresh allocation per file
-        // costs page faults and zeroing, as much as scanning a small file.
-        let mut content = READ_BUFFER.with(|b| std::mem::take(&mut *b.borrow_mut()));
-        content.clear();
-        let scanned = self.read_and_scan(path, &mut handle, &mut content, &mut out);
-        if content.capacity() <= RETAINED_BUFFER_BYTES {
-            READ_BUFFER.with(|b| *b.borrow_mut() = content);
+        let mut head = Vec::with_capacity(HEAD_BYTES);
+        if let Err(e) = (&mut reader).take(HEAD_BYTES as u64).read_to_end(&mut head) {
+            out.errors.push(error(e.to_string()));
+            return out;
+        }
+        if !self.wants(path, &head) {
+            return out;
+        }
+        if let Some(kind) = archive::kind(path, &head) {
+            if let Err(e) = reader.seek(SeekFrom::Start(0)) {
+                out.errors.push(error(e.to_string()));
+                return out;
+            }
+            self.scan_archive(
+                path,
+                kind,
+                archive::Input::Seekable(&mut reader),
+                0,
+                None,
+                &mut out,
+            );
+        } else if let Err(e) = self.scan_read(path, head, &mut reader, 0, None, &mut out) {
+            out.errors.push(error(format!(
+                "read stopped part-way (what came before was scanned): {e}"
+            )));
+            return out;
         }
         // `credentials.yml.enc` is only half a secret; beside its key it is all of it.
-        if scanned && let Some(finding) = files::credentials_beside_key(path, file) {
+        if let Some(finding) = files::credentials_beside_key(path, file) {
             out.findings.push(finding);
         }
         out
     }
 
-    /// The part of `scan_path` between opening the file and the sibling-key check: false
-    /// when the file was not scanned (not wanted, or a read error).
-    fn read_and_scan(
+    /// One file read from `rest`, whose first bytes (up to [`HEAD_BYTES`]) are `head`:
+    /// a file on disk or an archive's entry.
+    fn scan_read(
         &self,
         path: &str,
-        handle: &mut fs_err::File,
-        content: &mut Vec<u8>,
+        head: Vec<u8>,
+        rest: &mut dyn Read,
+        depth: u32,
+        budget: Option<&archive::Budget>,
         out: &mut ScanOutput,
-    ) -> bool {
-        let error = |message: String| RunError {
-            path: path.to_owned(),
-            line: None,
-            message,
-        };
-        content.reserve(HEAD_BYTES);
-        if let Err(e) = (&mut *handle).take(HEAD_BYTES as u64).read_to_end(content) {
-            out.errors.push(error(e.to_string()));
-            return false;
+    ) -> std::io::Result<()> {
+        if let Some(kind) = archive::kind(path, &head) {
+            let input = archive::Input::Stream { head: &head, rest };
+            self.scan_archive(path, kind, input, depth, budget, out);
+            return Ok(());
         }
-        if !self.wants(path, content) {
-            return false;
+        if looks_binary(&head) {
+            // Binary files are known by name and magic: the head is all the checks need.
+            out.findings.extend(self.restricted.check(path, &head));
+            return Ok(());
         }
-        let limit = self.read_limit(path, content);
-        // Reserve the rest of the (limited) file at once rather than growing by doubling.
-        let size = handle.metadata().map_or(0, |m| m.len());
-        let rest = size.min(limit).saturating_sub(content.len() as u64);
-        content.reserve(usize::try_from(rest).unwrap_or(0));
-        if (content.len() as u64) < limit
-            && content.len() == HEAD_BYTES
-            && let Err(e) = (&mut *handle)
-                .take(limit - content.len() as u64)
-                .read_to_end(content)
-        {
-            out.errors.push(error(e.to_string()));
-            return false;
-        }
-        self.scan_into(path, content, 0, out);
-        true
+        self.scan_text(path, head, rest, out)
     }
 
-    fn scan_into(&self, path: &str, content: &[u8], depth: u32, out: &mut ScanOutput) {
-        let head = content.get(..HEAD_BYTES).unwrap_or(content);
-        if let Some(kind) = archive::kind(path, head) {
-            if depth >= self.config.archive_depth {
-                out.errors.push(RunError {
-                    path: path.to_owned(),
-                    line: None,
-                    message: format!(
-                        "archive nested deeper than {} levels: not opened",
-                        self.config.archive_depth
-                    ),
-                });
-                return;
+    /// Scans text of any length in chunks of `chunk_bytes`, each seen with `OVERLAP_BYTES`
+    /// of its neighbours on both sides, so a secret across a boundary is found (once: a hit
+    /// belongs to the chunk its match starts in). Memory stays at one chunk whatever the
+    /// size. `buf` holds the start of the text already read. An error reading `rest` ends
+    /// the scan after what was read.
+    fn scan_text(
+        &self,
+        path: &str,
+        mut buf: Vec<u8>,
+        rest: &mut dyn Read,
+        out: &mut ScanOutput,
+    ) -> std::io::Result<()> {
+        let chunk = self.chunk_bytes();
+        let mut file = FileScan::new(self, path);
+        let mut own_from = 0;
+        let mut line_base = 1u32;
+        let mut result = Ok(());
+        loop {
+            let want = own_from + chunk + OVERLAP_BYTES;
+            let mut eof = false;
+            if buf.len() < want {
+                buf.reserve(want - buf.len());
+                match rest.take((want - buf.len()) as u64).read_to_end(&mut buf) {
+                    Ok(_) => eof = buf.len() < want,
+                    Err(e) => {
+                        result = Err(e);
+                        eof = true;
+                    }
+                }
             }
-            let limits = archive::Limits {
-                max_total_bytes: self.config.archive_max_bytes,
-                max_entries: self.config.archive_max_entries,
-                max_entry_bytes: self.config.max_file_bytes,
-            };
-            let result =
-                archive::for_each_entry(kind, content, path, &limits, &mut |inner, bytes| {
-                    self.scan_into(&format!("{path}!{inner}"), bytes, depth + 1, out);
-                });
-            if let Err(e) = result {
-                out.errors.push(RunError {
-                    path: path.to_owned(),
-                    line: None,
-                    message: e.to_string(),
-                });
+            let own_to = if eof { buf.len() } else { own_from + chunk };
+            file.chunk(&buf, own_from, own_to, line_base, out);
+            if eof {
+                break;
             }
-            return;
+            // Keep the last OVERLAP_BYTES of this chunk's own part: they are the next
+            // chunk's left context.
+            let drop = own_to - OVERLAP_BYTES;
+            let newlines = memchr::memchr_iter(b'\n', buf.get(..drop).unwrap_or_default()).count();
+            line_base = line_base.saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
+            buf.drain(..drop);
+            own_from = OVERLAP_BYTES;
         }
-        out.findings.extend(self.restricted.check(path, content));
-        if looks_binary(head) {
-            return;
-        }
+        file.finish(out);
+        result
+    }
 
-        out.findings.extend(files::check(path, content));
-        self.secrets_into(path, content, &mut out.findings);
-        out.findings.extend(self.personal.check(path, content));
+    /// An archive and what it holds, within the depth and the budget (one budget for a
+    /// top-level archive and everything nested in it). A limit reached is an error in the
+    /// output saying how much was read.
+    fn scan_archive(
+        &self,
+        path: &str,
+        kind: archive::Kind,
+        input: archive::Input<'_>,
+        depth: u32,
+        budget: Option<&archive::Budget>,
+        out: &mut ScanOutput,
+    ) {
+        if depth >= self.config.archive_depth {
+            out.errors.push(RunError {
+                path: path.to_owned(),
+                line: None,
+                message: format!(
+                    "archive nested deeper than {} levels (`archive-depth`): not opened",
+                    self.config.archive_depth
+                ),
+            });
+            return;
+        }
+        let own;
+        let budget = match budget {
+            Some(budget) => budget,
+            None => {
+                own = archive::Budget::new(archive::Limits {
+                    max_total_bytes: self.config.archive_max_bytes,
+                    max_entries: self.config.archive_max_entries,
+                    max_buffered_bytes: self.config.max_file_bytes.min(MAX_BUFFERED_ARCHIVE_BYTES),
+                });
+                &own
+            }
+        };
+        let result = archive::for_each_entry(kind, input, path, budget, &mut |inner, reader| {
+            let inner_path = format!("{path}!{inner}");
+            let mut head = Vec::with_capacity(HEAD_BYTES);
+            reader.take(HEAD_BYTES as u64).read_to_end(&mut head)?;
+            self.scan_read(&inner_path, head, reader, depth + 1, Some(budget), out)
+        });
+        if let Err(e) = result {
+            out.errors.push(RunError {
+                path: path.to_owned(),
+                line: None,
+                message: e.to_string(),
+            });
+        }
     }
 
     /// Content-rule findings only (no restricted files, personal data or archives).
     pub fn scan_secrets(&self, path: &str, content: &[u8]) -> Vec<Finding> {
-        let mut findings = Vec::new();
-        self.secrets_into(path, content, &mut findings);
-        findings
-    }
-
-    fn secrets_into(&self, path: &str, content: &[u8], findings: &mut Vec<Finding>) {
-        let traits = FileTraits {
-            code: is_code(path),
+        let mut out = ScanOutput::default();
+        let mut file = FileScan {
+            secrets_only: true,
+            ..FileScan::new(self, path)
         };
-        let mut hits = Vec::new();
-        self.engine.scan(content, traits, &mut hits);
-        let hits = self.resolve(hits, content);
-        let hash_hits = hits
-            .iter()
-            .filter(|h| self.engine.rule(h.rule).id == "secrets.password-hash")
-            .count();
-        let mut lines = LineCounter::new(content);
-        for hit in hits {
-            let rule = self.engine.rule(hit.rule);
-            if rule.id == "secrets.password-hash" && hash_hits > MAX_INDIVIDUAL_HASHES {
-                continue;
-            }
-            let secret = content.get(hit.start..hit.end).unwrap_or_default();
-            let redacted = redact(secret);
-            let line = lines.line_of(hit.match_start);
-            findings.push(
-                Finding::new(rule.id, rule.severity, format!("{}: {redacted}", rule.name))
-                    .with_location(Location::new(path).with_line(line))
-                    .with_key(secret_key(secret))
-                    .with_description(rule.description)
-                    .with_fix(Fix {
-                        advice: Some(rule.remedy.to_owned()),
-                        ..Fix::default()
-                    })
-                    .with_detail("redacted", redacted),
-            );
-        }
+        file.chunk(content, 0, content.len(), 1, &mut out);
+        file.finish(&mut out);
+        out.findings
     }
 
     /// Sorts hits, drops duplicates, generic hits overlapping a specific one (or an earlier
@@ -304,6 +366,232 @@ impl Scanner {
             kept.push(hit);
         }
         kept
+    }
+}
+
+/// One file being scanned, chunk by chunk: what must be known about the whole file before
+/// its findings are final (the cap per rule, the password-hash count, the personal-data
+/// tally).
+struct FileScan<'s> {
+    scanner: &'s Scanner,
+    path: &'s str,
+    traits: FileTraits,
+    context: FileContext,
+    /// Only the content rules (`Scanner::scan_secrets`).
+    secrets_only: bool,
+    /// Whether the next chunk is the file's first.
+    first: bool,
+    /// Per rule (the engine's index): hits so far, and the highest severity of those past
+    /// the cap. Bounded by the number of rules.
+    counts: BTreeMap<usize, (usize, Severity)>,
+    /// Password-hash findings, held to the end: more than `MAX_INDIVIDUAL_HASHES` are a
+    /// user table, reported as personal data instead.
+    hashes: Vec<Finding>,
+    hash_count: usize,
+    tally: personal::Tally,
+    /// The file's start is machine-written (minified, one-line exports): not personal
+    /// records. Not used for secrets: a one-line config still holds real passwords.
+    shape_generated: bool,
+}
+
+impl<'s> FileScan<'s> {
+    fn new(scanner: &'s Scanner, path: &'s str) -> FileScan<'s> {
+        FileScan {
+            scanner,
+            path,
+            traits: FileTraits {
+                code: is_code(path),
+            },
+            context: context::classify(path),
+            secrets_only: false,
+            first: true,
+            counts: BTreeMap::new(),
+            hashes: Vec::new(),
+            hash_count: 0,
+            tally: personal::Tally::default(),
+            shape_generated: false,
+        }
+    }
+
+    /// Scans `buf`, reporting what starts in `own_from..own_to` (the rest of `buf` is
+    /// context shared with the neighbouring chunks). `line_base` is the line `buf` starts on.
+    fn chunk(
+        &mut self,
+        buf: &[u8],
+        own_from: usize,
+        own_to: usize,
+        line_base: u32,
+        out: &mut ScanOutput,
+    ) {
+        let scanner = self.scanner;
+        if std::mem::take(&mut self.first) && !self.secrets_only {
+            // Dumps and key files are known by their start; so is machine-written text.
+            out.findings
+                .extend(scanner.restricted.check(self.path, buf));
+            out.findings.extend(files::check(self.path, buf));
+            self.shape_generated = context::looks_generated(buf.get(..HEAD_BYTES).unwrap_or(buf));
+        }
+        let mut hits = Vec::new();
+        scanner.engine.scan(buf, self.traits, &mut hits);
+        let hits = scanner.resolve(hits, buf);
+        let mut lines = LineCounter::new(buf);
+        for hit in hits
+            .into_iter()
+            .filter(|h| (own_from..own_to).contains(&h.match_start))
+        {
+            let line = line_base.saturating_add(lines.line_of(hit.match_start) - 1);
+            self.hit(hit, buf, line, out);
+        }
+        // Package metadata and credits list people on purpose; generated data (icon fonts,
+        // minified code) has runs of numbers that are not records.
+        let people_on_purpose =
+            self.context.people || self.context.generated || self.shape_generated;
+        if !self.secrets_only && !people_on_purpose {
+            // Whole lines: a line across the boundary is the earlier chunk's.
+            let from = next_line_start(buf, own_from);
+            let to = next_line_start(buf, own_to);
+            let part = buf.get(from..to.max(from)).unwrap_or_default();
+            scanner.personal.add(self.path, part, &mut self.tally);
+        }
+    }
+
+    fn hit(&mut self, hit: Hit, buf: &[u8], line: u32, out: &mut ScanOutput) {
+        let rule = self.scanner.engine.rule(hit.rule);
+        let secret = buf.get(hit.start..hit.end).unwrap_or_default();
+        if rule.generic && !self.generic_hit_holds(rule, secret, buf, &hit) {
+            return;
+        }
+        // Context lowers severity, it does not hide: a sample credential in a test or a
+        // README is still listed, at low, saying where it is. A key that proves itself real
+        // (a private key, a checksummed token) keeps its severity anywhere.
+        let sample = self
+            .context
+            .sample
+            .filter(|_| rule.severity > Severity::Low && !looks_real(rule, secret));
+        let severity = if sample.is_some() {
+            Severity::Low
+        } else {
+            rule.severity
+        };
+        let is_hash = rule.id == "secrets.password-hash";
+        if is_hash {
+            self.hash_count += 1;
+            if self.hash_count > MAX_INDIVIDUAL_HASHES {
+                self.hashes.clear();
+                return;
+            }
+        } else {
+            let (count, omitted) = self.counts.entry(hit.rule).or_insert((0, Severity::Info));
+            *count += 1;
+            if *count > MAX_FINDINGS_PER_RULE {
+                *omitted = (*omitted).max(severity);
+                return;
+            }
+        }
+        let redacted = redact(secret);
+        let title = match sample {
+            Some(sample) => format!("{}: {redacted} ({})", rule.name, sample.phrase()),
+            None => format!("{}: {redacted}", rule.name),
+        };
+        let mut finding = Finding::new(rule.id, severity, title)
+            .with_location(Location::new(self.path).with_line(line))
+            .with_key(secret_key(secret))
+            .with_description(rule.description)
+            .with_fix(Fix {
+                advice: Some(rule.remedy.to_owned()),
+                ..Fix::default()
+            })
+            .with_detail("redacted", redacted);
+        if let Some(sample) = sample {
+            finding = finding.with_detail("context", sample.as_str());
+        }
+        if is_hash {
+            self.hashes.push(finding);
+        } else {
+            out.findings.push(finding);
+        }
+    }
+
+    /// Whether a generic rule's hit is a credential given what the file is for and what
+    /// the value is: not in translations, lockfiles or generated files (a URL with
+    /// credentials excepted), not a value that is prose, a version range or a name
+    /// standing for a value, not a typed sample in a commented-out line.
+    fn generic_hit_holds(&self, rule: &Rule, secret: &[u8], buf: &[u8], hit: &Hit) -> bool {
+        if self.context.values_are_not_credentials() && rule.filter != Filter::UrlPassword {
+            return false;
+        }
+        if filter::is_not_a_credential_value(secret) {
+            return false;
+        }
+        // In code, an unquoted name is a variable (`authenticate(password=password)`).
+        let quoted = hit
+            .start
+            .checked_sub(1)
+            .and_then(|i| buf.get(i))
+            .is_some_and(|b| matches!(b, b'"' | b'\'' | b'`'));
+        if self.traits.code && !quoted && filter::is_bare_name(secret) {
+            return false;
+        }
+        let at = hit.match_start;
+        let line = buf
+            .get(crate::engine::line_start(buf, at)..crate::engine::line_end(buf, at))
+            .unwrap_or_default();
+        !(filter::is_comment_line(line) && filter::is_sample_value(secret))
+    }
+
+    fn finish(self, out: &mut ScanOutput) {
+        out.findings.extend(self.hashes);
+        for (&r, &(count, severity)) in &self.counts {
+            let Some(more) = count.checked_sub(MAX_FINDINGS_PER_RULE).filter(|&n| n > 0) else {
+                continue;
+            };
+            let rule = self.scanner.engine.rule(r);
+            out.findings.push(
+                Finding::new(
+                    rule.id,
+                    severity,
+                    format!(
+                        "{}: and {more} more like it in this file (the first \
+                         {MAX_FINDINGS_PER_RULE} are listed)",
+                        rule.name
+                    ),
+                )
+                .with_location(Location::new(self.path))
+                .with_key("more-like-it")
+                .with_description(rule.description)
+                .with_fix(Fix {
+                    advice: Some(rule.remedy.to_owned()),
+                    ..Fix::default()
+                })
+                .with_detail("more", more),
+            );
+        }
+        if !self.secrets_only
+            && let Some(finding) = self.scanner.personal.finish(self.path, &self.tally)
+        {
+            out.findings.push(finding);
+        }
+    }
+}
+
+/// A secret that proves itself real, whatever file it is in: a private key block, or a
+/// token whose checksum holds.
+fn looks_real(rule: &Rule, secret: &[u8]) -> bool {
+    matches!(rule.filter, Filter::PemBlock | Filter::EncodedPem)
+        || (rule.id == "secrets.github-token" && filter::github_checksum_ok(secret))
+}
+
+/// The first line start at or after `pos` (`buf.len()` if none).
+fn next_line_start(buf: &[u8], pos: usize) -> usize {
+    if pos == 0 {
+        return 0;
+    }
+    match buf
+        .get(pos - 1..)
+        .and_then(|rest| memchr::memchr(b'\n', rest))
+    {
+        Some(i) => pos + i,
+        None => buf.len(),
     }
 }
 

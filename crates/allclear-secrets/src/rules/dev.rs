@@ -165,7 +165,9 @@ pub(super) const RULES: &[Rule] = &[
         severity: Severity::High,
         keywords: &["_authtoken", "_auth", "_password"],
         patterns: &[concat!(
-            r"(?i:_authToken|_auth|_password)[ \t]*=[ \t]*[\x22']?(?P<secret>[A-Za-z0-9+/=_.\-]{16,400})",
+            // The key starts its line or follows the registry's `:` (`//host/:_auth=`), as
+            // .npmrc writes it: `old_password = …` in code is not one.
+            r"(?m)(?:^[ \t]*|:)(?i:_authToken|_auth|_password)[ \t]*=[ \t]*[\x22']?(?P<secret>[A-Za-z0-9+/=_.\-]{16,400})",
             r"(?:[^A-Za-z0-9+/=_.\-]|\z)"
         )],
         filter: Filter::Entropy(3.0),
@@ -174,7 +176,10 @@ pub(super) const RULES: &[Rule] = &[
         remedy: "Revoke the token at the registry, and inject it at run time \
             (`_authToken=${NPM_TOKEN}`).",
         examples: &["//npm.pkg.github.com/:_authToken=CkOK5REMLIcoBYfbCkkrbuBRI3PGfGNWCDM8XKuq"],
-        counter_examples: &["//registry.npmjs.org/:_authToken=${NPM_TOKEN}"],
+        counter_examples: &[
+            "//registry.npmjs.org/:_authToken=${NPM_TOKEN}",
+            "old_password = self.alice.password_hash_value",
+        ],
         ..Rule::DEFAULT
     },
     Rule {

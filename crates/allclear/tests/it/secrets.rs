@@ -303,3 +303,40 @@ fn the_pre_commit_hook_blocks_a_secret() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     assert!(!hooks.join("pre-commit").exists());
 }
+
+#[test]
+fn a_secret_past_the_file_limit_is_found_and_a_test_sample_is_lowered_not_hidden() {
+    let dir = tempfile::tempdir().unwrap();
+    // 256 KiB held at a time; the key sits after 1 MiB of text.
+    std::fs::write(
+        dir.path().join("allclear.toml"),
+        "[secrets]\nmax-file-bytes = 262144\n",
+    )
+    .unwrap();
+    let filler = "the quick brown fox jumps over the lazy dog\n".repeat(25_000);
+    std::fs::write(
+        dir.path().join("notes.txt"),
+        format!("{filler}token = \"{TOKEN}\"\n"),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("tests")).unwrap();
+    std::fs::write(
+        dir.path().join("tests/test_login.py"),
+        "password = \"Zq8vN3xTw1\"\n",
+    )
+    .unwrap();
+    let (code, json, out) = scan(dir.path(), &["--only", "secrets"]);
+    assert_eq!(code, 1, "{out}");
+    let findings = json["findings"].as_array().unwrap();
+    let notes = findings
+        .iter()
+        .find(|f| f["location"]["path"] == "notes.txt")
+        .unwrap_or_else(|| panic!("the key past the limit was not found: {out}"));
+    assert_eq!(notes["location"]["line"], 25_001);
+    let sample = findings
+        .iter()
+        .find(|f| f["location"]["path"] == "tests/test_login.py")
+        .unwrap_or_else(|| panic!("the test sample was hidden: {out}"));
+    assert_eq!(sample["severity"], "low", "{out}");
+    assert_eq!(sample["details"]["context"], "test", "{out}");
+}
