@@ -449,10 +449,10 @@ impl How {
             } => !patched
                 .iter()
                 .chain(unaffected)
-                .any(|r| r.as_ref().is_some_and(|r| r.matches(v))),
+                .any(|r| r.as_ref().is_some_and(|r| r.contains(v))),
             How::Branches(branches) => branches
                 .iter()
-                .any(|b| b.iter().all(|c| c.as_ref().is_none_or(|c| c.matches(v)))),
+                .any(|b| b.iter().all(|c| c.as_ref().is_none_or(|c| c.contains(v)))),
             How::All => true,
         }
     }
@@ -786,6 +786,24 @@ mod tests {
         assert_eq!(m.fix.as_deref(), Some("1.1.3"));
         let m = match_advisories(Ecosystem::RubyGems, "rack", "1.3.0", vec![a]);
         assert_eq!(m.fix.as_deref(), Some("1.4.0"));
+    }
+
+    /// RUSTSEC-2019-0019: cargo-audit clears pre-releases of later series (uv's Cargo.lock).
+    #[test]
+    fn rustsec_patched_covers_later_prereleases() {
+        let a = adv(
+            "RUSTSEC-2019-0019",
+            Ecosystem::CratesIo,
+            "blake2",
+            vec![AffectedVersions::Requirements {
+                patched: vec![">= 0.8.1".into()],
+                unaffected: vec![],
+            }],
+        );
+        assert!(!hits(&a, Ecosystem::CratesIo, "0.11.0-rc.6"));
+        assert!(!hits(&a, Ecosystem::CratesIo, "0.10.0-pre.1"));
+        assert!(hits(&a, Ecosystem::CratesIo, "0.8.0"));
+        assert!(hits(&a, Ecosystem::CratesIo, "0.8.1-rc.1"));
     }
 
     #[test]
