@@ -27,4 +27,6 @@ pub use baseline::{BASELINE_SCHEMA, Baseline, BaselineEntry, BaselineError};
 pub use ecosystem::{Ecosystem, UnknownEcosystem};
 pub use finding::{Finding, Fix, Location, PackageRef, Severity, UnknownSeverity, fingerprint};
 pub use policy::{Ignore, Policy, PolicyError, RuleSetting, ScanPolicy};
-pub use report::{IgnoredFinding, Report, RunError, SCHEMA_VERSION, Summary};
+pub use report::{
+    Coverage, EcosystemCoverage, IgnoredFinding, Report, RunError, SCHEMA_VERSION, Summary,
+};

@@ -350,8 +350,12 @@ mod tests {
     #[test]
     fn platforms_are_recorded() {
         let text = "GEM\n  remote: https://rubygems.org/\n  specs:\n    nokogiri (1.13.10-java)\n    rack (2.2.3)\n\nPLATFORMS\n  ruby\n  x86_64-linux\n\nDEPENDENCIES\n  rack\n";
-        let lock = crate::parse(crate::FileKind::GemfileLock, "Gemfile.lock", text.as_bytes())
-            .unwrap();
+        let lock = crate::parse(
+            crate::FileKind::GemfileLock,
+            "Gemfile.lock",
+            text.as_bytes(),
+        )
+        .unwrap();
         assert_eq!(lock.platforms, ["java", "ruby", "x86_64-linux"]);
     }
 

@@ -261,6 +261,9 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
         heading(report),
         inline(&text::summary_sentence(report, options.scanned))
     );
+    if let Some(checked) = text::checked_line(report) {
+        let _ = writeln!(head, "{}.\n", inline(&checked));
+    }
 
     if !report.errors.is_empty() || !report.warnings.is_empty() {
         for err in report.errors.iter().take(MAX_LISTED) {

@@ -47,6 +47,14 @@ struct Run<'a> {
     tool: Tool<'a>,
     invocations: [Invocation; 1],
     results: Vec<SarifResult>,
+    /// allclear's own run data: what was covered (the JSON report's `coverage`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    properties: Option<RunProperties<'a>>,
+}
+
+#[derive(Serialize)]
+struct RunProperties<'a> {
+    coverage: &'a allclear_core::Coverage,
 }
 
 #[derive(Serialize)]
@@ -534,6 +542,10 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
                 execution_successful: report.errors.is_empty(),
                 tool_execution_notifications: notifications,
             }],
+            properties: report
+                .coverage
+                .as_ref()
+                .map(|coverage| RunProperties { coverage }),
             results,
         }],
     };

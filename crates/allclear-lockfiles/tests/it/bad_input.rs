@@ -157,5 +157,8 @@ fn truncated_yarn_entry_names_the_line() {
     assert_eq!(e.line, Some(5), "{e}");
     assert!(e.message.contains("truncated"), "{e}");
     let text = "lodash@^4.17.0:\n  version \"\n";
-    assert_eq!(error(FileKind::YarnLock, "yarn.lock", text.as_bytes()).line, Some(2));
+    assert_eq!(
+        error(FileKind::YarnLock, "yarn.lock", text.as_bytes()).line,
+        Some(2)
+    );
 }

@@ -63,9 +63,19 @@ fn cargo_prereleases_are_ordered() {
         &["1.2.0-beta.2", "1.2.0-rc.1"],
         &["1.2.0-beta.1", "1.2.0"],
     );
-    covers(eco, "=1.2", &["1.2.0", "1.2.7-rc.1"], &["1.3.0-rc.1", "1.1.0"]);
+    covers(
+        eco,
+        "=1.2",
+        &["1.2.0", "1.2.7-rc.1"],
+        &["1.3.0-rc.1", "1.1.0"],
+    );
     covers(eco, ">1.2", &["1.3.0", "1.3.0-alpha"], &["1.2.9"]);
-    covers(eco, "<=1.2", &["1.2.9", "1.2.0-rc.1"], &["1.3.0-alpha", "1.3.0"]);
+    covers(
+        eco,
+        "<=1.2",
+        &["1.2.9", "1.2.0-rc.1"],
+        &["1.3.0-alpha", "1.3.0"],
+    );
     covers(eco, "*", &["0.0.1-alpha", "9.0.0"], &[]);
 }
 
@@ -107,9 +117,19 @@ fn pypi_prereleases_follow_pep_440() {
         &["2.1a1", "3.0.dev0", "2.0", "2.0.post1"],
         &["2.0a1", "2.0rc1", "1.9"],
     );
-    covers(eco, "<2.0", &["1.9", "1.9rc1"], &["2.0a1", "2.0rc2", "2.0.dev0"]);
+    covers(
+        eco,
+        "<2.0",
+        &["1.9", "1.9rc1"],
+        &["2.0a1", "2.0rc2", "2.0.dev0"],
+    );
     covers(eco, "<2.0rc1", &["2.0a1", "2.0b9"], &["2.0rc1", "2.0"]);
-    covers(eco, ">=1.4,<1.4.3", &["1.4.2rc1"], &["1.4rc1", "1.4.3a1", "1.4.3"]);
+    covers(
+        eco,
+        ">=1.4,<1.4.3",
+        &["1.4.2rc1"],
+        &["1.4rc1", "1.4.3a1", "1.4.3"],
+    );
 }
 
 /// bundler-audit uses `Gem::Requirement`, which has no pre-release exclusion.
@@ -143,7 +163,12 @@ fn packagist_prereleases_follow_composer() {
         &["8.5.0", "8.5.7", "8.5.7-rc1", "8.5.0-beta1"],
         &["8.5.8", "8.5.8-rc1", "8.4.9"],
     );
-    covers(eco, ">=10.4.0", &["11.0.0-beta1", "10.4.1-rc1"], &["10.3.9"]);
+    covers(
+        eco,
+        ">=10.4.0",
+        &["11.0.0-beta1", "10.4.1-rc1"],
+        &["10.3.9"],
+    );
 }
 
 /// govulncheck orders Go pre-releases (and pseudo-versions) like any other version.
@@ -217,7 +242,10 @@ fn shared_fixtures_prereleases_against_ranges() {
             }
         }
         eprintln!("{file} ({eco}): {checked} pre-release comparisons as ranges");
-        assert!(checked > 0, "{file} gave no pre-release comparisons for {eco}");
+        assert!(
+            checked > 0,
+            "{file} gave no pre-release comparisons for {eco}"
+        );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
