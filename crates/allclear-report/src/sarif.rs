@@ -256,6 +256,7 @@ fn rule_title(rule: &str) -> Option<&'static str> {
         "deps.unpinned-git" => "Git dependency without a pinned commit",
         "deps.missing-lockfile" => "Manifest without a lockfile",
         "deps.unsupported" => "Dependency past its end of support",
+        "deps.no-advisory-data" => "Lockfile not checked: no advisories for its ecosystem",
         "policy.ignore-expired" => "Expired ignore in allclear.toml",
         _ => return None,
     })
