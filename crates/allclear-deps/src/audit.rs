@@ -99,19 +99,27 @@ fn unparsable_versions(lockfiles: &[(String, Lockfile)]) -> Vec<String> {
     warnings
 }
 
+/// One ecosystem's packages, counted for [`coverage`].
+#[derive(Default)]
+struct Tally<'a> {
+    lockfiles: usize,
+    /// Distinct (name, version).
+    packages: HashSet<(&'a str, &'a str)>,
+    unparsable: usize,
+}
+
 /// Packages per ecosystem against the store's advisories for it.
 fn coverage(lockfiles: &[(String, Lockfile)], store: &Store) -> Vec<EcosystemCoverage> {
-    // (lockfiles, distinct packages, unparsable) per ecosystem.
-    let mut per: HashMap<Ecosystem, (usize, HashSet<(&str, &str)>, usize)> = HashMap::new();
+    let mut per: HashMap<Ecosystem, Tally<'_>> = HashMap::new();
     for (_, lockfile) in lockfiles {
         let mut seen_here: HashSet<Ecosystem> = HashSet::new();
         for package in all_packages(lockfile) {
-            let entry = per.entry(package.ecosystem).or_default();
+            let tally = per.entry(package.ecosystem).or_default();
             if seen_here.insert(package.ecosystem) {
-                entry.0 += 1;
+                tally.lockfiles += 1;
             }
-            if entry.1.insert((&package.name, &package.version)) && !parses(package) {
-                entry.2 += 1;
+            if tally.packages.insert((&package.name, &package.version)) && !parses(package) {
+                tally.unparsable += 1;
             }
         }
     }
@@ -119,7 +127,11 @@ fn coverage(lockfiles: &[(String, Lockfile)], store: &Store) -> Vec<EcosystemCov
     Ecosystem::ALL
         .into_iter()
         .filter_map(|eco| {
-            let (lockfiles, packages, unparsable) = per.remove(&eco)?;
+            let Tally {
+                lockfiles,
+                packages,
+                unparsable,
+            } = per.remove(&eco)?;
             let advisories = status.ecosystems.get(&eco).map_or(0, |s| s.advisories);
             let imported_at = status
                 .sources
@@ -296,54 +308,6 @@ fn advisory_findings(
         start = end;
     }
     Ok(findings)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn vulnerability(summary: Option<&str>, details: Option<&str>) -> Vulnerability {
-        Vulnerability {
-            ids: vec!["CVE-2026-4393".into()],
-            summary: summary.map(str::to_owned),
-            details: details.map(str::to_owned),
-            severity: None,
-            cvss: None,
-            url: None,
-            informational: None,
-            fixed_in: None,
-            sources: vec![],
-            published: None,
-        }
-    }
-
-    /// Drupal's advisories have no summary: the title was the bare CVE id.
-    #[test]
-    fn headline_is_never_a_bare_id_when_there_is_text() {
-        let drupal = "This module provides a site administrator the ability to log users \
-            out after a specified time of inactivity.\n\nThe module doesn't sufficiently \
-            protect its routes from cross-site request forgery (CSRF), allowing the logout \
-            route to be triggered without user interaction.";
-        let title = headline(&vulnerability(None, Some(drupal)));
-        assert!(
-            title.starts_with("The module doesn't sufficiently protect"),
-            "{title}"
-        );
-        assert!(title.chars().count() <= MAX_HEADLINE_CHARS + 1, "{title}");
-        assert!(title.ends_with('…'), "{title}");
-        assert_eq!(
-            headline(&vulnerability(Some(" Hash collisions "), Some(drupal))),
-            "Hash collisions"
-        );
-        assert_eq!(
-            headline(&vulnerability(
-                None,
-                Some("#### Heading\n\nShort text. More.")
-            )),
-            "Heading"
-        );
-        assert_eq!(headline(&vulnerability(None, None)), "CVE-2026-4393");
-    }
 }
 
 fn finding(
@@ -587,4 +551,52 @@ fn dedupe(mut findings: Vec<Finding>) -> Vec<Finding> {
     let mut keep = keep.into_iter();
     findings.retain(|_| keep.next().unwrap_or(true));
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vulnerability(summary: Option<&str>, details: Option<&str>) -> Vulnerability {
+        Vulnerability {
+            ids: vec!["CVE-2026-4393".into()],
+            summary: summary.map(str::to_owned),
+            details: details.map(str::to_owned),
+            severity: None,
+            cvss: None,
+            url: None,
+            informational: None,
+            fixed_in: None,
+            sources: vec![],
+            published: None,
+        }
+    }
+
+    /// Drupal's advisories have no summary: the title was the bare CVE id.
+    #[test]
+    fn headline_is_never_a_bare_id_when_there_is_text() {
+        let drupal = "This module provides a site administrator the ability to log users \
+            out after a specified time of inactivity.\n\nThe module doesn't sufficiently \
+            protect its routes from cross-site request forgery (CSRF), allowing the logout \
+            route to be triggered without user interaction.";
+        let title = headline(&vulnerability(None, Some(drupal)));
+        assert!(
+            title.starts_with("The module doesn't sufficiently protect"),
+            "{title}"
+        );
+        assert!(title.chars().count() <= MAX_HEADLINE_CHARS + 1, "{title}");
+        assert!(title.ends_with('…'), "{title}");
+        assert_eq!(
+            headline(&vulnerability(Some(" Hash collisions "), Some(drupal))),
+            "Hash collisions"
+        );
+        assert_eq!(
+            headline(&vulnerability(
+                None,
+                Some("#### Heading\n\nShort text. More.")
+            )),
+            "Heading"
+        );
+        assert_eq!(headline(&vulnerability(None, None)), "CVE-2026-4393");
+    }
 }

@@ -94,27 +94,22 @@ pub(crate) fn release_trains(findings: &mut [Finding], store: &Store) -> Result<
         else {
             continue;
         };
-        let targets: Vec<Option<String>> = members
-            .iter()
-            .map(|&i| {
-                findings
-                    .get(i)
-                    .and_then(|f| f.details.get("upgrade_to"))
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned)
-            })
-            .collect();
-        // A member with no known fix leaves the family without a consistent target.
-        let Some(mut target) = targets.iter().try_fold(None::<String>, |best, t| {
-            let t = t.as_ref()?;
-            Some(Some(match best {
-                Some(b) if !higher(ecosystem, t, &b) => b,
-                _ => t.clone(),
-            }))
-        }) else {
-            continue;
-        };
-        let Some(start) = target.take() else {
+        // The highest of the members' own targets; a member with no known fix leaves the
+        // family without a consistent target.
+        let mut start: Option<&str> = None;
+        let mut every_member_fixable = true;
+        for &i in &members {
+            let own = findings
+                .get(i)
+                .and_then(|f| f.details.get("upgrade_to"))
+                .and_then(|v| v.as_str());
+            match own {
+                Some(own) if start.is_none_or(|s| higher(ecosystem, own, s)) => start = Some(own),
+                Some(_) => {}
+                None => every_member_fixable = false,
+            }
+        }
+        let (true, Some(start)) = (every_member_fixable, start.map(str::to_owned)) else {
             continue;
         };
         let mut names: Vec<String> = members
