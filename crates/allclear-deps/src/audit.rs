@@ -60,6 +60,19 @@ pub fn audit(input: &AuditInput<'_>, store: Option<&Store>) -> Result<Audit, Aud
     if let Some(store) = store {
         audit.coverage = coverage(input.lockfiles, store);
         findings.extend(no_advisory_data(input.lockfiles, &audit.coverage));
+        // The interpreter is not a lockfile ecosystem, and `db update` cannot fetch its
+        // advisories (OSV has none): a warning, not a finding every quick start would fail on.
+        if audit
+            .coverage
+            .iter()
+            .any(|c| c.ecosystem == Ecosystem::Ruby && c.advisories == 0)
+        {
+            audit.warnings.push(
+                "the Ruby interpreter version was not checked: the advisory database holds no \
+                 Ruby advisories; import a ruby-advisory-db checkout with `allclear db import DIR`"
+                    .to_owned(),
+            );
+        }
         let mut found = advisory_findings(input.lockfiles, store)?;
         release_trains(&mut found, store)?;
         findings.extend(found);
@@ -159,7 +172,7 @@ fn coverage(lockfiles: &[(String, Lockfile)], store: &Store) -> Vec<EcosystemCov
 /// Where each ecosystem's advisories come from, for the advice of `deps.no-advisory-data`.
 fn advisory_sources(eco: Ecosystem) -> &'static str {
     match eco {
-        Ecosystem::RubyGems | Ecosystem::Ruby => "a ruby-advisory-db checkout",
+        Ecosystem::RubyGems | Ecosystem::Ruby => "a ruby-advisory-db checkout or an OSV export",
         Ecosystem::Packagist => "a FriendsOfPHP/security-advisories checkout or an OSV export",
         Ecosystem::CratesIo => "a rustsec/advisory-db checkout",
         Ecosystem::PyPI => "a pypa/advisory-database checkout or an OSV export",
@@ -175,7 +188,7 @@ fn no_advisory_data(
 ) -> Vec<Finding> {
     let missing: HashSet<Ecosystem> = coverage
         .iter()
-        .filter(|c| c.advisories == 0)
+        .filter(|c| c.advisories == 0 && c.ecosystem != Ecosystem::Ruby)
         .map(|c| c.ecosystem)
         .collect();
     let mut findings = Vec::new();
@@ -194,11 +207,7 @@ fn no_advisory_data(
             }
         }
         for (eco, count, line) in counts {
-            let what = if eco == Ecosystem::Ruby {
-                "Ruby interpreter".to_owned()
-            } else {
-                format!("{eco}")
-            };
+            let what = eco.as_str();
             let packages = if count == 1 { "package" } else { "packages" };
             findings.push(
                 Finding::new(

@@ -417,6 +417,26 @@ fn ecosystem_without_advisories_fails_by_default() {
     assert_eq!(gems["advisories"], 1);
     assert_eq!(gems["age_days"], 0);
     assert_eq!(json["coverage"]["lockfiles"], 2);
+
+    // The interpreter has no lockfile ecosystem and `db update` cannot fetch its
+    // advisories: a warning, not a failing finding.
+    let repo = repo_with(&[(
+        "Gemfile.lock",
+        &format!(
+            "{}\nRUBY VERSION\n   ruby 2.7.1p83\n",
+            gemfile_lock("ruby", &["rack (9.0.0)"])
+        ),
+    )]);
+    let (code, json, stderr) = scan_json(db.path(), repo.path());
+    assert!(
+        findings(&json, "deps.no-advisory-data").is_empty(),
+        "{json:#}"
+    );
+    assert!(
+        stderr.contains("the Ruby interpreter version was not checked"),
+        "{stderr}"
+    );
+    assert_eq!(code, 0, "{stderr}\n{json:#}");
 }
 
 /// The all-clear line says what was covered, in every format.
