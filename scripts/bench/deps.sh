@@ -3,8 +3,12 @@
 #
 #   1. import every advisory source under ../shared/advisories
 #   2. scan a generated monorepo of 200 lockfiles / ~50,000 package entries (time and peak RSS)
-#   3. allclear vs `cargo audit --db DIR --no-fetch` on the same Cargo.lock and RustSec
-#      database, and whether both find the same advisories
+#   3. allclear vs the `cargo-audit` binary (`cargo-audit audit --db DIR --no-fetch --no-yanked`)
+#      on the same Cargo.lock and RustSec database, and whether both find the same advisories.
+#      The binary is called directly: `cargo audit` goes through rustup's `cargo` proxy, which
+#      adds 25-30 ms per run that is not cargo-audit's own time. `--no-yanked` keeps it from
+#      spending time on (offline) yanked-crate lookups, which allclear does not do either.
+#      CARGO_LOCK=FILE benchmarks another Cargo.lock (uv's has ~750 packages).
 #
 # Usage: scripts/bench/deps.sh            (RUNS=N to change the number of timed runs)
 # Needs: hyperfine (apt), cargo-audit (cargo install cargo-audit --locked), python3.
@@ -14,13 +18,14 @@ cd "$(dirname "$0")/../.."
 SHARED="${ALLCLEAR_SHARED:-$(cd .. && pwd)/shared}"
 RUNS="${RUNS:-10}"
 command -v hyperfine >/dev/null || { echo "install hyperfine (apt-get install hyperfine)" >&2; exit 2; }
-command -v cargo-audit >/dev/null || { echo "install cargo-audit (cargo install cargo-audit --locked)" >&2; exit 2; }
+CARGO_AUDIT="${CARGO_AUDIT:-$(command -v cargo-audit || true)}"
+[ -x "$CARGO_AUDIT" ] || { echo "install cargo-audit (cargo install cargo-audit --locked) or set CARGO_AUDIT" >&2; exit 2; }
 
 bench_binary
 bench_workdir
 
 bench_machine
-cargo audit --version
+"$CARGO_AUDIT" audit --version
 
 peak_rss_mb() { # command… → peak resident set size in MB
     /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1 | awk '{printf "%.1f", $1/1024}'
@@ -50,6 +55,9 @@ cp -r "$SHARED/advisories/rustsec" "$work/rustsec-db"
 mkdir -p "$work/cargo"
 # This repository's own Cargo.lock, plus old releases of popular crates with known advisories,
 # so both tools have real matching to do.
+if [ -n "${CARGO_LOCK:-}" ]; then
+    cp "$CARGO_LOCK" "$work/cargo/Cargo.lock"
+else
 cp Cargo.lock "$work/cargo/Cargo.lock"
 while read -r name version; do
     printf '\n[[package]]\nname = "%s"\nversion = "%s"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n' \
@@ -74,12 +82,13 @@ yaml-rust 0.4.5
 atty 0.2.14
 ansi_term 0.12.1
 CRATES
+fi
 packages=$(grep -c '^\[\[package\]\]' "$work/cargo/Cargo.lock")
 echo "Cargo.lock with $packages packages"
 hyperfine --warmup 3 --runs "$RUNS" -i --export-json "$work/vs-cargo-audit.json" \
     -n allclear "$BIN --db $work/db-rust scan $work/cargo --format json -o $work/ac.json" \
     -n allclear-deps-only "$BIN --db $work/db-rust scan $work/cargo --only deps --format json -o $work/ad.json" \
-    -n cargo-audit "cargo audit --db $work/rustsec-db --no-fetch --no-yanked --stale --json --file $work/cargo/Cargo.lock > $work/ca.json"
+    -n cargo-audit "$CARGO_AUDIT audit --db $work/rustsec-db --no-fetch --no-yanked --stale --json --file $work/cargo/Cargo.lock > $work/ca.json"
 python3 - "$work/vs-cargo-audit.json" <<'PY'
 import json, statistics, sys
 runs = {r["command"]: statistics.median(r["times"]) for r in json.load(open(sys.argv[1]))["results"]}
@@ -88,7 +97,7 @@ for ours in ("allclear", "allclear-deps-only"):
           f"ratio {runs['cargo-audit']/runs[ours]:.1f}x")
 PY
 "$BIN" --db "$work/db-rust" scan "$work/cargo" --format json -o "$work/ac.json" || true
-cargo audit --db "$work/rustsec-db" --no-fetch --no-yanked --stale --json --file "$work/cargo/Cargo.lock" > "$work/ca.json" || true
+"$CARGO_AUDIT" audit --db "$work/rustsec-db" --no-fetch --no-yanked --stale --json --file "$work/cargo/Cargo.lock" > "$work/ca.json" || true
 python3 - "$work/ac.json" "$work/ca.json" <<'PY'
 import json, sys
 ours = json.load(open(sys.argv[1]))

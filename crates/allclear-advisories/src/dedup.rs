@@ -183,6 +183,7 @@ mod tests {
             references: vec![],
             source: source.into(),
             informational: None,
+            platform: None,
             affected: vec![],
         }
     }

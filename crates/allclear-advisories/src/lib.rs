@@ -53,7 +53,7 @@ pub use import::{
 };
 pub use matching::{
     MatchError, PackageMatch, PackageQuery, Vulnerability, check_package, check_packages,
-    entries_for, match_advisories,
+    entries_for, match_advisories, platform_applies,
 };
 pub use model::{
     Advisory, Affected, AffectedVersions, CvssScore, Event, Informational, Range, best_cvss,

@@ -31,6 +31,33 @@ pub struct PackageQuery<'a> {
     pub ecosystem: Ecosystem,
     pub name: &'a str,
     pub version: &'a str,
+    /// The platforms the lockfile is resolved for (see [`platform_applies`]); empty when
+    /// unknown, which matches every advisory.
+    pub platforms: &'a [String],
+}
+
+/// Whether an advisory limited to `platform` (RubySec's `platform: jruby`) concerns a
+/// lockfile resolved for `platforms`. Bundler writes JRuby as `java` (`PLATFORMS java`,
+/// `universal-java-17`, `nokogiri (1.13.10-java)`), RubySec as `jruby`: both are one
+/// platform here. A lockfile that names no platform matches every advisory (unknown is not
+/// safe).
+pub fn platform_applies(platform: Option<&str>, platforms: &[String]) -> bool {
+    let Some(platform) = platform else {
+        return true;
+    };
+    if platforms.is_empty() {
+        return true;
+    }
+    let family = |p: &str| {
+        let p = p.trim().to_ascii_lowercase();
+        if p == "jruby" || p.contains("java") {
+            "java".to_owned()
+        } else {
+            p
+        }
+    };
+    let wanted = family(platform);
+    platforms.iter().any(|p| family(p).contains(&wanted))
 }
 
 /// One problem affecting a package, merged over every advisory that names it.
@@ -114,6 +141,7 @@ pub fn check_package(
             ecosystem: eco,
             name,
             version,
+            platforms: &[],
         }],
     )?;
     Ok(out.pop().unwrap_or_default())
@@ -194,7 +222,7 @@ pub fn check_packages(
             .and_then(|n| compiled.get(n))
             .map(Vec::as_slice)
             .unwrap_or(&[]);
-        find_matches(q.ecosystem, q.version, compiled)
+        find_matches(q.ecosystem, q.version, q.platforms, compiled)
     };
     let matched: Vec<Matched<'_>> = if parallel {
         queries
@@ -242,7 +270,7 @@ pub fn match_advisories(
         .map(|a| compile(eco, name, a, None))
         .filter(Compiled::usable)
         .collect();
-    build(find_matches(eco, version, &compiled), &HashMap::new())
+    build(find_matches(eco, version, &[], &compiled), &HashMap::new())
 }
 
 /// An advisory with its versions and requirements parsed once.
@@ -449,10 +477,10 @@ impl How {
             } => !patched
                 .iter()
                 .chain(unaffected)
-                .any(|r| r.as_ref().is_some_and(|r| r.matches(v))),
+                .any(|r| r.as_ref().is_some_and(|r| r.contains(v))),
             How::Branches(branches) => branches
                 .iter()
-                .any(|b| b.iter().all(|c| c.as_ref().is_none_or(|c| c.matches(v)))),
+                .any(|b| b.iter().all(|c| c.as_ref().is_none_or(|c| c.contains(v)))),
             How::All => true,
         }
     }
@@ -489,16 +517,35 @@ struct Matched<'a> {
     advisories: Vec<&'a Compiled>,
 }
 
-fn find_matches<'a>(eco: Ecosystem, version: &str, compiled: &'a [Compiled]) -> Matched<'a> {
+fn find_matches<'a>(
+    eco: Ecosystem,
+    version: &str,
+    platforms: &[String],
+    compiled: &'a [Compiled],
+) -> Matched<'a> {
     let version = version.trim();
     let installed = Version::parse(eco, version).ok();
-    let advisories = compiled
+    let (mut advisories, other_platform): (Vec<&Compiled>, Vec<&Compiled>) = compiled
         .iter()
         .filter(|c| match &installed {
             Some(v) => c.affects(v),
             None => c.entries.iter().any(|e| e.affects_unparsed(version)),
         })
-        .collect();
+        .partition(|c| platform_applies(c.advisory.platform.as_deref(), platforms));
+    // The same problem from a source that does not name the platform (GHSA's copy of a
+    // RubySec JRuby-only advisory) is left out too: one source knowing better is enough.
+    if !other_platform.is_empty() {
+        let other_ids: std::collections::HashSet<&str> = other_platform
+            .iter()
+            .flat_map(|c| std::iter::once(&c.advisory.id).chain(&c.advisory.aliases))
+            .map(String::as_str)
+            .collect();
+        advisories.retain(|c| {
+            !std::iter::once(&c.advisory.id)
+                .chain(&c.advisory.aliases)
+                .any(|id| other_ids.contains(id.as_str()))
+        });
+    }
     Matched {
         installed,
         advisories,
@@ -537,6 +584,7 @@ fn build(m: Matched<'_>, extras: &HashMap<i64, Extra>) -> PackageMatch {
                     references: extra.references.clone(),
                     source: a.source.clone(),
                     informational: a.informational,
+                    platform: a.platform.clone(),
                     affected: Vec::new(),
                 })
             }
@@ -637,6 +685,7 @@ mod tests {
             references: vec![],
             source: "test".into(),
             informational: None,
+            platform: None,
             affected: how
                 .into_iter()
                 .map(|how| Affected {
@@ -788,6 +837,24 @@ mod tests {
         assert_eq!(m.fix.as_deref(), Some("1.4.0"));
     }
 
+    /// RUSTSEC-2019-0019: cargo-audit clears pre-releases of later series (uv's Cargo.lock).
+    #[test]
+    fn rustsec_patched_covers_later_prereleases() {
+        let a = adv(
+            "RUSTSEC-2019-0019",
+            Ecosystem::CratesIo,
+            "blake2",
+            vec![AffectedVersions::Requirements {
+                patched: vec![">= 0.8.1".into()],
+                unaffected: vec![],
+            }],
+        );
+        assert!(!hits(&a, Ecosystem::CratesIo, "0.11.0-rc.6"));
+        assert!(!hits(&a, Ecosystem::CratesIo, "0.10.0-pre.1"));
+        assert!(hits(&a, Ecosystem::CratesIo, "0.8.0"));
+        assert!(hits(&a, Ecosystem::CratesIo, "0.8.1-rc.1"));
+    }
+
     #[test]
     fn friendsofphp_branches() {
         let a = adv(
@@ -807,6 +874,61 @@ mod tests {
         assert!(!hits(&a, Ecosystem::Packagist, "8.7.0"));
         let m = match_advisories(Ecosystem::Packagist, "Drupal/Core", "8.5.1", vec![a]);
         assert_eq!(m.fix.as_deref(), Some("8.5.8"));
+    }
+
+    /// RubySec's JRuby-only nokogiri advisories, against lockfiles for MRI and for JRuby.
+    #[test]
+    fn platform_limited_advisories() {
+        let mut jruby = adv(
+            "CVE-2022-24839",
+            Ecosystem::RubyGems,
+            "nokogiri",
+            vec![AffectedVersions::Requirements {
+                patched: vec![">= 1.13.4".into()],
+                unaffected: vec![],
+            }],
+        );
+        jruby.platform = Some("jruby".into());
+        let mut ghsa = jruby.clone();
+        ghsa.id = "GHSA-gx8x-g87m-h5q6".into();
+        ghsa.aliases = vec!["CVE-2022-24839".into()];
+        ghsa.platform = None;
+        let mri = adv(
+            "CVE-2022-29181",
+            Ecosystem::RubyGems,
+            "nokogiri",
+            vec![AffectedVersions::Requirements {
+                patched: vec![">= 1.13.6".into()],
+                unaffected: vec![],
+            }],
+        );
+        let store_free = |platforms: &[String]| {
+            let compiled: Vec<Compiled> = [jruby.clone(), ghsa.clone(), mri.clone()]
+                .into_iter()
+                .map(|a| compile(Ecosystem::RubyGems, "nokogiri", a, None))
+                .collect();
+            let m = build(
+                find_matches(Ecosystem::RubyGems, "1.11.4", platforms, &compiled),
+                &HashMap::new(),
+            );
+            m.vulnerabilities
+                .iter()
+                .map(|v| v.id().to_owned())
+                .collect::<Vec<_>>()
+        };
+        let mri_lock = ["ruby".to_owned(), "x86_64-linux".to_owned()];
+        assert_eq!(store_free(&mri_lock), ["CVE-2022-29181"]);
+        assert_eq!(store_free(&["universal-java-17".to_owned()]).len(), 2);
+        assert_eq!(
+            store_free(&[]).len(),
+            2,
+            "unknown platforms match everything"
+        );
+        assert!(platform_applies(Some("jruby"), &["java".to_owned()]));
+        assert!(!platform_applies(
+            Some("jruby"),
+            &["x64-mingw-ucrt".to_owned()]
+        ));
     }
 
     #[test]

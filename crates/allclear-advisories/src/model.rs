@@ -47,6 +47,11 @@ pub struct Advisory {
     /// "unsupported dependency" finding (unmaintained, unsound, notice).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub informational: Option<Informational>,
+    /// The one platform the advisory is about, when the source says it is limited to one
+    /// (RubySec's `platform: jruby`); `None` for every platform. See
+    /// [`crate::platform_applies`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
     /// The packages and versions it affects (only ecosystems allclear knows).
     pub affected: Vec<Affected>,
 }

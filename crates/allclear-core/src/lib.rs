@@ -29,4 +29,6 @@ pub use finding::{Finding, Fix, Location, PackageRef, Severity, UnknownSeverity,
 pub use policy::{
     CORE_RULES, Ignore, KnownNames, Policy, PolicyError, RuleSetting, ScanPolicy, closest_name,
 };
-pub use report::{IgnoredFinding, Report, RunError, SCHEMA_VERSION, Summary};
+pub use report::{
+    Coverage, EcosystemCoverage, IgnoredFinding, Report, RunError, SCHEMA_VERSION, Summary,
+};

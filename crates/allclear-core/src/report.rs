@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Finding, Severity};
+use crate::{Ecosystem, Finding, Severity};
 
 /// The version of the JSON report shape (docs/json-schema.md). Bumped only on breaking changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -22,6 +22,47 @@ pub struct Report {
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub warnings: Vec<String>,
     pub summary: Summary,
+    /// What the run checked, so that "all clear" says what it is about; `None` when the
+    /// command does not say (older producers, commands other than `scan`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub coverage: Option<Coverage>,
+}
+
+/// What a scan covered: files read, lockfiles parsed, and per ecosystem how many packages
+/// were checked against how many advisories of what age.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coverage {
+    /// Files (or staged blobs) read.
+    pub files: usize,
+    /// Lockfiles parsed (manifests and version files not counted).
+    pub lockfiles: usize,
+    /// One entry per ecosystem the lockfiles hold, in [`Ecosystem`] order.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub ecosystems: Vec<EcosystemCoverage>,
+    /// Secret rules the scan ran; `None` when secrets were not scanned.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub secret_rules: Option<usize>,
+}
+
+/// The dependency audit of one ecosystem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EcosystemCoverage {
+    pub ecosystem: Ecosystem,
+    /// Lockfiles with packages of this ecosystem.
+    pub lockfiles: usize,
+    /// Distinct packages (name and version) checked against the advisories.
+    pub packages: usize,
+    /// Packages that could not be checked: a version the ecosystem does not order, or no
+    /// advisory data for the ecosystem (then every package).
+    pub unchecked: usize,
+    /// Advisories the database holds for this ecosystem (0: none, so nothing was checked).
+    pub advisories: usize,
+    /// When the oldest source holding this ecosystem's advisories was imported (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub imported_at: Option<String>,
+    /// Whole days since `imported_at`, when the run knew the time.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub age_days: Option<i64>,
 }
 
 /// A finding the policy hid.
@@ -75,6 +116,7 @@ impl Report {
             ignored,
             errors: Vec::new(),
             warnings: Vec::new(),
+            coverage: None,
             summary: Summary {
                 findings: 0,
                 by_severity: BTreeMap::new(),

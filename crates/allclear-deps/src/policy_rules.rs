@@ -255,6 +255,7 @@ mod tests {
             kind: FileKind::GemfileLock,
             packages,
             interpreters: Vec::new(),
+            platforms: Vec::new(),
         }
     }
 

@@ -80,6 +80,10 @@ pub struct Lockfile {
     /// Ruby interpreter versions (`RUBY VERSION`, `.ruby-version`, `.tool-versions`), with
     /// [`Ecosystem::Ruby`] and the engine (`ruby`, `jruby`, `truffleruby`) as the name.
     pub interpreters: Vec<Package>,
+    /// The platforms the lockfile is resolved for, as it writes them (a Gemfile.lock's
+    /// `PLATFORMS`, plus the platform of any platform-specific gem such as
+    /// `nokogiri (1.13.10-java)`); empty when the format does not say (every platform).
+    pub platforms: Vec<String>,
 }
 
 /// One locked package.
@@ -205,6 +209,7 @@ pub fn parse(kind: FileKind, path: &str, content: &[u8]) -> Result<Lockfile, Par
         kind,
         packages: Vec::new(),
         interpreters: Vec::new(),
+        platforms: Vec::new(),
     };
     let result = match kind {
         FileKind::GemfileLock => ruby::parse_gemfile_lock(text, &mut lock),

@@ -384,6 +384,7 @@ mod tests {
             kind: crate::FileKind::Requirements,
             packages: vec![],
             interpreters: vec![],
+            platforms: vec![],
         };
         parse_requirements(text, &mut lock).unwrap();
         lock.packages

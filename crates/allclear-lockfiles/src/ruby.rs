@@ -16,8 +16,24 @@ enum Section {
     Source(SourceKind),
     Dependencies,
     RubyVersion,
-    /// PLATFORMS, BUNDLED WITH, CHECKSUMS and anything newer: not ours to read.
+    Platforms,
+    /// BUNDLED WITH, CHECKSUMS and anything newer: not ours to read.
     Other,
+}
+
+/// Distinct platforms kept per lockfile: real ones list a handful, and the list is keyed by
+/// the file's text.
+const MAX_PLATFORMS: usize = 64;
+
+fn add_platform(lock: &mut Lockfile, platform: &str) {
+    let platform = platform.trim();
+    if platform.is_empty()
+        || lock.platforms.len() >= MAX_PLATFORMS
+        || lock.platforms.iter().any(|p| p == platform)
+    {
+        return;
+    }
+    lock.platforms.push(platform.to_owned());
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -84,6 +100,7 @@ pub(crate) fn parse_gemfile_lock(text: &str, lock: &mut Lockfile) -> Result<(), 
                 "PLUGIN SOURCE" => Section::Source(SourceKind::Plugin),
                 "DEPENDENCIES" => Section::Dependencies,
                 "RUBY VERSION" => Section::RubyVersion,
+                "PLATFORMS" => Section::Platforms,
                 _ if line.chars().all(|c| c.is_ascii_uppercase() || c == ' ') => Section::Other,
                 _ => {
                     return Err(Problem::at(
@@ -117,6 +134,9 @@ pub(crate) fn parse_gemfile_lock(text: &str, lock: &mut Lockfile) -> Result<(), 
                     let (name, version) =
                         name_version(body).ok_or_else(|| Problem::at(line_no, bad_spec(body)))?;
                     let version = version.ok_or_else(|| Problem::at(line_no, bad_spec(body)))?;
+                    if let Some(platform) = platform_of(body) {
+                        add_platform(lock, platform);
+                    }
                     if !seen.insert((name.to_owned(), version.to_owned())) {
                         continue;
                     }
@@ -142,6 +162,11 @@ pub(crate) fn parse_gemfile_lock(text: &str, lock: &mut Lockfile) -> Result<(), 
             Section::RubyVersion => {
                 if let Some(interpreter) = ruby_version_line(body, line_no) {
                     lock.interpreters.push(interpreter);
+                }
+            }
+            Section::Platforms => {
+                if indent == 2 {
+                    add_platform(lock, body);
                 }
             }
             Section::Other => {}
@@ -181,6 +206,12 @@ fn name_version(body: &str) -> Option<(&str, Option<&str>)> {
         return None;
     }
     Some((name, Some(version)))
+}
+
+/// The platform of a platform-specific gem (`java` in `nokogiri (1.13.10-java)`).
+fn platform_of(body: &str) -> Option<&str> {
+    let inner = body.split_once(" (")?.1.strip_suffix(')')?;
+    inner.split_once('-').map(|(_, platform)| platform)
 }
 
 /// `ruby 3.2.2p53`, or `ruby 2.5.7p0 (jruby 9.2.13.0)` where the engine's own version counts.
@@ -315,6 +346,18 @@ pub(crate) fn parse_tool_versions(text: &str, lock: &mut Lockfile) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn platforms_are_recorded() {
+        let text = "GEM\n  remote: https://rubygems.org/\n  specs:\n    nokogiri (1.13.10-java)\n    rack (2.2.3)\n\nPLATFORMS\n  ruby\n  x86_64-linux\n\nDEPENDENCIES\n  rack\n";
+        let lock = crate::parse(
+            crate::FileKind::GemfileLock,
+            "Gemfile.lock",
+            text.as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(lock.platforms, ["java", "ruby", "x86_64-linux"]);
+    }
 
     #[test]
     fn splits_platform_suffix() {

@@ -64,9 +64,21 @@ fn parse_classic(text: &str, lock: &mut Lockfile) -> Result<(), Problem> {
         };
         let body = line.trim_start();
         let (key, value) = match body.split_once(' ') {
-            Some((k, v)) => (k.trim_end_matches(':'), unquote(v.trim())),
+            Some((k, v)) => (k.trim_end_matches(':'), v.trim()),
             None => continue,
         };
+        // A quote opened and never closed is a file cut short (a truncated download or
+        // commit): the value is not what yarn wrote, so the entry cannot be checked.
+        if value.starts_with('"') && (value.len() < 2 || !value.ends_with('"')) {
+            return Err(Problem::at(
+                line_no,
+                format!(
+                    "`{key}` of entry `{}` has an unterminated quote: the file looks truncated",
+                    entry.name
+                ),
+            ));
+        }
+        let value = unquote(value);
         match key {
             "version" => entry.version = Some(value.to_owned()),
             "resolved" => entry.resolved = Some(value.to_owned()),

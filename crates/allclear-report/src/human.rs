@@ -12,7 +12,7 @@ use anstyle::{AnsiColor, Style};
 
 use crate::RenderOptions;
 use crate::text::{self, Verdict, one_line, safe_lines, truncate};
-use crate::upgrade::upgrade_commands;
+use crate::upgrade::{upgrade_commands, upgrade_plan};
 
 /// Width of the severity column (`critical`).
 const TAG_WIDTH: usize = 8;
@@ -181,6 +181,21 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
         }
     }
 
+    let plan = upgrade_plan(&report.findings);
+    if !plan.is_empty() {
+        if sections > 0 {
+            writeln!(out)?;
+        }
+        sections += 1;
+        writeln!(out, "{}", painter.paint(Style::new().bold(), "upgrade to:"))?;
+        for line in &plan {
+            for (index, line) in painter.wrap(line, 2, 4).iter().enumerate() {
+                let indent = if index == 0 { "  " } else { "    " };
+                writeln!(out, "{indent}{line}")?;
+            }
+        }
+    }
+
     let commands = upgrade_commands(&report.findings);
     if !commands.is_empty() {
         if sections > 0 {
@@ -205,6 +220,12 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
         Verdict::Error if text::failing(report) == 0 => fg(AnsiColor::Yellow).bold(),
         Verdict::Fail | Verdict::Error => fg(AnsiColor::Red).bold(),
     };
+    if let Some(checked) = text::checked_line(report) {
+        for (index, line) in painter.wrap(&checked, 0, 2).iter().enumerate() {
+            let indent = if index == 0 { "" } else { "  " };
+            writeln!(out, "{indent}{line}")?;
+        }
+    }
     let sentence = text::summary_sentence(report, options.scanned);
     writeln!(out, "{}", painter.paint(summary_style, &sentence))
 }

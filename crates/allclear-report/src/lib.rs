@@ -44,7 +44,7 @@ mod sarif;
 mod text;
 mod upgrade;
 
-pub use upgrade::upgrade_commands;
+pub use upgrade::{upgrade_commands, upgrade_plan};
 
 /// The JSON Schema (draft 2020-12) of the `--format json` output, schema version 1.
 /// Documented field by field in `docs/json-schema.md`.

@@ -13,7 +13,7 @@ use allclear_core::{Finding, Report, Severity};
 
 use crate::RenderOptions;
 use crate::text::{self, Verdict, advisory_url, one_line, safe_lines, safe_url, truncate};
-use crate::upgrade::upgrade_commands;
+use crate::upgrade::{upgrade_commands, upgrade_plan};
 
 /// Bytes the whole comment may take (GitHub allows 65,536 characters; bytes are never fewer).
 const MAX_COMMENT: usize = 60_000;
@@ -261,6 +261,9 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
         heading(report),
         inline(&text::summary_sentence(report, options.scanned))
     );
+    if let Some(checked) = text::checked_line(report) {
+        let _ = writeln!(head, "{}.\n", inline(&checked));
+    }
 
     if !report.errors.is_empty() || !report.warnings.is_empty() {
         for err in report.errors.iter().take(MAX_LISTED) {
@@ -290,9 +293,14 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
     let upgrade = if commands.is_empty() {
         String::new()
     } else {
+        let plan: String = upgrade_plan(&report.findings)
+            .iter()
+            .map(|line| format!("- {}\n", inline(line)))
+            .collect();
         format!(
-            "### Upgrade\n\n{}\n",
-            code_block("sh", &commands.join("\n"))
+            "### Upgrade\n\n{}\n{plan}{}",
+            code_block("sh", &commands.join("\n")),
+            if plan.is_empty() { "" } else { "\n" }
         )
     };
 

@@ -47,6 +47,14 @@ struct Run<'a> {
     tool: Tool<'a>,
     invocations: [Invocation; 1],
     results: Vec<SarifResult>,
+    /// allclear's own run data: what was covered (the JSON report's `coverage`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    properties: Option<RunProperties<'a>>,
+}
+
+#[derive(Serialize)]
+struct RunProperties<'a> {
+    coverage: &'a allclear_core::Coverage,
 }
 
 #[derive(Serialize)]
@@ -248,6 +256,7 @@ fn rule_title(rule: &str) -> Option<&'static str> {
         "deps.unpinned-git" => "Git dependency without a pinned commit",
         "deps.missing-lockfile" => "Manifest without a lockfile",
         "deps.unsupported" => "Dependency past its end of support",
+        "deps.no-advisory-data" => "Lockfile not checked: no advisories for its ecosystem",
         "policy.ignore-expired" => "Expired ignore in allclear.toml",
         _ => return None,
     })
@@ -534,6 +543,10 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
                 execution_successful: report.errors.is_empty(),
                 tool_execution_notifications: notifications,
             }],
+            properties: report
+                .coverage
+                .as_ref()
+                .map(|coverage| RunProperties { coverage }),
             results,
         }],
     };

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use allclear_core::{Finding, Report, Severity};
+use allclear_core::{Coverage, Finding, Report, Severity};
 
 /// Characters that must never reach a reader raw: C0/C1 controls and DEL (terminal escape
 /// sequences start with ESC or CSI), and invisible formatting characters that can make text
@@ -216,6 +216,74 @@ pub fn verdict(report: &Report) -> Verdict {
 /// The one-sentence summary every human-facing format ends or starts with:
 /// `12 findings (2 critical, 5 high, 5 medium) in 3 files, 1 ignored — 7 at or above high, so
 /// this run fails`, or `all clear: no findings in 14 files`.
+/// `1,034`: thousands grouped, as people read counts.
+pub fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn count_grouped(n: usize, singular: &str, plural: &str) -> String {
+    let word = if n == 1 { singular } else { plural };
+    format!("{} {word}", grouped(n))
+}
+
+/// What a run covered, in words: `185 files, 3 lockfiles (RubyGems: 212 packages against
+/// 1,034 advisories, 2 days old), 124 secret rules`. An ecosystem without advisories says
+/// so; packages that could not be checked are counted.
+pub fn coverage_phrase(coverage: &Coverage) -> String {
+    let mut parts = vec![count_grouped(coverage.files, "file", "files")];
+    if coverage.lockfiles > 0 || !coverage.ecosystems.is_empty() {
+        let mut lockfiles = count_grouped(coverage.lockfiles, "lockfile", "lockfiles");
+        let ecosystems: Vec<String> = coverage
+            .ecosystems
+            .iter()
+            .map(|e| {
+                let packages = count_grouped(e.packages, "package", "packages");
+                if e.advisories == 0 {
+                    return format!("{}: {packages} NOT checked, no advisories", e.ecosystem);
+                }
+                let mut text = format!(
+                    "{}: {packages} against {}",
+                    e.ecosystem,
+                    count_grouped(e.advisories, "advisory", "advisories")
+                );
+                if let Some(days) = e.age_days {
+                    let _ = match days {
+                        0 => write!(text, ", imported today"),
+                        1 => write!(text, ", 1 day old"),
+                        _ => write!(text, ", {} days old", grouped(days.max(0) as usize)),
+                    };
+                }
+                if e.unchecked > 0 {
+                    let _ = write!(text, ", {} unchecked", grouped(e.unchecked));
+                }
+                text
+            })
+            .collect();
+        if !ecosystems.is_empty() {
+            let _ = write!(lockfiles, " ({})", ecosystems.join("; "));
+        }
+        parts.push(lockfiles);
+    }
+    if let Some(rules) = coverage.secret_rules {
+        parts.push(count_grouped(rules, "secret rule", "secret rules"));
+    }
+    parts.join(", ")
+}
+
+/// `checked: …` for a report with findings (an all-clear sentence already says it).
+pub fn checked_line(report: &Report) -> Option<String> {
+    let coverage = report.coverage.as_ref()?;
+    (!report.findings.is_empty()).then(|| format!("checked: {}", coverage_phrase(coverage)))
+}
+
 pub fn summary_sentence(report: &Report, scanned: Option<usize>) -> String {
     let findings = report.findings.len();
     let ignored = report.ignored.len();
@@ -228,7 +296,9 @@ pub fn summary_sentence(report: &Report, scanned: Option<usize>) -> String {
         } else {
             out.push_str("no findings");
         }
-        if let Some(scanned) = scanned {
+        if let Some(coverage) = &report.coverage {
+            let _ = write!(out, " in {}", coverage_phrase(coverage));
+        } else if let Some(scanned) = scanned {
             let _ = write!(out, " in {}", count(scanned, "file", "files"));
         }
     } else {

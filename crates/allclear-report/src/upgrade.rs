@@ -85,7 +85,7 @@ pub fn upgrade_commands(findings: &[Finding]) -> Vec<String> {
         let (Some(package), Some(fix)) = (&finding.package, &finding.fix) else {
             continue;
         };
-        let Some(fix_version) = fix.version.as_deref().map(str::trim) else {
+        let Some(fix_version) = target(finding, fix) else {
             continue;
         };
         if !is_plain(&package.name) || !is_plain(&package.version) || !is_plain(fix_version) {
@@ -128,6 +128,67 @@ pub fn upgrade_commands(findings: &[Finding]) -> Vec<String> {
         ));
     }
     commands
+}
+
+/// The version to move a finding's package to: the one that fixes every advisory of the
+/// package or of its release train (`upgrade_to`, from the audit), else the finding's own
+/// fix.
+fn target<'a>(finding: &'a Finding, fix: &'a allclear_core::Fix) -> Option<&'a str> {
+    finding
+        .details
+        .get("upgrade_to")
+        .and_then(|v| v.as_str())
+        .or(fix.version.as_deref())
+        .map(str::trim)
+}
+
+/// The versions to move to, one line per package or release train and lockfile, in path
+/// order: `Gemfile.lock: rails 6.0.3.7 → 7.2.3.2 (actionpack, activerecord, activestorage)`,
+/// `Gemfile.lock: rack 2.2.3 → 2.2.23`. Packages of one release train get one version
+/// (see `allclear_deps::release_train`).
+pub fn upgrade_plan(findings: &[Finding]) -> Vec<String> {
+    // (path, train or package name, installed) → (target, member names).
+    let mut plan: BTreeMap<(&str, &str, &str), (String, BTreeSet<&str>)> = BTreeMap::new();
+    for finding in findings {
+        let (Some(package), Some(fix)) = (&finding.package, &finding.fix) else {
+            continue;
+        };
+        let Some(version) = target(finding, fix) else {
+            continue;
+        };
+        let train = finding
+            .details
+            .get("release_train")
+            .and_then(|v| v.as_str());
+        let key = (
+            finding.location.path.as_str(),
+            train.unwrap_or(package.name.as_str()),
+            package.version.as_str(),
+        );
+        let entry = plan.entry(key).or_default();
+        if entry.0.is_empty() || newer(package.ecosystem, version, &entry.0) {
+            entry.0 = version.to_owned();
+        }
+        if train.is_some() {
+            entry.1.insert(package.name.as_str());
+        }
+    }
+    plan.into_iter()
+        .map(|((path, name, installed), (version, members))| {
+            let mut line = format!(
+                "{}: {} {} → {}",
+                one_line(path),
+                one_line(name),
+                one_line(installed),
+                one_line(&version)
+            );
+            if !members.is_empty() {
+                let names: Vec<String> = members.iter().map(|m| one_line(m).into_owned()).collect();
+                line.push_str(&format!(" ({})", names.join(", ")));
+            }
+            line
+        })
+        .collect()
 }
 
 /// Text that can become a shell argument without surprises once quoted.

@@ -368,6 +368,30 @@ impl Requirement {
             _ => false,
         }
     }
+
+    /// Whether `v` lies in the range this requirement names, read the way the ecosystem's
+    /// own audit tool reads an advisory's affected or patched range. It differs from
+    /// [`Requirement::matches`] only where a package manager's rule for *selecting*
+    /// pre-releases is not about ordering:
+    ///
+    /// | ecosystem | reads pre-releases as | like |
+    /// |---|---|---|
+    /// | `crates.io` | ordered versions (`>= 0.8.1` covers `0.11.0-rc.6`) | cargo-audit (`rustsec`) |
+    /// | `npm` | ordered versions (`includePrerelease`) | `npm audit` |
+    /// | `PyPI` | [`Requirement::matches`] (installed pre-releases accepted, `<V` excludes `V`'s) | pip-audit (`packaging`) |
+    /// | `RubyGems`, `Ruby` | [`Requirement::matches`] (no exclusion) | bundler-audit (`Gem::Requirement`) |
+    /// | `Packagist` | [`Requirement::matches`] (`<1.2` is `<1.2.0.0-dev`) | `composer audit` |
+    /// | `Go` | [`Requirement::matches`] (no exclusion) | govulncheck |
+    pub fn contains(&self, v: &Version) -> bool {
+        if family(self.eco) != family(v.eco) {
+            return false;
+        }
+        match (&self.inner, &v.parsed) {
+            (ReqInner::Npm(r), Parsed::Npm(p)) => r.matches_ordered(p, &v.text),
+            (ReqInner::Cargo(r), Parsed::Cargo(p)) => cargo::matches_ordered(r, p),
+            _ => self.matches(v),
+        }
+    }
 }
 
 impl fmt::Debug for Requirement {

@@ -66,6 +66,15 @@ impl Range {
     pub(crate) fn matches(&self, v: &Semver, text: &str) -> bool {
         self.any_of.iter().any(|set| test_set(set, v, text))
     }
+
+    /// node-semver's `satisfies` with `includePrerelease`, as `npm audit` tests a version
+    /// against an advisory's range (`@npmcli/metavuln-calculator`): pre-releases are ordered
+    /// like any other version.
+    pub(crate) fn matches_ordered(&self, v: &Semver, text: &str) -> bool {
+        self.any_of
+            .iter()
+            .any(|set| set.iter().all(|c| c.test(v, text)))
+    }
 }
 
 /// node-semver's `testSet`.

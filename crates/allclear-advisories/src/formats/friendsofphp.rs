@@ -100,6 +100,7 @@ pub fn parse(text: &str, fallback_id: &str) -> Result<Parsed, FriendsOfPhpError>
             references: Vec::new(),
             source: "friendsofphp".to_owned(),
             informational: None,
+            platform: None,
             affected: vec![Affected {
                 ecosystem: Ecosystem::Packagist,
                 package,

@@ -247,6 +247,7 @@ fn convert(r: Record) -> Result<Parsed, OsvError> {
             references,
             source: "osv".to_owned(),
             informational: None,
+            platform: None,
             affected,
         },
         unsupported,

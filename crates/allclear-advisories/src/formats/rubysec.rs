@@ -30,6 +30,9 @@ struct Record {
     gem: Option<String>,
     #[serde(default)]
     engine: Option<String>,
+    /// `jruby` on advisories about a gem's JRuby build only.
+    #[serde(default)]
+    platform: Option<String>,
     #[serde(default)]
     cve: Option<Scalar>,
     #[serde(default)]
@@ -187,6 +190,7 @@ pub fn parse(text: &str, file_stem: &str) -> Result<Parsed, RubySecError> {
             references,
             source: "rubysec".to_owned(),
             informational: None,
+            platform: non_empty(r.platform.map(|p| p.trim().to_owned())),
             affected: vec![Affected {
                 ecosystem,
                 package,
@@ -258,6 +262,15 @@ mod tests {
                 unaffected: vec![]
             }
         );
+    }
+
+    #[test]
+    fn platform_is_kept() {
+        let text = "gem: nokogiri\nplatform: jruby\ncve: 2022-24839\ntitle: t\npatched_versions:\n  - \">= 1.13.4\"\n";
+        let a = parse(text, "CVE-2022-24839").unwrap().advisory;
+        assert_eq!(a.platform.as_deref(), Some("jruby"));
+        let a = parse("gem: rack\ncve: 2011-5036\n", "x").unwrap().advisory;
+        assert_eq!(a.platform, None);
     }
 
     #[test]

@@ -154,6 +154,7 @@ pub fn parse(text: &str, toolchain: bool) -> Result<Parsed, RustSecError> {
                 .informational
                 .filter(|i| !i.trim().is_empty())
                 .map(|i| i.parse().unwrap_or(Informational::Notice)),
+            platform: None,
             affected: vec![Affected {
                 ecosystem: Ecosystem::CratesIo,
                 package,

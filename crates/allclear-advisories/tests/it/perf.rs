@@ -70,6 +70,7 @@ fn perf_import_and_match_50k() {
             ecosystem: *eco,
             name,
             version: "0.1.0",
+            platforms: &[],
         })
         .collect();
     let store = Store::open(dir.path()).unwrap();

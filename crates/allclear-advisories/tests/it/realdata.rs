@@ -338,6 +338,7 @@ fn batch_and_single_lookups_agree() {
                 ecosystem: Ecosystem::RubyGems,
                 name: n,
                 version,
+                platforms: &[],
             })
         })
         .collect();

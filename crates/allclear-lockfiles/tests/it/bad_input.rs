@@ -147,3 +147,18 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
         "{e}"
     );
 }
+
+/// A yarn.lock cut off inside a quoted value used to give an entry with version `"4.17.`
+/// and then "all clear".
+#[test]
+fn truncated_yarn_entry_names_the_line() {
+    let text = "# yarn lockfile v1\n\n\nlodash@^4.17.0:\n  version \"4.17.";
+    let e = error(FileKind::YarnLock, "yarn.lock", text.as_bytes());
+    assert_eq!(e.line, Some(5), "{e}");
+    assert!(e.message.contains("truncated"), "{e}");
+    let text = "lodash@^4.17.0:\n  version \"\n";
+    assert_eq!(
+        error(FileKind::YarnLock, "yarn.lock", text.as_bytes()).line,
+        Some(2)
+    );
+}

@@ -63,7 +63,22 @@ fn json_of(report: &allclear_core::Report) -> Value {
 #[test]
 fn rendered_reports_match_the_schema() {
     let validator = validator();
-    for report in [sample::report(), sample::clean()] {
+    let mut covered = sample::report();
+    covered.coverage = Some(allclear_core::Coverage {
+        files: 3,
+        lockfiles: 1,
+        ecosystems: vec![allclear_core::EcosystemCoverage {
+            ecosystem: allclear_core::Ecosystem::RubyGems,
+            lockfiles: 1,
+            packages: 2,
+            unchecked: 1,
+            advisories: 10,
+            imported_at: Some("2026-12-07T00:00:00Z".to_owned()),
+            age_days: Some(0),
+        }],
+        secret_rules: Some(124),
+    });
+    for report in [sample::report(), sample::clean(), covered] {
         let instance = json_of(&report);
         let errors = errors(&validator, &instance);
         assert!(

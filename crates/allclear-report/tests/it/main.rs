@@ -1,5 +1,6 @@
 //! Integration tests of allclear-report: one binary, one module per concern.
 
+mod coverage;
 mod json_schema;
 mod markdown_escaping;
 mod properties;

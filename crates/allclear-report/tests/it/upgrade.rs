@@ -1,7 +1,7 @@
 //! `upgrade_commands`: one command per lockfile directory and package manager.
 
 use allclear_core::{Ecosystem, Finding, Fix};
-use allclear_report::upgrade_commands;
+use allclear_report::{upgrade_commands, upgrade_plan};
 
 use crate::sample::{self, package, vulnerable};
 
@@ -224,5 +224,54 @@ fn odd_names_and_directories_are_quoted_or_left_out() {
             "(cd ./-rf && bundle update rack)",
             "(cd 'my app' && bundle update rack)"
         ]
+    );
+}
+
+/// Issue 19: the Rails gems are proposed at one version, taken from the audit's
+/// `upgrade_to` (the release train's target), not each advisory's own fix.
+#[test]
+fn release_trains_move_together() {
+    let rails = |name: &str, own_fix: &str| {
+        at(
+            "Gemfile.lock",
+            Ecosystem::RubyGems,
+            name,
+            "6.0.3.7",
+            own_fix,
+        )
+        .with_detail("upgrade_to", "7.2.3.2")
+        .with_detail("release_train", "rails")
+    };
+    let findings = vec![
+        rails("activerecord", "6.0.5.1"),
+        rails("activestorage", "7.2.3.2"),
+        rails("actionpack", "6.0.4.1"),
+        at(
+            "Gemfile.lock",
+            Ecosystem::RubyGems,
+            "rack",
+            "2.2.3",
+            "2.2.8",
+        )
+        .with_detail("upgrade_to", "2.2.23"),
+        at(
+            "package-lock.json",
+            Ecosystem::Npm,
+            "lodash",
+            "4.17.4",
+            "4.17.21",
+        ),
+    ];
+    assert_eq!(
+        upgrade_plan(&findings),
+        [
+            "Gemfile.lock: rack 2.2.3 → 2.2.23",
+            "Gemfile.lock: rails 6.0.3.7 → 7.2.3.2 (actionpack, activerecord, activestorage)",
+            "package-lock.json: lodash 4.17.4 → 4.17.21",
+        ]
+    );
+    assert_eq!(
+        upgrade_commands(&findings[3..]),
+        ["bundle update rack", "npm install lodash@4.17.21"]
     );
 }

@@ -1,6 +1,7 @@
 //! Integration tests for allclear-versions: one binary, one module per concern.
 
 mod conformance;
+mod prerelease_ranges;
 mod properties;
 mod requirements;
 

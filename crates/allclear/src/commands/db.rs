@@ -86,7 +86,33 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> anyhow::Result<u8> {
     bar.finish_and_clear();
     let summary = summary.with_context(|| format!("import into {} failed", dir.display()))?;
     print_import_summary(&summary, cli.quiet)?;
+    nothing_imported(&summary)?;
     Ok(0)
+}
+
+/// A source that gave no advisory is a mistake the user must hear about (the wrong folder,
+/// an empty checkout): the scan that follows would find nothing to check against.
+fn nothing_imported(summary: &ImportSummary) -> anyhow::Result<()> {
+    let empty: Vec<String> = summary
+        .sources
+        .iter()
+        .filter(|s| s.imported == 0)
+        .map(|s| {
+            format!(
+                "{} ({}: {} records read, {} skipped)",
+                s.location, s.kind, s.records, s.skipped
+            )
+        })
+        .collect();
+    if empty.is_empty() {
+        return Ok(());
+    }
+    Err(hinted(
+        format!("nothing importable in {}", empty.join(", ")),
+        "point `allclear db import` at an advisory database: a ruby-advisory-db, \
+         FriendsOfPHP/security-advisories, rustsec/advisory-db or pypa/advisory-database \
+         checkout, or an OSV export (a folder of OSV JSON records or an all.zip)",
+    ))
 }
 
 pub fn report_progress(bar: &ProgressBar, event: ImportEvent<'_>) {

@@ -23,9 +23,12 @@ pub fn check() -> anyhow::Result<u8> {
     }
 }
 
-/// One line per rule: id, severity, name.
+/// One line per rule: id, severity, name (the dependency rules first).
 pub fn list() -> anyhow::Result<u8> {
     let mut out = std::io::stdout().lock();
+    for (id, severity, name) in allclear_deps::RULES {
+        writeln!(out, "{id:<40} {severity:<8} {name}")?;
+    }
     for rule in allclear_secrets::rules() {
         writeln!(out, "{:<40} {:<8} {}", rule.id, rule.severity, rule.name)?;
     }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use allclear_advisories::Store;
-use allclear_core::{Baseline, Finding, KnownNames, Policy};
+use allclear_core::{Baseline, Coverage, Finding, KnownNames, Policy};
 use allclear_deps::{AuditInput, DependencyFile};
 use allclear_secrets::SecretsConfig;
 use anyhow::Context;
@@ -43,6 +43,7 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> anyhow::Result<u8> {
             if files == 1 { "" } else { "s" }
         );
     }
+    report.coverage = Some(collected.coverage);
     if !cli.quiet {
         for warning in &report.warnings {
             eprintln!("warning: {warning}");
@@ -94,6 +95,8 @@ pub struct Collected {
     pub warnings: Vec<String>,
     /// Files (or staged blobs) read.
     pub scanned: usize,
+    /// What was checked, for the report (`files` is `scanned`).
+    pub coverage: Coverage,
 }
 
 /// Runs the scan the sources ask for: one walk of the tree feeding the dependency audit and
@@ -163,6 +166,11 @@ fn collect_with(
             errors: scan.errors,
             warnings: Vec::new(),
             scanned: scan.blobs,
+            coverage: Coverage {
+                files: scan.blobs,
+                secret_rules: Some(allclear_secrets::rules().len()),
+                ..Coverage::default()
+            },
         });
     }
 
@@ -190,14 +198,26 @@ fn collect_with(
         merge_history(&mut findings, history.findings);
     }
 
+    let mut coverage = Coverage {
+        files: scanned,
+        secret_rules: (sources.secrets && scanner.and_then(SharedScanner::ready).is_some())
+            .then(|| allclear_secrets::rules().len()),
+        ..Coverage::default()
+    };
     if !sources.deps {
         return Ok(Collected {
             findings,
             errors,
             warnings,
             scanned,
+            coverage,
         });
     }
+    coverage.lockfiles = walked
+        .lockfiles
+        .iter()
+        .filter(|(_, lock)| is_lockfile(lock.kind))
+        .count();
     let has_packages = walked
         .lockfiles
         .iter()
@@ -224,7 +244,7 @@ fn collect_with(
             kind: allclear_lockfiles::detect(path),
         })
         .collect();
-    let dependency_findings = allclear_deps::audit(
+    let audit = allclear_deps::audit(
         &AuditInput {
             lockfiles: &walked.lockfiles,
             files: &files,
@@ -236,12 +256,23 @@ fn collect_with(
     // a large monorepo's peak memory is the findings, not the findings plus every package.
     drop(walked);
     drop(store);
-    findings.extend(with_upgrade_commands(dependency_findings));
+    let now = jiff::Timestamp::now();
+    coverage.ecosystems = audit.coverage;
+    for ecosystem in &mut coverage.ecosystems {
+        ecosystem.age_days = ecosystem
+            .imported_at
+            .as_deref()
+            .and_then(|at| at.parse::<jiff::Timestamp>().ok())
+            .map(|at| now.duration_since(at).as_secs() / 86_400);
+    }
+    warnings.extend(audit.warnings);
+    findings.extend(with_upgrade_commands(audit.findings));
     Ok(Collected {
         findings,
         errors,
         warnings,
         scanned,
+        coverage,
     })
 }
 
@@ -271,6 +302,12 @@ fn shallow_warning(root: &Path) -> Option<String> {
          were not scanned); run `git fetch --unshallow` to scan all of it",
         shown.join(", ")
     ))
+}
+
+/// A file that locks packages, as opposed to a manifest or an interpreter version file.
+fn is_lockfile(kind: allclear_lockfiles::FileKind) -> bool {
+    use allclear_lockfiles::FileKind;
+    !kind.is_manifest() && !matches!(kind, FileKind::RubyVersion | FileKind::ToolVersions)
 }
 
 /// Adds history findings to the working tree's. A secret still in the working tree is also
@@ -401,7 +438,7 @@ const POLICY_SECTIONS: &[&str] = &["fim", "personal-data", "restricted", "secret
 /// Every rule id a capability reports, so that a policy naming one that does not exist is
 /// an error rather than a setting that silently does nothing.
 fn known_rules() -> Vec<&'static str> {
-    let mut rules: Vec<&'static str> = allclear_deps::RULES.to_vec();
+    let mut rules: Vec<&'static str> = allclear_deps::RULES.iter().map(|(id, _, _)| *id).collect();
     rules.extend(allclear_secrets::rules().iter().map(|rule| rule.id));
     rules.extend(allclear_secrets::file_rules().iter().map(|rule| rule.id));
     rules.extend(

@@ -241,3 +241,27 @@ fn import_refuses_a_hostile_zip_and_keeps_the_old_database() {
         text(&scan)
     );
 }
+
+/// Issue 19: importing a folder with nothing importable (an empty RubySec checkout, JSON
+/// files that are not advisories) exited 0.
+#[test]
+fn import_of_nothing_importable_is_an_error() {
+    let empty_gems = tempfile::tempdir().unwrap();
+    std::fs::create_dir(empty_gems.path().join("gems")).unwrap();
+    let not_advisories = tempfile::tempdir().unwrap();
+    std::fs::write(not_advisories.path().join("x.json"), "{\"a\": 1}").unwrap();
+    for source in [empty_gems.path(), not_advisories.path()] {
+        let db = tempfile::tempdir().unwrap();
+        let output = allclear()
+            .arg("--db")
+            .arg(db.path())
+            .args(["db", "import"])
+            .arg(source)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+        let err = stderr(&output);
+        assert!(err.contains("error: nothing importable in"), "{err}");
+        assert!(err.contains("hint: point `allclear db import` at"), "{err}");
+    }
+}

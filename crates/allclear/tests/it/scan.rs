@@ -56,10 +56,12 @@ fn finds_vulnerable_packages_with_all_ids_and_the_fix() {
     assert_eq!(merged["location"]["path"], "app/Gemfile.lock");
     assert_eq!(merged["location"]["line"], 5);
     assert_eq!(merged["package"]["version"], "2.0.1");
-    // 2.0.8 fixes the first two but not GHSA-test-rack-0003 (fixed in 2.0.9).
+    // Each finding shows its own advisory's fix; 2.0.8 fixes the first two but not
+    // GHSA-test-rack-0003 (fixed in 2.0.9), so the package moves to 2.0.9.
     for finding in &rack {
-        assert_eq!(finding["fix"]["version"], "2.0.9", "{finding:#}");
+        assert_eq!(finding["details"]["upgrade_to"], "2.0.9", "{finding:#}");
     }
+    assert_eq!(merged["fix"]["version"], "2.0.8", "{merged:#}");
 
     let drupal: Vec<_> = vulnerable
         .iter()
@@ -321,4 +323,272 @@ fn rules_check_verifies_every_secret_rule() {
     );
     let list = allclear().args(["rules", "list"]).output().unwrap();
     assert!(stdout(&list).lines().count() > 50, "{}", text(&list));
+    let no_data = stdout(&list)
+        .lines()
+        .find(|l| l.starts_with("deps.no-advisory-data "))
+        .map(str::to_owned);
+    assert!(
+        no_data.as_deref().is_some_and(|l| l.contains(" high ")),
+        "{}",
+        text(&list)
+    );
+}
+
+/// A database built from the given sources (paths under `tests/fixtures`).
+fn db_from(sources: &[&str]) -> tempfile::TempDir {
+    let db = tempfile::tempdir().unwrap();
+    let mut cmd = allclear();
+    cmd.arg("--db").arg(db.path()).args(["db", "import"]);
+    for source in sources {
+        cmd.arg(fixtures().join(source));
+    }
+    let output = cmd.output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    db
+}
+
+/// A repository of the given files, in a temporary directory.
+fn repo_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let repo = tempfile::tempdir().unwrap();
+    for (path, content) in files {
+        let path = repo.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    repo
+}
+
+const YARN_LOCK: &str = "# yarn lockfile v1\n\n\nlodash@^4.17.0:\n  version \"4.17.4\"\n  resolved \"https://registry.yarnpkg.com/lodash/-/lodash-4.17.4.tgz#abc\"\n";
+
+fn gemfile_lock(platforms: &str, specs: &[&str]) -> String {
+    let mut text = String::from("GEM\n  remote: https://rubygems.org/\n  specs:\n");
+    for spec in specs {
+        text.push_str(&format!("    {spec}\n"));
+    }
+    text.push_str(&format!("\nPLATFORMS\n  {platforms}\n\nDEPENDENCIES\n"));
+    text
+}
+
+/// Issue 19: with only RubyGems advisories in the database, a yarn.lock passed as clean.
+#[test]
+fn ecosystem_without_advisories_fails_by_default() {
+    let db = db_from(&["osv/GHSA-test-rack-0001.json"]);
+    let repo = repo_with(&[
+        ("Gemfile.lock", &gemfile_lock("ruby", &["rack (9.0.0)"])),
+        ("web/yarn.lock", YARN_LOCK),
+    ]);
+    let output = allclear()
+        .arg("--db")
+        .arg(db.path())
+        .arg("scan")
+        .arg(repo.path())
+        .args(["--only", "deps", "--fail-on", "high", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let missing = findings(&json, "deps.no-advisory-data");
+    assert_eq!(missing.len(), 1, "{json:#}");
+    assert_eq!(missing[0]["severity"], "high");
+    assert_eq!(missing[0]["location"]["path"], "web/yarn.lock");
+    assert!(
+        missing[0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("no npm advisories"),
+        "{json:#}"
+    );
+    let advice = missing[0]["fix"]["advice"].as_str().unwrap();
+    assert!(
+        advice.contains("allclear db update --ecosystem npm"),
+        "{advice}"
+    );
+    assert!(advice.contains("allclear db import"), "{advice}");
+
+    let ecosystems = json["coverage"]["ecosystems"].as_array().unwrap();
+    let npm = ecosystems.iter().find(|e| e["ecosystem"] == "npm").unwrap();
+    assert_eq!(npm["advisories"], 0);
+    assert_eq!(npm["packages"], 1);
+    assert_eq!(npm["unchecked"], 1);
+    let gems = ecosystems
+        .iter()
+        .find(|e| e["ecosystem"] == "RubyGems")
+        .unwrap();
+    assert_eq!(gems["advisories"], 1);
+    assert_eq!(gems["age_days"], 0);
+    assert_eq!(json["coverage"]["lockfiles"], 2);
+
+    // The interpreter has no lockfile ecosystem and `db update` cannot fetch its
+    // advisories: a warning, not a failing finding.
+    let repo = repo_with(&[(
+        "Gemfile.lock",
+        &format!(
+            "{}\nRUBY VERSION\n   ruby 2.7.1p83\n",
+            gemfile_lock("ruby", &["rack (9.0.0)"])
+        ),
+    )]);
+    let (code, json, stderr) = scan_json(db.path(), repo.path());
+    assert!(
+        findings(&json, "deps.no-advisory-data").is_empty(),
+        "{json:#}"
+    );
+    assert!(
+        stderr.contains("the Ruby interpreter version was not checked"),
+        "{stderr}"
+    );
+    assert_eq!(code, 0, "{stderr}\n{json:#}");
+}
+
+/// The all-clear line says what was covered, in every format.
+#[test]
+fn all_clear_states_what_was_covered() {
+    let db = fixture_db();
+    let repo = repo_with(&[("Gemfile.lock", &gemfile_lock("ruby", &["rack (9.0.0)"]))]);
+    let run = |format: &str| {
+        let output = allclear()
+            .arg("--db")
+            .arg(db.path())
+            .arg("scan")
+            .arg(repo.path())
+            .args(["--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+        stdout(&output)
+    };
+    let human = run("human");
+    let line = human.lines().last().unwrap();
+    assert!(
+        line.starts_with("all clear: no findings in 1 file, 1 lockfile (RubyGems: 1 package against 3 advisories, imported today)"),
+        "{human}"
+    );
+    assert!(line.contains("secret rules"), "{line}");
+    assert!(run("markdown").contains("1 lockfile (RubyGems: 1 package against 3 advisories"));
+    let sarif: Value = serde_json::from_str(&run("sarif")).unwrap();
+    let coverage = &sarif["runs"][0]["properties"]["coverage"];
+    assert_eq!(coverage["lockfiles"], 1, "{sarif:#}");
+    assert_eq!(coverage["ecosystems"][0]["ecosystem"], "RubyGems");
+}
+
+/// `rack (2.2.3.garbage!)` used to be dropped without a word.
+#[test]
+fn unparsable_versions_are_warned_and_counted() {
+    let db = fixture_db();
+    let repo = repo_with(&[(
+        "Gemfile.lock",
+        &gemfile_lock("ruby", &["rack (2.2.3.garbage!)", "rake (13.0.0)"]),
+    )]);
+    let (_, json, stderr) = scan_json(db.path(), repo.path());
+    assert!(
+        stderr.contains("warning: Gemfile.lock:4: rack `2.2.3.garbage!` is not a RubyGems version"),
+        "{stderr}"
+    );
+    assert!(
+        json["warnings"].to_string().contains("Gemfile.lock:4"),
+        "{json:#}"
+    );
+    assert_eq!(
+        json["coverage"]["ecosystems"][0]["unchecked"], 1,
+        "{json:#}"
+    );
+}
+
+/// A yarn.lock cut off inside an entry used to give "all clear".
+#[test]
+fn truncated_yarn_lock_is_an_error_at_its_line() {
+    let db = fixture_db();
+    let repo = repo_with(&[(
+        "yarn.lock",
+        "# yarn lockfile v1\n\n\nlodash@^4.17.0:\n  version \"4.17.",
+    )]);
+    let output = allclear()
+        .arg("--db")
+        .arg(db.path())
+        .arg("scan")
+        .arg(repo.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let all = text(&output);
+    assert!(all.contains("yarn.lock:5:"), "{all}");
+    assert!(all.contains("truncated"), "{all}");
+}
+
+/// JRuby-only advisories (RubySec `platform: jruby`) are for lockfiles resolved for Java.
+#[test]
+fn platform_limited_advisories_follow_the_lockfile() {
+    let db = db_from(&["rubysec"]);
+    let ids = |platforms: &str, spec: &str| {
+        let repo = repo_with(&[("Gemfile.lock", &gemfile_lock(platforms, &[spec]))]);
+        let (_, json, _) = scan_json(db.path(), repo.path());
+        let mut ids: Vec<String> = findings(&json, "deps.vulnerable")
+            .iter()
+            .map(|f| f["advisories"][0].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids("ruby", "nokogiri (1.11.4)"), ["CVE-2099-0011"]);
+    assert_eq!(
+        ids("x86_64-linux", "nokogiri (1.11.4-x86_64-linux)"),
+        ["CVE-2099-0011"]
+    );
+    assert_eq!(
+        ids("java", "nokogiri (1.11.4-java)"),
+        ["CVE-2099-0010", "CVE-2099-0011"]
+    );
+}
+
+/// Each finding shows its own advisory's fix; the Rails gems move together to the lowest
+/// release that fixes every advisory of the family; a title never is a bare CVE id.
+#[test]
+fn own_fix_per_advisory_and_one_rails_version() {
+    let db = db_from(&["rubysec"]);
+    let repo = repo_with(&[(
+        "Gemfile.lock",
+        &gemfile_lock(
+            "ruby",
+            &[
+                "activerecord (6.0.3.7)",
+                "activestorage (6.0.3.7)",
+                "nokogiri (1.11.4)",
+            ],
+        ),
+    )]);
+    let (code, json, stderr) = scan_json(db.path(), repo.path());
+    assert_eq!(code, 1, "{stderr}");
+    let vulnerable = findings(&json, "deps.vulnerable");
+    let of = |name: &str| {
+        *vulnerable
+            .iter()
+            .find(|f| f["package"]["name"] == name)
+            .unwrap_or_else(|| panic!("{name}: {json:#}"))
+    };
+    let activerecord = of("activerecord");
+    assert_eq!(
+        activerecord["fix"]["version"], "6.0.5.1",
+        "{activerecord:#}"
+    );
+    assert_eq!(activerecord["details"]["upgrade_to"], "7.0.8");
+    assert_eq!(activerecord["details"]["release_train"], "rails");
+    assert_eq!(of("activestorage")["details"]["upgrade_to"], "7.0.8");
+    let nokogiri = of("nokogiri");
+    assert_eq!(
+        nokogiri["title"],
+        "nokogiri 1.11.4: The HTML parser does not bound the depth of nested elements, which can lead to a stack overflow."
+    );
+
+    let output = allclear()
+        .arg("--db")
+        .arg(db.path())
+        .arg("scan")
+        .arg(repo.path())
+        .output()
+        .unwrap();
+    let human = stdout(&output);
+    assert!(
+        human.contains("Gemfile.lock: rails 6.0.3.7 → 7.0.8 (activerecord, activestorage)"),
+        "{human}"
+    );
+    assert!(human.contains("fix: upgrade to 6.0.5.1"), "{human}");
 }
