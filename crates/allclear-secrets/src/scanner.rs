@@ -473,6 +473,19 @@ impl<'s> FileScan<'s> {
         } else {
             rule.severity
         };
+        let key = secret_key(secret);
+        // The same secret twice on one line (`password: 'x', password_confirmation: 'x'`) is
+        // one finding: one fingerprint, one thing to rotate.
+        let fingerprint = allclear_core::fingerprint(rule.id, self.path, &key);
+        let repeated = out
+            .findings
+            .iter()
+            .rev()
+            .take(8)
+            .any(|found| found.location.line == Some(line) && found.fingerprint == fingerprint);
+        if repeated {
+            return;
+        }
         let is_hash = rule.id == "secrets.password-hash";
         if is_hash {
             self.hash_count += 1;
@@ -495,7 +508,7 @@ impl<'s> FileScan<'s> {
         };
         let mut finding = Finding::new(rule.id, severity, title)
             .with_location(Location::new(self.path).with_line(line))
-            .with_key(secret_key(secret))
+            .with_key(key)
             .with_description(rule.description)
             .with_fix(Fix {
                 advice: Some(rule.remedy.to_owned()),
@@ -655,6 +668,17 @@ mod tests {
         let json = serde_json::to_string(&a[0]).unwrap();
         assert!(!json.contains(token), "the secret leaked: {json}");
         assert!(!json.contains(&token[4..20]));
+    }
+
+    #[test]
+    fn one_secret_repeated_on_a_line_is_one_finding() {
+        let s = scanner();
+        // A seeds file: the same password given twice, then once more on another line.
+        let text = "User.create!(password: 'Kq7vT2mXw9pL4', password_confirmation: 'Kq7vT2mXw9pL4')\n\
+                    User.create!(password: 'Kq7vT2mXw9pL4')\n";
+        let found = s.scan_file("db/seeds.rb", text.as_bytes());
+        let lines: Vec<_> = found.iter().map(|f| f.location.line).collect();
+        assert_eq!(lines, [Some(1), Some(2)], "{found:#?}");
     }
 
     #[test]

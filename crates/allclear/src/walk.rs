@@ -63,6 +63,8 @@ pub struct WalkOptions<'a> {
     pub exclude: &'a [String],
     /// Whether to read dependency files (lockfiles and manifests).
     pub deps: bool,
+    /// Counts each file read (a hidden bar when nobody watches).
+    pub progress: &'a indicatif::ProgressBar,
     /// Secrets, restricted files and personal data: every file is offered to it.
     pub secrets: Option<&'a SharedScanner<'a>>,
 }
@@ -323,6 +325,7 @@ impl Visitor<'_> {
         let (options, found, single_threaded) = (self.options, &self.found, self.single_threaded);
         let scanner = options.secrets;
         self.files.fetch_add(1, Ordering::Relaxed);
+        self.options.progress.inc(1);
         let kind = if options.deps {
             dependency_kind(path)
         } else {

@@ -11,6 +11,7 @@ use crate::output;
 pub fn run(cli: &Cli, args: &BaselineArgs) -> anyhow::Result<u8> {
     let root = &args.path;
     let (policy, _) = scan::load_policy(root, args.config.as_deref())?;
+    let progress = scan::scan_progress(cli.quiet);
     let collected = scan::collect(
         cli,
         &policy,
@@ -21,8 +22,11 @@ pub fn run(cli: &Cli, args: &BaselineArgs) -> anyhow::Result<u8> {
             history: args.history,
             deps: true,
             secrets: true,
+            progress: progress.clone(),
         },
-    )?;
+    );
+    progress.finish_and_clear();
+    let collected = collected?;
     // What the policy already hides (ignores, rules turned off) needs no baseline entry: the
     // baseline is for what would otherwise fail.
     let today = crate::output::today();

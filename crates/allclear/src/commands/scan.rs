@@ -24,7 +24,13 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> anyhow::Result<u8> {
         policy.scan.fail_on = fail_on;
     }
     let baseline = load_baseline(root, args.baseline.as_deref())?;
-    let collected = collect(cli, &policy, &Sources::from(args))?;
+    let sources = Sources {
+        progress: scan_progress(cli.quiet),
+        ..Sources::from(args)
+    };
+    let collected = collect(cli, &policy, &sources);
+    sources.progress.finish_and_clear();
+    let collected = collected?;
 
     let today = crate::output::today();
     let baseline_ref = baseline.as_ref().map(|(b, name)| (b, name.as_str()));
@@ -72,6 +78,27 @@ pub struct Sources<'a> {
     pub history: bool,
     pub deps: bool,
     pub secrets: bool,
+    /// Counts files as the walk reads them and says which step runs (hidden unless stderr
+    /// is a terminal).
+    pub progress: indicatif::ProgressBar,
+}
+
+/// A spinner on stderr with the files read so far, when it is a terminal and not `--quiet`:
+/// a large tree or a long history takes seconds, and silence looks like a hang.
+pub fn scan_progress(quiet: bool) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} {pos} files read, {msg} [{elapsed}]")
+    {
+        bar.set_style(style);
+    }
+    bar.set_message("walking the tree");
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
 }
 
 impl<'a> From<&'a ScanArgs> for Sources<'a> {
@@ -84,6 +111,7 @@ impl<'a> From<&'a ScanArgs> for Sources<'a> {
             history: args.history,
             deps: only(Check::Deps),
             secrets: only(Check::Secrets),
+            progress: indicatif::ProgressBar::hidden(),
         }
     }
 }
@@ -180,6 +208,7 @@ fn collect_with(
         exclude: &policy.scan.exclude,
         deps: sources.deps,
         secrets: if sources.secrets { scanner } else { None },
+        progress: &sources.progress,
     })?;
     let mut findings = std::mem::take(&mut walked.secret_findings);
     let mut errors = std::mem::take(&mut walked.errors);
@@ -190,6 +219,7 @@ fn collect_with(
         scanner.require()?;
     }
     if let (true, Some(scanner)) = (sources.history, scanner.and_then(SharedScanner::ready)) {
+        sources.progress.set_message("reading the git history");
         let history = allclear_secrets::scan_history(scanner, sources.root)
             .context("could not read the git history")?;
         warnings.extend(shallow_warning(sources.root));
@@ -244,6 +274,9 @@ fn collect_with(
             kind: allclear_lockfiles::detect(path),
         })
         .collect();
+    sources
+        .progress
+        .set_message("checking packages against the advisory database");
     let audit = allclear_deps::audit(
         &AuditInput {
             lockfiles: &walked.lockfiles,

@@ -5,6 +5,7 @@ mod db;
 mod digest;
 mod fim;
 mod logs;
+mod realworld;
 mod scan;
 mod scanwalk;
 mod secrets;
