@@ -42,6 +42,9 @@ pub struct Coverage {
     /// Secret rules the scan ran; `None` when secrets were not scanned.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub secret_rules: Option<usize>,
+    /// The files are what is staged for the next commit (`scan --staged`), not the tree.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub staged: bool,
 }
 
 /// The dependency audit of one ecosystem.

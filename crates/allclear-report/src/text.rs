@@ -238,7 +238,11 @@ fn count_grouped(n: usize, singular: &str, plural: &str) -> String {
 /// 1,034 advisories, 2 days old), 124 secret rules`. An ecosystem without advisories says
 /// so; packages that could not be checked are counted.
 pub fn coverage_phrase(coverage: &Coverage) -> String {
-    let mut parts = vec![count_grouped(coverage.files, "file", "files")];
+    let files = match coverage.staged {
+        true => count_grouped(coverage.files, "staged file", "staged files"),
+        false => count_grouped(coverage.files, "file", "files"),
+    };
+    let mut parts = vec![files];
     if coverage.lockfiles > 0 || !coverage.ecosystems.is_empty() {
         let mut lockfiles = count_grouped(coverage.lockfiles, "lockfile", "lockfiles");
         let ecosystems: Vec<String> = coverage

@@ -31,6 +31,7 @@ fn coverage() -> Coverage {
             },
         ],
         secret_rules: Some(124),
+        staged: false,
     }
 }
 

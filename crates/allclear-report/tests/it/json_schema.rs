@@ -77,6 +77,7 @@ fn rendered_reports_match_the_schema() {
             age_days: Some(0),
         }],
         secret_rules: Some(124),
+        staged: false,
     });
     for report in [sample::report(), sample::clean(), covered] {
         let instance = json_of(&report);

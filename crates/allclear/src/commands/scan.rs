@@ -41,14 +41,6 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> anyhow::Result<u8> {
     for warning in collected.warnings {
         report.add_warning(warning);
     }
-    if args.staged && !cli.quiet {
-        // The summary counts files; say that they are the staged ones, not the tree's.
-        let files = collected.scanned;
-        eprintln!(
-            "checked {files} staged file{} (what the next commit adds or changes)",
-            if files == 1 { "" } else { "s" }
-        );
-    }
     report.coverage = Some(collected.coverage);
     if !cli.quiet {
         for warning in &report.warnings {
@@ -197,6 +189,7 @@ fn collect_with(
             coverage: Coverage {
                 files: scan.blobs,
                 secret_rules: Some(allclear_secrets::rules().len()),
+                staged: true,
                 ..Coverage::default()
             },
         });

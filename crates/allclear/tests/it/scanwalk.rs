@@ -348,7 +348,7 @@ fn staged_says_how_many_staged_files_it_checked() {
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     assert!(
-        crate::stderr(&output).contains("checked 3 staged files"),
+        crate::stdout(&output).contains("all clear: no findings in 3 staged files"),
         "{}",
         text(&output)
     );
