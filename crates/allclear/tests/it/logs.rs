@@ -9,16 +9,8 @@ use crate::{allclear, fixtures, stderr, stdout, text};
 
 /// fail2ban's filter.d from the shared test data, or `None` (with a notice) when absent.
 fn shared_filters() -> Option<PathBuf> {
-    let root = std::env::var_os("ALLCLEAR_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let dir = root.join("conformance/fail2ban/config/filter.d");
-    if dir.join("sshd.conf").is_file() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: no fail2ban filters at {}", dir.display());
-        None
-    }
+    crate::shared("conformance/fail2ban/config/filter.d/sshd.conf")
+        .and_then(|sshd| sshd.parent().map(Path::to_path_buf))
 }
 
 struct Setup {

@@ -11,22 +11,6 @@ use std::sync::OnceLock;
 
 use crate::{allclear, text};
 
-fn shared() -> Option<PathBuf> {
-    let dir = match std::env::var_os("ALLCLEAR_SHARED") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    };
-    if dir.join("realworld").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipped: no shared test data at {} (set ALLCLEAR_SHARED)",
-            dir.display()
-        );
-        None
-    }
-}
-
 /// One database from every advisory source in `../shared`, built once for both projects.
 fn database(shared: &Path) -> &'static Path {
     static DB: OnceLock<tempfile::TempDir> = OnceLock::new();
@@ -52,7 +36,7 @@ fn database(shared: &Path) -> &'static Path {
 /// One line per finding (severity, rule, where, title), sorted, then the exit code: what a
 /// person reviewing the scan would read.
 fn scan_lines(project: &str) -> Option<String> {
-    let shared = shared()?;
+    let shared = crate::shared("realworld")?.parent()?.to_path_buf();
     let db = database(&shared);
     let output = allclear()
         .arg("--db")
