@@ -15,7 +15,7 @@ use jiff::civil::{DateTime, date};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 
-use crate::pyre::{PyRegex, RegexError, Slots};
+use allclear_pyregex::{PyRegex, RegexError, Slots};
 
 const LINE_BEGIN: u8 = 8;
 const LINE_END: u8 = 4;

@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::config::FilterDefinition;
 use crate::date::{Clock, DateDetector, DateError};
-use crate::pyre::{PyRegex, RegexError, Slots};
+use allclear_pyregex::{PyRegex, RegexError, Slots};
 
 /// The largest `maxlines` accepted (fail2ban filters use 1 to 50).
 pub const MAX_MAXLINES: usize = 1000;

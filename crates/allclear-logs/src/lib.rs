@@ -6,10 +6,8 @@
 //! - [`config`] resolves filters (`filter.d/NAME.conf` with jail arguments such as
 //!   `sshd[mode=aggressive]` and `<tag>` substitution) and jails (`jail.conf`, `jail.d/`,
 //!   `jail.local`).
-//! - [`pyre`] runs Python regular expressions on Rust engines: the linear-time `regex` crate
-//!   where the pattern allows (conditionals and tempered loops rewritten when exact),
-//!   `fancy-regex` with a step limit only for other lookaround,
-//!   backreferences and conditionals.
+//! - Patterns run on [`allclear_pyregex`]: Python regular expressions on the linear-time
+//!   `regex` crate where the pattern allows, `fancy-regex` with a step limit only for the rest.
 //! - [`date`] finds and removes the timestamp in a line as fail2ban's date detector does.
 //! - [`filter`] applies a filter to lines (prefregex, failregex, ignoreregex, multi-line
 //!   buffers, connection ids).
@@ -64,13 +62,13 @@ pub mod builtin;
 pub mod config;
 pub mod daemon;
 pub mod date;
-mod expand;
 pub mod filter;
 pub mod follow;
 pub mod ini;
 pub mod jail;
 pub mod journal;
-mod livecap;
-pub mod pyre;
 pub mod scan;
 pub mod state;
+
+#[cfg(test)]
+mod engine_contract;

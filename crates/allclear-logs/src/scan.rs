@@ -2,7 +2,7 @@
 //! `fail2ban-regex` shows, plus the jail's verdict).
 //!
 //! Lines are bytes: invalid UTF-8 is replaced (as fail2ban does), overlong lines are cut, and
-//! no line can stall the scan (see [`crate::pyre`]). A host is banned when `maxretry` failures
+//! no line can stall the scan (see [`allclear_pyregex`]). A host is banned when `maxretry` failures
 //! fall within `findtime` seconds of each other (an exact sliding window; fail2ban
 //! approximates the same rule); while banned, further failures are counted but do not ban
 //! again until the ban ends.

@@ -1,4 +1,22 @@
-//! Python `re` patterns on Rust engines.
+//! Python `re` patterns on Rust engines, in time linear in the text wherever the pattern allows.
+//!
+//! allclear reads fail2ban's filters unchanged, and those are Python regular expressions that an
+//! attacker's log lines are matched against; see docs/decisions/0014-python-regex-engine.md for
+//! why this engine exists and what its contract is.
+//!
+//! ```
+//! use allclear_pyregex::PyRegex;
+//!
+//! // A fail2ban-style pattern: Python spelling (`(?P<name>…)`, `\Z`), a conditional group.
+//! let re = PyRegex::new(r"^Failed password for (?P<inv>invalid user )?(?P<user>\S+) from (?P<ip>\S+)(?(inv) \(invalid\)|)\Z", false).unwrap();
+//! let mut slots = re.slots();
+//! let line = "Failed password for invalid user admin from 192.0.2.7 (invalid)";
+//! assert!(re.captures(line, &mut slots).unwrap());
+//! let (start, end) = slots.get(re.group_index("user").unwrap()).unwrap();
+//! assert_eq!(&line[start..end], "admin");
+//! // The conditional was expanded for the linear engine: no backtracking on this pattern.
+//! assert!(!re.is_backtracking());
+//! ```
 //!
 //! fail2ban filters are Python regular expressions. Most of them only use syntax the linear-time
 //! `regex` crate has (with different spelling in places: `\Z`, `{,n}`, octal escapes, `[` and `&`
@@ -20,6 +38,9 @@
 //! are written exactly, with no check after the match). `fancy-regex` only sees lines where a
 //! loop that is still checked fails its check. A linear pattern ending in `(.+)$` (fail2ban's
 //! `prefregex`) captures its head first and takes the rest of the line as the last group.
+
+mod expand;
+mod livecap;
 
 use std::collections::HashMap;
 
@@ -950,8 +971,10 @@ impl Slots {
         }
     }
 
-    /// Records a match found without the regex (by a recognizer proven to agree with it).
-    pub(crate) fn set_spans(&mut self, spans: &[Option<(usize, usize)>]) {
+    /// Records a match found without the regex, by a recognizer the caller has proven to agree
+    /// with it (allclear-logs' syslog date recognizer, checked against the pattern by a
+    /// differential property test): [`Slots::get`] then answers from these spans.
+    pub fn set_spans(&mut self, spans: &[Option<(usize, usize)>]) {
         self.in_spans = true;
         self.spans.clear();
         self.spans.extend_from_slice(spans);
@@ -1426,9 +1449,9 @@ impl PyRegex {
     }
 
     /// Searches the whole of `hay` with the original pattern on the backtracking engine,
-    /// bypassing a checked rewrite (for tests that compare the two).
-    #[cfg(test)]
-    pub(crate) fn captures_backtracking(
+    /// bypassing a linear rewrite: the reference answer that differential tests compare
+    /// [`PyRegex::captures`] with. Subject to [`BACKTRACK_LIMIT`] like any backtracking search.
+    pub fn captures_backtracking(
         &self,
         hay: &str,
         slots: &mut Slots,

@@ -2,7 +2,7 @@
 //! line must terminate (the backtracking engine has a step limit).
 #![no_main]
 
-use allclear_logs::pyre::{PyRegex, translate};
+use allclear_pyregex::{PyRegex, translate};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
