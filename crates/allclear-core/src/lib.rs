@@ -30,5 +30,5 @@ pub use policy::{
     CORE_RULES, Ignore, KnownNames, Policy, PolicyError, RuleSetting, ScanPolicy, closest_name,
 };
 pub use report::{
-    Coverage, EcosystemCoverage, IgnoredFinding, Report, RunError, SCHEMA_VERSION, Summary,
+    Coverage, EcosystemCoverage, IgnoredFinding, Report, RunError, SCHEMA_VERSION, Skipped, Summary,
 };

@@ -21,6 +21,11 @@ pub struct Report {
     /// Things a person should know that are not findings (a stale advisory database).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub warnings: Vec<String>,
+    /// Inputs checked only in part, or not at all, by a limit or because their format is not
+    /// supported (an archive past the zip-bomb guard). Not errors: the run's verdict stands,
+    /// but it is about what was checked, and every renderer says what was not.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub skipped: Vec<Skipped>,
     pub summary: Summary,
     /// What the run checked, so that "all clear" says what it is about; `None` when the
     /// command does not say (older producers, commands other than `scan`).
@@ -86,6 +91,14 @@ pub struct RunError {
     pub message: String,
 }
 
+/// An input a limit or an unsupported format kept the run from checking in full.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub path: String,
+    /// What was and was not checked, and which setting set the limit.
+    pub reason: String,
+}
+
 /// Counts, and whether the run fails.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
@@ -119,6 +132,7 @@ impl Report {
             ignored,
             errors: Vec::new(),
             warnings: Vec::new(),
+            skipped: Vec::new(),
             coverage: None,
             summary: Summary {
                 findings: 0,
@@ -140,6 +154,11 @@ impl Report {
 
     pub fn add_warning(&mut self, warning: impl Into<String>) {
         self.warnings.push(warning.into());
+    }
+
+    /// Records an input that was not checked in full. It does not change the exit code.
+    pub fn add_skipped(&mut self, skipped: Skipped) {
+        self.skipped.push(skipped);
     }
 
     /// Recomputes the summary after findings or errors were added.

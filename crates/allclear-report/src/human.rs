@@ -128,7 +128,7 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
         }
     }
 
-    if !report.warnings.is_empty() || !report.errors.is_empty() {
+    if !report.warnings.is_empty() || !report.errors.is_empty() || !report.skipped.is_empty() {
         if sections > 0 {
             writeln!(out)?;
         }
@@ -137,6 +137,14 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
         for text in &report.warnings {
             let text = format!("warning: {}", one_line(text));
             write_labelled(&painter, "warning:", warning, &text, out)?;
+        }
+        for skipped in &report.skipped {
+            let text = format!(
+                "not fully checked: {}: {}",
+                one_line(&skipped.path),
+                one_line(&skipped.reason)
+            );
+            write_labelled(&painter, "not fully checked:", warning, &text, out)?;
         }
         let error = fg(AnsiColor::Red).bold();
         for err in &report.errors {

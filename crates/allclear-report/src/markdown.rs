@@ -132,7 +132,13 @@ fn heading(report: &Report) -> String {
             "## ❌ allclear: {} at or above {fail_on}",
             text::count(text::failing(report), "finding", "findings")
         ),
-        Verdict::Pass if report.findings.is_empty() => "## ✅ allclear: all clear".to_owned(),
+        Verdict::Pass if report.findings.is_empty() && report.skipped.is_empty() => {
+            "## ✅ allclear: all clear".to_owned()
+        }
+        Verdict::Pass if report.findings.is_empty() => format!(
+            "## ✅ allclear: all clear in what was checked ({} not fully checked)",
+            text::count(report.skipped.len(), "input", "inputs")
+        ),
         Verdict::Pass => format!("## ✅ allclear: nothing at or above {fail_on}"),
     }
 }
@@ -265,7 +271,7 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
         let _ = writeln!(head, "{}.\n", inline(&checked));
     }
 
-    if !report.errors.is_empty() || !report.warnings.is_empty() {
+    if !report.errors.is_empty() || !report.warnings.is_empty() || !report.skipped.is_empty() {
         for err in report.errors.iter().take(MAX_LISTED) {
             let at = match err.line {
                 Some(line) => format!("{}:{line}", err.path),
@@ -281,10 +287,22 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
         for warning in report.warnings.iter().take(MAX_LISTED) {
             let _ = writeln!(head, "- **Warning:** {}", inline(&truncate(warning, 300)));
         }
+        for skipped in report.skipped.iter().take(MAX_LISTED) {
+            let _ = writeln!(
+                head,
+                "- **Not fully checked:** {}: {}",
+                inline(&skipped.path),
+                inline(&truncate(&skipped.reason, 300))
+            );
+        }
         let left = report.errors.len().saturating_sub(MAX_LISTED)
-            + report.warnings.len().saturating_sub(MAX_LISTED);
+            + report.warnings.len().saturating_sub(MAX_LISTED)
+            + report.skipped.len().saturating_sub(MAX_LISTED);
         if left > 0 {
-            let _ = writeln!(head, "- … and {left} more errors and warnings");
+            let _ = writeln!(
+                head,
+                "- … and {left} more errors, warnings and inputs not fully checked"
+            );
         }
         head.push('\n');
     }

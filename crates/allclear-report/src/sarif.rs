@@ -12,8 +12,8 @@
 //! - `partialFingerprints` carries our fingerprint, which ignores line numbers by design.
 //! - Ignored findings are results with an external, accepted suppression, so GitHub closes
 //!   their alerts instead of forgetting them.
-//! - Errors and warnings become tool execution notifications; `executionSuccessful` is false
-//!   when an input could not be read.
+//! - Errors, warnings and inputs not fully checked become tool execution notifications;
+//!   `executionSuccessful` is false when an input could not be read.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -524,6 +524,13 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
                 text: message_text(warning),
             },
             locations: Vec::new(),
+        }))
+        .chain(report.skipped.iter().map(|skipped| Notification {
+            level: "warning",
+            message: Text {
+                text: message_text(&format!("not fully checked: {}", skipped.reason)),
+            },
+            locations: location(&skipped.path, None).into_iter().collect(),
         }))
         .collect();
 

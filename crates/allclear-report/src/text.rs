@@ -325,6 +325,13 @@ pub fn summary_sentence(report: &Report, scanned: Option<usize>) -> String {
     if ignored > 0 {
         let _ = write!(out, ", {ignored} ignored");
     }
+    if !report.skipped.is_empty() {
+        let _ = write!(
+            out,
+            "; {} NOT fully checked",
+            count(report.skipped.len(), "input", "inputs")
+        );
+    }
     let failing = failing(report);
     if errors > 0 && failing > 0 {
         let _ = write!(

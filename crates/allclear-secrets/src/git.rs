@@ -7,11 +7,11 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use allclear_core::{Finding, RunError};
+use allclear_core::{Finding, RunError, Skipped};
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
 
-use crate::scanner::Scanner;
+use crate::scanner::{ScanOutput, Scanner};
 
 /// The repository could not be used at all (a damaged object or a missing commit in an
 /// otherwise readable repository is an error in [`GitScan::errors`] instead).
@@ -38,8 +38,10 @@ pub enum GitError {
 #[derive(Debug, Default, Clone)]
 pub struct GitScan {
     pub findings: Vec<Finding>,
-    /// Objects that could not be read (corrupt, missing in a shallow clone, too large).
+    /// Objects that could not be read (corrupt, missing in a shallow clone).
     pub errors: Vec<RunError>,
+    /// Blobs over `max-file-bytes`, and archives read only in part.
+    pub skipped: Vec<Skipped>,
     /// Commits walked (history) or 1 (staged).
     pub commits: usize,
     /// Distinct blobs scanned.
@@ -201,13 +203,12 @@ pub fn scan_history(scanner: &Scanner, path: &Path) -> Result<GitScan, GitError>
     let (sender, receiver) = std::sync::mpsc::sync_channel::<(ObjectId, Vec<u8>)>(threads * 4);
     let receiver = std::sync::Mutex::new(receiver);
     let introduced = &introduced;
-    let (findings, errors) = std::thread::scope(|s| {
+    let found = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 let receiver = &receiver;
                 s.spawn(move || {
-                    let mut findings = Vec::new();
-                    let mut errors = Vec::new();
+                    let mut found = ScanOutput::default();
                     loop {
                         let next = match receiver.lock() {
                             Ok(guard) => guard.recv(),
@@ -219,47 +220,48 @@ pub fn scan_history(scanner: &Scanner, path: &Path) -> Result<GitScan, GitError>
                         };
                         let Some(first) = intro.first() else { continue };
                         let out = scanner.scan(&first.path, &data);
-                        errors.extend(out.errors);
-                        findings.extend(
+                        found.errors.extend(out.errors);
+                        found.skipped.extend(out.skipped);
+                        found.findings.extend(
                             out.findings
                                 .into_iter()
                                 .map(|f| with_history(f, blob, intro)),
                         );
                     }
-                    (findings, errors)
+                    found
                 })
             })
             .collect();
-        let mut read_errors = Vec::new();
+        let mut found = ScanOutput::default();
         for blob in &order {
+            let path = || {
+                introduced
+                    .get(blob)
+                    .and_then(|i| i.first())
+                    .map_or(".git", |i| i.path.as_str())
+            };
             match read_blob(&repo, *blob, max) {
                 Ok(data) => {
                     if sender.send((*blob, data)).is_err() {
                         break;
                     }
                 }
-                Err(message) => {
-                    let path = introduced
-                        .get(blob)
-                        .and_then(|i| i.first())
-                        .map(|i| i.path.as_str())
-                        .unwrap_or(".git");
-                    read_errors.push(run_error(path, message));
-                }
+                Err(problem) => problem.record(path(), &mut found),
             }
         }
         drop(sender);
-        let mut findings = Vec::new();
         for worker in workers {
-            if let Ok((f, e)) = worker.join() {
-                findings.extend(f);
-                read_errors.extend(e);
+            if let Ok(out) = worker.join() {
+                found.findings.extend(out.findings);
+                found.errors.extend(out.errors);
+                found.skipped.extend(out.skipped);
             }
         }
-        (findings, read_errors)
+        found
     });
-    scan.findings.extend(findings);
-    scan.errors.extend(errors);
+    scan.findings.extend(found.findings);
+    scan.errors.extend(found.errors);
+    scan.skipped.extend(found.skipped);
     scan.findings.sort_by(|a, b| {
         (&a.location.path, a.location.line, &a.rule).cmp(&(
             &b.location.path,
@@ -308,8 +310,14 @@ pub fn scan_staged(scanner: &Scanner, path: &Path) -> Result<GitScan, GitError> 
                 let out = scanner.scan(&file, &data);
                 scan.findings.extend(out.findings);
                 scan.errors.extend(out.errors);
+                scan.skipped.extend(out.skipped);
             }
-            Err(message) => scan.errors.push(run_error(&file, message)),
+            Err(problem) => {
+                let mut found = ScanOutput::default();
+                problem.record(&file, &mut found);
+                scan.errors.extend(found.errors);
+                scan.skipped.extend(found.skipped);
+            }
         }
     }
     Ok(scan)
@@ -369,19 +377,39 @@ fn walk_tree(
     }
 }
 
-fn read_blob(repo: &gix::Repository, id: ObjectId, max: u64) -> Result<Vec<u8>, String> {
+/// Why a blob was not scanned.
+enum BlobProblem {
+    /// Missing or corrupt: an error of the run.
+    Unreadable(String),
+    /// Over `max-file-bytes`: skipped, and said so.
+    TooLarge(String),
+}
+
+impl BlobProblem {
+    fn record(self, path: &str, out: &mut ScanOutput) {
+        match self {
+            BlobProblem::Unreadable(message) => out.errors.push(run_error(path, message)),
+            BlobProblem::TooLarge(reason) => out.skipped.push(Skipped {
+                path: path.to_owned(),
+                reason,
+            }),
+        }
+    }
+}
+
+fn read_blob(repo: &gix::Repository, id: ObjectId, max: u64) -> Result<Vec<u8>, BlobProblem> {
     let header = repo
         .find_header(id)
-        .map_err(|e| format!("blob {id} missing: {e}"))?;
+        .map_err(|e| BlobProblem::Unreadable(format!("blob {id} missing: {e}")))?;
     if header.size() > max {
-        return Err(format!(
-            "blob {id} is {} bytes, over the {max}-byte limit: not scanned",
+        return Err(BlobProblem::TooLarge(format!(
+            "blob {id} is {} bytes, over `max-file-bytes` ({max}): not scanned",
             header.size()
-        ));
+        )));
     }
     repo.find_object(id)
         .map(|o| o.detach().data)
-        .map_err(|e| format!("blob {id} unreadable: {e}"))
+        .map_err(|e| BlobProblem::Unreadable(format!("blob {id} unreadable: {e}")))
 }
 
 fn with_history(finding: Finding, blob: ObjectId, intro: &[Introduction]) -> Finding {

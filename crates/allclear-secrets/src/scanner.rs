@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
-use allclear_core::{Finding, Fix, Location, RunError, Severity};
+use allclear_core::{Finding, Fix, Location, RunError, Severity, Skipped};
 
 use crate::config::SecretsConfig;
 use crate::context::{self, FileContext};
@@ -54,8 +54,11 @@ pub enum ScannerError {
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct ScanOutput {
     pub findings: Vec<Finding>,
-    /// Files that could not be read or opened (corrupt archives, limits reached).
+    /// Files that could not be read or opened (I/O errors, corrupt archives).
     pub errors: Vec<RunError>,
+    /// Archives checked only in part: a limit was reached (depth, size, entries), or some
+    /// entries are encrypted or use an unsupported method.
+    pub skipped: Vec<Skipped>,
 }
 
 /// Secret, restricted-file and personal-data detection for one file at a time. Built once
@@ -273,10 +276,9 @@ impl Scanner {
         out: &mut ScanOutput,
     ) {
         if depth >= self.config.archive_depth {
-            out.errors.push(RunError {
+            out.skipped.push(Skipped {
                 path: path.to_owned(),
-                line: None,
-                message: format!(
+                reason: format!(
                     "archive nested deeper than {} levels (`archive-depth`): not opened",
                     self.config.archive_depth
                 ),
@@ -301,12 +303,19 @@ impl Scanner {
             reader.take(HEAD_BYTES as u64).read_to_end(&mut head)?;
             self.scan_read(&inner_path, head, reader, depth + 1, Some(budget), out)
         });
-        if let Err(e) = result {
-            out.errors.push(RunError {
+        match result {
+            Ok(()) => {}
+            // A broken archive is an input the run could not use.
+            Err(e @ archive::ArchiveError::Corrupt { .. }) => out.errors.push(RunError {
                 path: path.to_owned(),
                 line: None,
                 message: e.to_string(),
-            });
+            }),
+            // A limit reached, or entries we cannot read: what could be read was scanned.
+            Err(e) => out.skipped.push(Skipped {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            }),
         }
     }
 

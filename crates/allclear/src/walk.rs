@@ -115,6 +115,8 @@ pub struct Walked {
     pub secret_findings: Vec<Finding>,
     /// Files that could not be read or parsed.
     pub errors: Vec<RunError>,
+    /// Files checked only in part (archives past a limit), sorted by path.
+    pub skipped: Vec<allclear_core::Skipped>,
     /// Regular files the walk visited.
     pub files: usize,
 }
@@ -222,6 +224,7 @@ pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
     found
         .errors
         .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+    found.skipped.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(found)
 }
 
@@ -436,12 +439,13 @@ fn dependency_kind(path: &Path) -> Option<FileKind> {
 }
 
 fn record_secrets(found: &Mutex<Walked>, output: allclear_secrets::ScanOutput) {
-    if output.findings.is_empty() && output.errors.is_empty() {
+    if output.findings.is_empty() && output.errors.is_empty() && output.skipped.is_empty() {
         return;
     }
     let mut found = lock(found);
     found.secret_findings.extend(output.findings);
     found.errors.extend(output.errors);
+    found.skipped.extend(output.skipped);
 }
 
 fn lock(found: &Mutex<Walked>) -> std::sync::MutexGuard<'_, Walked> {

@@ -331,7 +331,23 @@ fn sarif_levels_scores_and_suppressions() {
         .as_array()
         .cloned()
         .unwrap_or_default();
-    assert_eq!(notes.len(), 2, "one error and one warning");
+    assert_eq!(
+        notes.len(),
+        3,
+        "one error, one warning and one input not fully checked"
+    );
+    let skipped = &notes[2];
+    assert_eq!(skipped["level"], "warning");
+    assert!(
+        skipped["message"]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("not fully checked: archive expands")),
+        "{skipped}"
+    );
+    assert_eq!(
+        skipped["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "vendor/assets.zip"
+    );
 }
 
 #[test]

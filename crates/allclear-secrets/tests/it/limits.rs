@@ -175,9 +175,11 @@ fn the_archive_budget_is_a_note_saying_how_much_was_read() {
     let zeros = vec![b'a'; 3 << 20];
     let zip = zip_of("a.txt", &zeros);
     let out = s.scan("bomb.zip", &zip);
-    assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
-    let message = &out.errors[0].message;
-    assert_eq!(out.errors[0].path, "bomb.zip");
+    // A limit is not an error of the run (exit 2): it is said as an input not fully checked.
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(out.skipped.len(), 1, "{:?}", out.skipped);
+    let message = &out.skipped[0].reason;
+    assert_eq!(out.skipped[0].path, "bomb.zip");
     assert!(
         message.contains("beyond 1 MiB") && message.contains("first 1 MiB"),
         "{message}"
@@ -204,10 +206,41 @@ fn a_bomb_nested_in_an_archive_draws_on_the_same_budget() {
     let zip = zip.finish().unwrap().into_inner();
     let out = s.scan("outer.zip", &zip);
     // One note, for the archive that reached the budget.
-    assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(out.skipped.len(), 1, "{:?}", out.skipped);
     assert!(
-        out.errors[0].message.contains("expands beyond"),
+        out.skipped[0].reason.contains("expands beyond"),
         "{:?}",
-        out.errors
+        out.skipped
     );
+}
+
+#[test]
+fn an_archive_past_the_depth_limit_is_listed_as_not_fully_checked() {
+    let s = Scanner::new(&SecretsConfig {
+        archive_depth: 1,
+        ..SecretsConfig::default()
+    })
+    .unwrap();
+    let inner = zip_of("key.txt", format!("token = \"{KEY}\"\n").as_bytes());
+    let outer = zip_of("inner.zip", &inner);
+    let out = s.scan("outer.zip", &outer);
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert!(out.findings.is_empty(), "{:?}", out.findings);
+    assert_eq!(out.skipped.len(), 1, "{:?}", out.skipped);
+    assert_eq!(out.skipped[0].path, "outer.zip!inner.zip");
+    assert!(
+        out.skipped[0].reason.contains("`archive-depth`"),
+        "{:?}",
+        out.skipped
+    );
+    // One level deeper allowed: the key inside is found, nothing is skipped.
+    let s = Scanner::new(&SecretsConfig {
+        archive_depth: 2,
+        ..SecretsConfig::default()
+    })
+    .unwrap();
+    let out = s.scan("outer.zip", &outer);
+    assert!(out.skipped.is_empty(), "{:?}", out.skipped);
+    assert_eq!(out.findings.len(), 1, "{:?}", out.findings);
 }

@@ -41,6 +41,9 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> anyhow::Result<u8> {
     for warning in collected.warnings {
         report.add_warning(warning);
     }
+    for skipped in collected.skipped {
+        report.add_skipped(skipped);
+    }
     report.coverage = Some(collected.coverage);
     if !cli.quiet {
         for warning in &report.warnings {
@@ -113,6 +116,8 @@ pub struct Collected {
     pub findings: Vec<allclear_core::Finding>,
     pub errors: Vec<allclear_core::RunError>,
     pub warnings: Vec<String>,
+    /// Inputs checked only in part or not at all (limits, unsupported entries).
+    pub skipped: Vec<allclear_core::Skipped>,
     /// Files (or staged blobs) read.
     pub scanned: usize,
     /// What was checked, for the report (`files` is `scanned`).
@@ -185,6 +190,7 @@ fn collect_with(
             findings: scan.findings,
             errors: scan.errors,
             warnings: Vec::new(),
+            skipped: scan.skipped,
             scanned: scan.blobs,
             coverage: Coverage {
                 files: scan.blobs,
@@ -205,6 +211,7 @@ fn collect_with(
     })?;
     let mut findings = std::mem::take(&mut walked.secret_findings);
     let mut errors = std::mem::take(&mut walked.errors);
+    let mut skipped = std::mem::take(&mut walked.skipped);
     let mut warnings = Vec::new();
     let mut scanned = walked.files;
     if let Some(scanner) = scanner {
@@ -218,6 +225,7 @@ fn collect_with(
         warnings.extend(shallow_warning(sources.root));
         scanned += history.blobs;
         errors.extend(history.errors);
+        skipped.extend(history.skipped);
         merge_history(&mut findings, history.findings);
     }
 
@@ -232,6 +240,7 @@ fn collect_with(
             findings,
             errors,
             warnings,
+            skipped,
             scanned,
             coverage,
         });
@@ -297,6 +306,7 @@ fn collect_with(
         findings,
         errors,
         warnings,
+        skipped,
         scanned,
         coverage,
     })

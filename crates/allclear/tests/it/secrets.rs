@@ -340,3 +340,54 @@ fn a_secret_past_the_file_limit_is_found_and_a_test_sample_is_lowered_not_hidden
     assert_eq!(sample["severity"], "low", "{out}");
     assert_eq!(sample["details"]["context"], "test", "{out}");
 }
+
+#[test]
+fn an_archive_past_the_zip_bomb_guard_is_said_not_fully_checked_without_failing_the_run() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("allclear.toml"),
+        "[secrets]\narchive-max-bytes = 1048576\n",
+    )
+    .unwrap();
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file("a.txt", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    zip.write_all(&vec![b'a'; 3 << 20]).unwrap();
+    std::fs::write(
+        dir.path().join("bomb.zip"),
+        zip.finish().unwrap().into_inner(),
+    )
+    .unwrap();
+
+    let (code, json, out) = scan(dir.path(), &["--only", "secrets"]);
+    // Not an error of the run: exit 0, but the report says what was not checked.
+    assert_eq!(code, 0, "{out}");
+    assert!(json.get("errors").is_none(), "{out}");
+    let skipped = json["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{out}");
+    assert_eq!(skipped[0]["path"], "bomb.zip");
+    assert!(
+        skipped[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("archive-max-bytes"),
+        "{out}"
+    );
+
+    let human = allclear()
+        .current_dir(dir.path())
+        .args(["scan", ".", "--only", "secrets"])
+        .output()
+        .unwrap();
+    let human_text = text(&human);
+    assert_eq!(human.status.code(), Some(0), "{human_text}");
+    assert!(
+        human_text.contains("not fully checked: bomb.zip: archive expands beyond 1 MiB"),
+        "{human_text}"
+    );
+    assert!(
+        human_text.contains("1 input NOT fully checked"),
+        "{human_text}"
+    );
+}
