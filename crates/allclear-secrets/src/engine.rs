@@ -486,7 +486,8 @@ impl Engine {
             return;
         };
         if compiled.assignment
-            && !assignment_may_pass(window, compiled.rule.filter, self.claims.as_ref())
+            && (!assignment_may_pass(window, compiled.rule.filter, self.claims.as_ref())
+                || quoted_value_not_key(content, start))
         {
             return;
         }
@@ -750,6 +751,32 @@ fn accept(
             }
         }
     }
+}
+
+/// True when the quoted word starting at `start` is itself the value of an assignment
+/// (`"type": "m.login.password", "identifier": …`): a whole quoted string right after `:` or
+/// `=` is a value, so it is no key, and what follows its comma is the next element. A key
+/// inside a longer quoted value (`env: "DB_PASSWORD=…"`) is still read.
+fn quoted_value_not_key(content: &[u8], start: usize) -> bool {
+    let Some(quote) = start.checked_sub(1).and_then(|i| content.get(i).copied()) else {
+        return false;
+    };
+    if !matches!(quote, b'"' | b'\'' | b'`') {
+        return false;
+    }
+    let before = content
+        .get(..start - 1)
+        .unwrap_or_default()
+        .trim_ascii_end();
+    if !matches!(before.last(), Some(b':' | b'=')) {
+        return false;
+    }
+    let rest = content.get(start..).unwrap_or_default();
+    let key_len = rest
+        .iter()
+        .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        .count();
+    rest.get(key_len) == Some(&quote)
 }
 
 /// Whether the `ASSIGNMENT` regex, run at the start of `window` (a key start), can yield a

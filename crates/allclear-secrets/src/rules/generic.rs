@@ -369,6 +369,8 @@ pub(super) const RULES: &[Rule] = &[
             "DB_PASSWORD=kX9nbh90xCeBz6",
             "  smtp_pwd: 'roGGpOn8iT'",
             "define('DB_PASSWORD', 'qfSf84saAdJb');",
+            // A key inside a longer quoted value is still a key.
+            "environment: \"DB_PASSWORD=kX9nbh90xCeBz6\"",
         ],
         counter_examples: &[
             "password = \"changeme\"",
@@ -377,6 +379,8 @@ pub(super) const RULES: &[Rule] = &[
             "password_length = 12",
             "bypass = \"always\"",
             "s.write(\"etc/passwd\", \"root:x:0:0\\n\");",
+            // A quoted value is no key: what follows its comma is the next element.
+            "{\"type\": \"m.login.password\", \"identifier\": {\"user\": \"bot\"}}",
         ],
         ..Rule::DEFAULT
     },
