@@ -527,6 +527,28 @@ pub(crate) struct StoreBuilder {
     conn: Connection,
     temp: tempfile::NamedTempFile,
     dir: PathBuf,
+    /// The file the new database replaces: `dir/advisories.db`, or the file it links to.
+    target: PathBuf,
+}
+
+/// Where the database file really is: `dir/advisories.db`, or what that links to. Renaming
+/// over a symlink would replace the link with a plain file and leave the linked database (on
+/// another disk, shared with other users) stale, so the new file goes where the link points.
+fn resolved_target(dir: &Path) -> PathBuf {
+    let link = dir.join(DB_FILE_NAME);
+    let is_link = std::fs::symlink_metadata(&link).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link {
+        return link;
+    }
+    if let Ok(real) = std::fs::canonicalize(&link) {
+        return real;
+    }
+    // A dangling link: create the file it names (its directory must exist).
+    match std::fs::read_link(&link) {
+        Ok(to) if to.is_absolute() => to,
+        Ok(to) => dir.join(to),
+        Err(_) => link,
+    }
 }
 
 impl StoreBuilder {
@@ -535,13 +557,16 @@ impl StoreBuilder {
             path: dir.to_owned(),
             source,
         })?;
-        remove_stale_temporaries(dir);
+        let target = resolved_target(dir);
+        // The new file is built beside the one it replaces: a rename cannot cross filesystems.
+        let build_dir = target.parent().unwrap_or(dir).to_owned();
+        remove_stale_temporaries(&build_dir);
         let temp = tempfile::Builder::new()
             .prefix(".advisories-")
             .suffix(".db.tmp")
-            .tempfile_in(dir)
+            .tempfile_in(&build_dir)
             .map_err(|source| StoreError::Io {
-                path: dir.to_owned(),
+                path: build_dir.clone(),
                 source,
             })?;
         let path = temp.path().to_owned();
@@ -557,6 +582,7 @@ impl StoreBuilder {
             conn,
             temp,
             dir: dir.to_owned(),
+            target,
         })
     }
 
@@ -773,16 +799,16 @@ impl StoreBuilder {
             move |source| StoreError::Io { path, source }
         };
         self.temp.as_file().sync_all().map_err(io(&path))?;
-        let target = self.dir.join(DB_FILE_NAME);
+        let target = self.target;
         self.temp.persist(&target).map_err(|e| StoreError::Io {
             path: target.clone(),
             source: e.error,
         })?;
         // Make the rename itself durable (directories can be synced on Unix only).
         #[cfg(unix)]
-        if let Ok(d) = std::fs::File::open(&self.dir) {
+        if let Some(Ok(d)) = target.parent().map(std::fs::File::open) {
             let _ = d.sync_all();
         }
-        Ok(target)
+        Ok(self.dir.join(DB_FILE_NAME))
     }
 }

@@ -187,3 +187,39 @@ fn leftovers_of_killed_imports_are_cleaned_up() {
     );
     assert!(unrelated.exists(), "other files are never touched");
 }
+
+#[test]
+fn an_import_through_a_symlinked_store_file_replaces_the_linked_file_and_keeps_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    // The real database lives on another disk; the store directory links to it.
+    import(elsewhere.path(), &[fixture("rustsec")], &|_| {}).unwrap();
+    let real = elsewhere.path().join(DB_FILE_NAME);
+    let link = dir.path().join(DB_FILE_NAME);
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+
+    import(dir.path(), &[fixture("pypa")], &|_| {}).unwrap();
+
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the import replaced the link with a plain file"
+    );
+    // The linked file holds the new import (the old source kept beside it).
+    let store = Store::open(elsewhere.path()).unwrap();
+    let status = store.status();
+    assert_eq!(status.sources.len(), 2, "{:?}", status.sources);
+    assert_eq!(status.ecosystems[&Ecosystem::PyPI].advisories, 1);
+    assert!(
+        leftovers(dir.path()).is_empty(),
+        "{:?}",
+        leftovers(dir.path())
+    );
+    assert!(
+        leftovers(elsewhere.path()).is_empty(),
+        "{:?}",
+        leftovers(elsewhere.path())
+    );
+}
