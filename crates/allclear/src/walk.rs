@@ -126,7 +126,10 @@ const OVERLAP_LOCKFILE_BYTES: usize = 32 * 1024;
 pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
     let root = options.root;
     if !root.is_dir() {
-        anyhow::bail!("{} is not a directory", root.display());
+        return Err(crate::output::hinted(
+            format!("{} is not a directory", root.display()),
+            "give the directory of the repository to scan",
+        ));
     }
     let mut builder = WalkBuilder::new(root);
     builder

@@ -52,9 +52,9 @@ pub fn allclear() -> Command {
 pub fn fixture_db() -> tempfile::TempDir {
     let db = tempfile::tempdir().unwrap();
     let output = allclear()
-        .arg("--db")
+        .args(["db", "--db"])
         .arg(db.path())
-        .args(["db", "import"])
+        .args(["import"])
         .arg(fixtures().join("osv"))
         .output()
         .unwrap();
