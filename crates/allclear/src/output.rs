@@ -91,6 +91,24 @@ impl GlobalArgs {
     }
 }
 
+/// A JSON document with its `schema` version first: the shape of each command's JSON output
+/// is versioned on its own (docs/json-schema.md).
+#[derive(serde::Serialize)]
+pub struct Versioned<T> {
+    schema: u32,
+    #[serde(flatten)]
+    body: T,
+}
+
+impl<T> Versioned<T> {
+    pub fn new(body: T) -> Versioned<T> {
+        Versioned {
+            schema: allclear_core::SCHEMA_VERSION,
+            body,
+        }
+    }
+}
+
 /// True when the error is a closed stdout (`allclear scan | head`): not a failure.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {

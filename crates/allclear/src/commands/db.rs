@@ -301,7 +301,8 @@ pub fn status(db: &DbDirArgs, args: &DbStatusArgs) -> anyhow::Result<ExitStatus>
 fn write_status(out: &mut dyn Write, store: &Store, format: OutputFormat) -> std::io::Result<()> {
     let status = store.status();
     if format == OutputFormat::Json {
-        serde_json::to_writer_pretty(&mut *out, status)?;
+        let document = crate::output::Versioned::new(status);
+        serde_json::to_writer_pretty(&mut *out, &document)?;
         return writeln!(out);
     }
     let age = age_days(store)

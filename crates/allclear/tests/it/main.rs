@@ -8,6 +8,7 @@ mod logs;
 mod realworld;
 mod scan;
 mod scanwalk;
+mod schemas;
 mod secrets;
 
 use std::path::{Path, PathBuf};
