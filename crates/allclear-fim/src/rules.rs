@@ -118,7 +118,16 @@ impl Rule {
         } else {
             path
         };
-        let body = glob_to_regex(trimmed);
+        // The one glob dialect of allclear (globset's, as `exclude` and scan's ignores use):
+        // its regex, unanchored at the end so the rule also selects what is under a directory.
+        let glob = glob_builder(trimmed)
+            .build()
+            .map_err(|e| format!("`{path}` is not a valid glob: {e}"))?;
+        let body = glob
+            .regex()
+            .strip_prefix("(?-u)^")
+            .and_then(|body| body.strip_suffix('$'))
+            .ok_or_else(|| format!("`{path}`: unexpected glob translation {}", glob.regex()))?;
         let regex_text = if trimmed == "/" {
             "^/".to_owned()
         } else {
@@ -133,8 +142,10 @@ impl Rule {
             .get(..literal_end)
             .unwrap_or_default()
             .to_vec();
-        let max_depth = (literal_end < trimmed.len() && !trimmed.contains("**"))
-            .then(|| trimmed.split('/').filter(|c| !c.is_empty()).count());
+        // An alternative with a `/` in it (`/etc/{a,b/c}`) selects paths of several depths.
+        let max_depth =
+            (literal_end < trimmed.len() && !trimmed.contains("**") && !slash_in_braces(trimmed))
+                .then(|| trimmed.split('/').filter(|c| !c.is_empty()).count());
         let mut rule = Rule::assemble(
             name,
             kind,
@@ -263,11 +274,7 @@ pub(crate) enum Matcher {
 
 impl Matcher {
     pub(crate) fn glob(pattern: &str) -> Result<Matcher, globset::Error> {
-        let glob = GlobBuilder::new(pattern)
-            .literal_separator(true)
-            .backslash_escape(true)
-            .build()?
-            .compile_matcher();
+        let glob = glob_builder(pattern).build()?.compile_matcher();
         Ok(Matcher::Glob {
             glob,
             name_only: !pattern.contains('/'),
@@ -345,53 +352,30 @@ pub(crate) fn literal_prefix(pattern: &str) -> Vec<u8> {
     }
 }
 
-/// A path glob (`*`, `**`, `?`, `[…]`) as a regex body, for rule paths in `allclear.toml`.
-fn glob_to_regex(glob: &str) -> String {
-    let mut out = String::with_capacity(glob.len() * 2);
-    let mut chars = glob.chars().peekable();
-    while let Some(c) = chars.next() {
+/// The glob dialect of every `[fim]` pattern (`paths` and `exclude`): globset's, with `*` and
+/// `?` never crossing a `/`, `**` for any depth, `[…]` classes, `{a,b}` alternatives and `\`
+/// escapes. The same dialect as `scan`'s ignores.
+fn glob_builder(pattern: &str) -> GlobBuilder<'_> {
+    let mut builder = GlobBuilder::new(pattern);
+    builder.literal_separator(true).backslash_escape(true);
+    builder
+}
+
+/// Whether a `{…}` group of the glob holds a `/`.
+fn slash_in_braces(glob: &str) -> bool {
+    let mut depth = 0u32;
+    let mut escaped = false;
+    for c in glob.chars() {
         match c {
-            '*' if chars.peek() == Some(&'*') => {
-                chars.next();
-                out.push_str(".*");
-            }
-            '*' => out.push_str("[^/]*"),
-            '?' => out.push_str("[^/]"),
-            '[' => {
-                let mut class = String::new();
-                let mut closed = false;
-                for d in chars.by_ref() {
-                    if d == ']' && !class.is_empty() {
-                        closed = true;
-                        break;
-                    }
-                    class.push(d);
-                }
-                if closed {
-                    let negated = class.starts_with('!') || class.starts_with('^');
-                    let body: String = class
-                        .chars()
-                        .skip(usize::from(negated))
-                        .map(|ch| match ch {
-                            '\\' | '[' | ']' | '^' | '&' | '~' => format!("\\{ch}"),
-                            _ => ch.to_string(),
-                        })
-                        .collect();
-                    out.push('[');
-                    if negated {
-                        out.push('^');
-                    }
-                    out.push_str(&body);
-                    out.push(']');
-                } else {
-                    out.push_str(&regex::escape("["));
-                    out.push_str(&regex::escape(&class));
-                }
-            }
-            other => out.push_str(&regex::escape(other.encode_utf8(&mut [0; 4]))),
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            '/' if depth > 0 => return true,
+            _ => {}
         }
     }
-    out
+    false
 }
 
 /// The proper ancestors of `path`, from `/` down (`/a/b` → `/`, `/a`), and its name.
@@ -844,6 +828,7 @@ struct GroupSection {
     enabled: Option<bool>,
     #[serde(default)]
     description: Option<String>,
+    /// Absolute paths or globs (the dialect of [`glob_builder`], the same as `exclude`).
     #[serde(default)]
     paths: Option<Vec<String>>,
     #[serde(default)]
@@ -1325,6 +1310,50 @@ mod tests {
         )
         .unwrap();
         assert!(class.matches(b"/vbr", FileKind::File) && !class.matches(b"/var", FileKind::File));
+    }
+
+    /// `paths` and `exclude` read one dialect: `{a,b}` is an alternation in both (it was a
+    /// literal in `paths`).
+    #[test]
+    fn paths_and_excludes_share_the_glob_dialect() {
+        let rule = |glob: &str| {
+            Rule::from_path_glob(
+                "g".into(),
+                RuleKind::Select,
+                glob,
+                AttrSet::EMPTY,
+                Severity::High,
+            )
+            .unwrap()
+        };
+        let both = rule("/etc/{nginx,ssh}");
+        assert!(both.matches(b"/etc/nginx", FileKind::Dir));
+        assert!(both.matches(b"/etc/ssh/sshd_config", FileKind::File));
+        assert!(!both.matches(b"/etc/{nginx,ssh}", FileKind::Dir));
+        assert!(!both.matches(b"/etc/cron.d", FileKind::Dir));
+        assert!(both.could_match_below(b"/etc"));
+        let exclude = Matcher::glob("/etc/{nginx,ssh}").unwrap();
+        assert!(exclude.is_match(b"/etc/nginx") && exclude.is_match(b"/etc/ssh"));
+        // An escaped brace is a literal in both.
+        assert!(rule("/srv/\\{x\\}").matches(b"/srv/{x}", FileKind::File));
+        assert!(Matcher::glob("/srv/\\{x\\}").unwrap().is_match(b"/srv/{x}"));
+        // `*` stops at `/`; `**` crosses directories.
+        assert!(!rule("/var/*.log").matches(b"/var/a/b.log", FileKind::File));
+        assert!(rule("/var/**/b.log").matches(b"/var/a/c/b.log", FileKind::File));
+        // An alternative holding a `/` selects several depths: the walk must not stop early.
+        let deep = rule("/opt/{a,b/c}");
+        assert!(deep.matches(b"/opt/b/c/file", FileKind::File));
+        assert!(deep.could_match_below(b"/opt/b"));
+        // Invalid globs are refused with the pattern named.
+        let err = Rule::from_path_glob(
+            "g".into(),
+            RuleKind::Select,
+            "/etc/{a",
+            AttrSet::EMPTY,
+            Severity::High,
+        )
+        .unwrap_err();
+        assert!(err.contains("/etc/{a"), "{err}");
     }
 
     #[test]

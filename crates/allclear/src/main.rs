@@ -70,31 +70,35 @@ fn usage_error(err: &clap::Error) -> ExitCode {
     }
     let text = err.to_string();
     let mut message = String::with_capacity(text.len());
-    // The command the usage line names (`Usage: allclear host fim check [OPTIONS]`), up to
-    // its first option or argument.
-    let mut command = "allclear".to_owned();
     for line in text.lines() {
-        if line.starts_with("For more information, try '") {
-            continue;
+        if !line.starts_with("For more information, try '") {
+            message.push_str(line);
+            message.push('\n');
         }
-        if let Some(usage) = line.strip_prefix("Usage: ") {
-            let words: Vec<&str> = usage
-                .split_whitespace()
-                .take_while(|w| {
-                    w.chars().all(|c| c.is_ascii_lowercase() || c == '-') && !w.starts_with('-')
-                })
-                .collect();
-            if !words.is_empty() {
-                command = words.join(" ");
-            }
-        }
-        message.push_str(line);
-        message.push('\n');
     }
-    let hint = format!("`{command} --help` lists the options and values it takes");
+    let hint = format!(
+        "`{} --help` lists the options and values it takes",
+        command_named_in_args()
+    );
     eprint!("{}", message.trim_end_matches('\n'));
     eprintln!("\nhint: {hint}");
     ExitStatus::Error.into()
+}
+
+/// `allclear host fim check`: the deepest (sub)command the arguments name.
+fn command_named_in_args() -> String {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    let mut path = vec!["allclear".to_owned()];
+    for arg in std::env::args_os().skip(1) {
+        let Some(arg) = arg.to_str() else { continue };
+        let Some(sub) = command.find_subcommand(arg).cloned() else {
+            continue;
+        };
+        path.push(sub.get_name().to_owned());
+        command = sub;
+    }
+    path.join(" ")
 }
 
 fn init_tracing(quiet: bool) {
