@@ -169,31 +169,8 @@ fn collect_with(
     store_job: Option<StoreJob<'_>>,
 ) -> anyhow::Result<Collected> {
     if sources.staged {
-        // A pre-commit hook must be fast and only about what is being committed: the staged
-        // blobs, not the whole tree and not the advisory database.
-        let Some(scanner) = scanner else {
-            return Err(output::hinted(
-                "--staged scans for secrets; it cannot be combined with --only deps",
-                "leave out --only deps, or --staged",
-            ));
-        };
-        let scanner = scanner.require()?;
-        let scan = allclear_secrets::scan_staged(scanner, sources.root)
-            .context("could not read what is staged")?;
-        return Ok(Collected {
-            findings: scan.findings,
-            errors: scan.errors,
-            warnings: Vec::new(),
-            scanned: scan.blobs,
-            coverage: Coverage {
-                files: scan.blobs,
-                secret_rules: Some(allclear_secrets::rules().len()),
-                staged: true,
-                ..Coverage::default()
-            },
-        });
+        return collect_staged(sources, scanner);
     }
-
     let mut walked = walk::walk(&WalkOptions {
         root: sources.root,
         no_ignore: sources.no_ignore,
@@ -202,40 +179,89 @@ fn collect_with(
         secrets: if sources.secrets { scanner } else { None },
         progress: &sources.progress,
     })?;
-    let mut findings = std::mem::take(&mut walked.secret_findings);
-    let mut errors = std::mem::take(&mut walked.errors);
-    let mut warnings = Vec::new();
-    let mut scanned = walked.files;
+    let mut collected = Collected {
+        findings: std::mem::take(&mut walked.secret_findings),
+        errors: std::mem::take(&mut walked.errors),
+        warnings: Vec::new(),
+        scanned: walked.files,
+        coverage: Coverage::default(),
+    };
     if let Some(scanner) = scanner {
         // The walk skipped secrets if the rules did not build: say why.
         scanner.require()?;
     }
     if let (true, Some(scanner)) = (sources.history, scanner.and_then(SharedScanner::ready)) {
-        sources.progress.set_message("reading the git history");
-        let history = allclear_secrets::scan_history(scanner, sources.root)
-            .context("could not read the git history")?;
-        warnings.extend(shallow_warning(sources.root));
-        scanned += history.blobs;
-        errors.extend(history.errors);
-        merge_history(&mut findings, history.findings);
+        collect_history(&mut collected, sources, scanner)?;
     }
-
-    let mut coverage = Coverage {
-        files: scanned,
+    collected.coverage = Coverage {
+        files: collected.scanned,
         secret_rules: (sources.secrets && scanner.and_then(SharedScanner::ready).is_some())
             .then(|| allclear_secrets::rules().len()),
         ..Coverage::default()
     };
-    if !sources.deps {
-        return Ok(Collected {
-            findings,
-            errors,
-            warnings,
-            scanned,
-            coverage,
-        });
+    if sources.deps {
+        audit_dependencies(&mut collected, walked, db, policy, sources, store_job)?;
     }
-    coverage.lockfiles = walked
+    Ok(collected)
+}
+
+/// `--staged`: a pre-commit hook must be fast and only about what is being committed: the
+/// staged blobs, not the whole tree and not the advisory database.
+fn collect_staged(
+    sources: &Sources<'_>,
+    scanner: Option<&SharedScanner<'_>>,
+) -> anyhow::Result<Collected> {
+    let Some(scanner) = scanner else {
+        return Err(output::hinted(
+            "--staged scans for secrets; it cannot be combined with --only deps",
+            "leave out --only deps, or --staged",
+        ));
+    };
+    let scanner = scanner.require()?;
+    let scan = allclear_secrets::scan_staged(scanner, sources.root)
+        .context("could not read what is staged")?;
+    Ok(Collected {
+        findings: scan.findings,
+        errors: scan.errors,
+        warnings: Vec::new(),
+        scanned: scan.blobs,
+        coverage: Coverage {
+            files: scan.blobs,
+            secret_rules: Some(allclear_secrets::rules().len()),
+            staged: true,
+            ..Coverage::default()
+        },
+    })
+}
+
+/// `--history`: every file version in the git history, each secret once with the commits
+/// that introduced it.
+fn collect_history(
+    collected: &mut Collected,
+    sources: &Sources<'_>,
+    scanner: &allclear_secrets::Scanner,
+) -> anyhow::Result<()> {
+    sources.progress.set_message("reading the git history");
+    let history = allclear_secrets::scan_history(scanner, sources.root)
+        .context("could not read the git history")?;
+    collected.warnings.extend(shallow_warning(sources.root));
+    collected.scanned += history.blobs;
+    collected.errors.extend(history.errors);
+    merge_history(&mut collected.findings, history.findings);
+    Ok(())
+}
+
+/// The lockfiles the walk parsed, checked against the advisory database (opened only when
+/// there are packages to check), with the coverage per ecosystem.
+fn audit_dependencies(
+    collected: &mut Collected,
+    walked: walk::Walked,
+    db: &DbDirArgs,
+    policy: &Policy,
+    sources: &Sources<'_>,
+    store_job: Option<StoreJob<'_>>,
+) -> anyhow::Result<()> {
+    collected.coverage.lockfiles = walked
         .lockfiles
         .iter()
         .filter(|(_, lock)| is_lockfile(lock.kind))
@@ -244,18 +270,17 @@ fn collect_with(
         .lockfiles
         .iter()
         .any(|(_, lock)| !lock.packages.is_empty() || !lock.interpreters.is_empty());
-    let store = match (has_packages, store_job) {
-        (false, _) => None,
-        (true, job) => {
-            let (store, warning) = match job {
-                Some(job) => job
-                    .join()
-                    .map_err(|_| anyhow::anyhow!("opening the advisory database failed"))??,
-                None => open_store_checked(db, policy)?,
-            };
-            warnings.extend(warning);
-            Some(store)
-        }
+    let store = if has_packages {
+        let (store, warning) = match store_job {
+            Some(job) => job
+                .join()
+                .map_err(|_| anyhow::anyhow!("opening the advisory database failed"))??,
+            None => open_store_checked(db, policy)?,
+        };
+        collected.warnings.extend(warning);
+        Some(store)
+    } else {
+        None
     };
 
     let files: Vec<DependencyFile> = walked
@@ -282,23 +307,19 @@ fn collect_with(
     drop(walked);
     drop(store);
     let now = jiff::Timestamp::now();
-    coverage.ecosystems = audit.coverage;
-    for ecosystem in &mut coverage.ecosystems {
+    collected.coverage.ecosystems = audit.coverage;
+    for ecosystem in &mut collected.coverage.ecosystems {
         ecosystem.age_days = ecosystem
             .imported_at
             .as_deref()
             .and_then(|at| at.parse::<jiff::Timestamp>().ok())
             .map(|at| now.duration_since(at).as_secs() / 86_400);
     }
-    warnings.extend(audit.warnings);
-    findings.extend(with_upgrade_commands(audit.findings));
-    Ok(Collected {
-        findings,
-        errors,
-        warnings,
-        scanned,
-        coverage,
-    })
+    collected.warnings.extend(audit.warnings);
+    collected
+        .findings
+        .extend(with_upgrade_commands(audit.findings));
+    Ok(())
 }
 
 /// In a shallow clone `--history` reads only part of the history: say so, naming where it
