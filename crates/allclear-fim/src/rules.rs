@@ -142,10 +142,10 @@ impl Rule {
             .get(..literal_end)
             .unwrap_or_default()
             .to_vec();
-        // An alternative with a `/` in it (`/etc/{a,b/c}`) selects paths of several depths.
-        let max_depth =
-            (literal_end < trimmed.len() && !trimmed.contains("**") && !slash_in_braces(trimmed))
-                .then(|| trimmed.split('/').filter(|c| !c.is_empty()).count());
+        // Every `/` counts, those inside `{…}` too: an alternative (`/etc/{a,b/c}`) can only
+        // make the count larger than the depth it selects, and a larger bound prunes less.
+        let max_depth = (literal_end < trimmed.len() && !trimmed.contains("**"))
+            .then(|| trimmed.split('/').filter(|c| !c.is_empty()).count());
         let mut rule = Rule::assemble(
             name,
             kind,
@@ -359,23 +359,6 @@ fn glob_builder(pattern: &str) -> GlobBuilder<'_> {
     let mut builder = GlobBuilder::new(pattern);
     builder.literal_separator(true).backslash_escape(true);
     builder
-}
-
-/// Whether a `{…}` group of the glob holds a `/`.
-fn slash_in_braces(glob: &str) -> bool {
-    let mut depth = 0u32;
-    let mut escaped = false;
-    for c in glob.chars() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            '{' => depth += 1,
-            '}' => depth = depth.saturating_sub(1),
-            '/' if depth > 0 => return true,
-            _ => {}
-        }
-    }
-    false
 }
 
 /// The proper ancestors of `path`, from `/` down (`/a/b` → `/`, `/a`), and its name.
@@ -1310,6 +1293,56 @@ mod tests {
         )
         .unwrap();
         assert!(class.matches(b"/vbr", FileKind::File) && !class.matches(b"/var", FileKind::File));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+        /// A `paths` glob selects exactly what the same glob as an `exclude` matches, and
+        /// everything under it; and the walk never prunes a directory above a selected path
+        /// (the literal-prefix and depth shortcuts stay sound for `{…}` and `**`).
+        #[test]
+        fn path_globs_agree_with_globset_and_never_prune_a_match(
+            glob in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "a", "b", "*", "?", "a*", "[ab]", "{a,b}", "{a,b/c}", "**",
+                ]),
+                1..4,
+            ),
+            path in proptest::collection::vec(
+                proptest::sample::select(vec!["a", "b", "c", "ab"]),
+                1..5,
+            ),
+        ) {
+            let glob = format!("/{}", glob.join("/"));
+            let path = format!("/{}", path.join("/"));
+            let rule = Rule::from_path_glob(
+                "g".into(),
+                RuleKind::Select,
+                &glob,
+                AttrSet::EMPTY,
+                Severity::High,
+            )
+            .unwrap();
+            let matcher = Matcher::glob(&glob).unwrap();
+            // The path or one of its ancestors (at a `/`) matches the glob.
+            let bytes = path.as_bytes();
+            let expected = (1..=bytes.len())
+                .filter(|&end| end == bytes.len() || bytes.get(end) == Some(&b'/'))
+                .any(|end| matcher.is_match(bytes.get(..end).unwrap_or_default()));
+            proptest::prop_assert_eq!(rule.matches(bytes, FileKind::File), expected, "{} {}", glob, path);
+            if expected {
+                let (ancestors, _) = ancestors_of(bytes);
+                for dir in ancestors {
+                    proptest::prop_assert!(
+                        rule.could_match_below(dir),
+                        "{} selects {} but the walk would not enter {}",
+                        glob,
+                        path,
+                        String::from_utf8_lossy(dir)
+                    );
+                }
+            }
+        }
     }
 
     /// `paths` and `exclude` read one dialect: `{a,b}` is an alternation in both (it was a
