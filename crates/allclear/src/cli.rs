@@ -371,12 +371,12 @@ pub enum FimCommand {
 /// Where fim's rules come from.
 #[derive(Debug, Clone, Args)]
 pub struct FimRulesArgs {
-    /// The policy file whose [fim] section has the rules [default: /etc/allclear/allclear.toml
+    /// The policy file whose `[fim]` section has the rules [default: /etc/allclear/allclear.toml
     /// when it exists, else the built-in rules for a Debian/Ubuntu web server]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Take the rules from an AIDE configuration (aide.conf) instead of [fim]
+    /// Take the rules from an AIDE configuration (aide.conf) instead of `[fim]`
     #[arg(long, value_name = "FILE")]
     pub aide_config: Option<PathBuf>,
 }

@@ -1,8 +1,8 @@
 //! `allclear host fim`: file integrity monitoring (init, check, update, watch,
 //! verify-packages).
 //!
-//! Wiring: `Host(HostArgs)` → `fim` subcommand with [`FimArgs`]; call [`run`] and exit with
-//! its code. Needs `allclear-fim` and `indicatif` in this crate's dependencies.
+//! The arguments are [`crate::cli::FimCommand`]; [`run`] returns the exit status: 1 only
+//! for tampering (package updates and expected churn are reported but do not fail the run).
 
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
