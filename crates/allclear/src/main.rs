@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         Ok(status) => status.into(),
         Err(err) if output::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            output::print_error(&err);
+            output::print_error(&err, &command_named_in_args());
             ExitStatus::Error.into()
         }
     }

@@ -32,17 +32,18 @@ pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Er
 
 /// Prints `error: …`, each cause on its own line, and a `hint:` line: the error's own hint,
 /// else advice for the kind of I/O failure behind it, else where to read more.
-pub fn print_error(err: &anyhow::Error) {
+/// `command` names the command that failed (`allclear host fim check`), for the last resort.
+pub fn print_error(err: &anyhow::Error, command: &str) {
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "error: {err}");
     for cause in err.chain().skip(1) {
         let _ = writeln!(stderr, "  caused by: {cause}");
     }
-    let _ = writeln!(stderr, "hint: {}", hint_for(err));
+    let _ = writeln!(stderr, "hint: {}", hint_for(err, command));
 }
 
 /// The advice printed after an error.
-fn hint_for(err: &anyhow::Error) -> String {
+fn hint_for(err: &anyhow::Error, command: &str) -> String {
     // A hint is either an error of its own or the context added to one (which `chain` does
     // not expose for downcasting, while `downcast_ref` looks through every context).
     if let Some(hint) = err
@@ -65,10 +66,9 @@ fn hint_for(err: &anyhow::Error) -> String {
         }
         Some(std::io::ErrorKind::IsADirectory) => "give a file, not a directory".to_owned(),
         Some(std::io::ErrorKind::StorageFull) => "free some space and run it again".to_owned(),
-        _ => {
-            "`allclear help COMMAND` describes each option; ALLCLEAR_LOG=debug shows what was done"
-                .to_owned()
-        }
+        _ => format!(
+            "`{command} --help` describes each option; ALLCLEAR_LOG=debug shows what was done"
+        ),
     }
 }
 

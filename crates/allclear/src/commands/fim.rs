@@ -90,7 +90,9 @@ fn init(global: &GlobalArgs, args: &FimInitArgs) -> anyhow::Result<ExitStatus> {
     emit_with(run.output, |out| out.write_all(text.as_bytes()))?;
     if errors > 0 {
         eprintln!(
-            "error: {errors} paths could not be read; the baseline does not cover them (see above)"
+            "error: {errors} paths could not be read; the baseline does not cover them (see above)\n\
+             hint: run as root, or exclude those paths in `[fim]`, then `{} --force`",
+            command(&run, "init")
         );
         return Ok(ExitStatus::Error);
     }

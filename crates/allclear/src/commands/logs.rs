@@ -551,7 +551,14 @@ fn run_ban(global: &GlobalArgs, args: &LogsBanArgs) -> anyhow::Result<ExitStatus
     let (mut engine, _) = engine(global, &args.service, false)?;
     let record = engine
         .ban(&args.jail, args.ip, args.time, now())
-        .with_context(|| format!("banning {} in jail {}", args.ip, args.jail))?;
+        .map_err(|e| {
+            anyhow::Error::new(e).context(crate::output::Hint {
+                message: format!("banning {} in jail {}", args.ip, args.jail),
+                hint: "--jail must name a jail enabled in --config (or, with --builtin, a \
+                       built-in detection)"
+                    .to_owned(),
+            })
+        })?;
     println!(
         "banned {} in jail {} {}",
         record.ip,
