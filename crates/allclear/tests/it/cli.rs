@@ -415,6 +415,19 @@ fn human_output_of_fim() {
     allclear_snapshot!("human_fim_update", filters, fim("update"));
     allclear_snapshot!("human_fim_check_after_update", filters, fim("check"));
 
+    // verify-packages on the fim crate's dpkg fixture: one packaged file is missing.
+    let fim_fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../allclear-fim/tests/fixtures");
+    let mut verify = cmd();
+    verify
+        .args(["host", "fim", "verify-packages", "--config"])
+        .arg(fixtures().join("cli/fim.toml"))
+        .arg("--dpkg-dir")
+        .arg(fim_fixtures.join("dpkg"))
+        .arg("--root")
+        .arg(fim_fixtures.join("dpkg-root"));
+    let output = allclear_snapshot!("human_fim_verify_packages", filters, verify);
+    assert_eq!(output.status.code(), Some(1));
+
     // --quiet and --color mean the same in fim as everywhere: no notes, ANSI colour on demand.
     std::fs::write(tree.join("a.conf"), "a = 3\n").unwrap();
     let quiet = fim("check").arg("--quiet").output().unwrap();
