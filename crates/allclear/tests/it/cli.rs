@@ -362,6 +362,14 @@ fn human_output_of_each_command() {
         .arg("--state")
         .arg(&state);
     allclear_snapshot!("human_logs_unban", filters, unban);
+    let mut run = cmd();
+    run.args([
+        "host", "logs", "run", "--once", "--action", "log", "--config",
+    ])
+    .arg(&config)
+    .arg("--state")
+    .arg(temp.path().join("state-run"));
+    allclear_snapshot!("human_logs_run_once", filters, run);
 
     let day = Path::new(env!("CARGO_MANIFEST_DIR")).join("../allclear-digest/tests/fixtures/day");
     let mut digest = cmd();
