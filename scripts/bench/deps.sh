@@ -34,24 +34,24 @@ peak_rss_mb() { # command… → peak resident set size in MB
 echo
 echo "## 1. import every source in $SHARED/advisories"
 hyperfine --runs 5 --prepare "rm -rf $work/db-import" \
-    "$BIN --quiet --db $work/db-import db import $SHARED/advisories/*"
-echo "peak RSS: $(peak_rss_mb "$BIN" --quiet --db "$work/db-rss" db import "$SHARED"/advisories/*) MB"
+    "$BIN db import --quiet --db $work/db-import $SHARED/advisories/*"
+echo "peak RSS: $(peak_rss_mb "$BIN" db import --quiet --db "$work/db-rss" "$SHARED"/advisories/*) MB"
 
 echo
 echo "## 2. monorepo scan"
 python3 scripts/bench/gen-monorepo.py "$work/monorepo" --shared "$SHARED"
-"$BIN" --quiet --db "$work/db" db import "$SHARED"/advisories/*
-packages=$("$BIN" --db "$work/db" scan "$work/monorepo" --format json --fail-on critical 2>/dev/null \
+"$BIN" db import --quiet --db "$work/db" "$SHARED"/advisories/*
+packages=$("$BIN" scan --db "$work/db" "$work/monorepo" --format json --fail-on critical 2>/dev/null \
     | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["summary"]["findings"])' || true)
 echo "findings on the monorepo: $packages"
 hyperfine --warmup 3 --runs "$RUNS" -i \
-    "$BIN --db $work/db scan $work/monorepo --format json -o $work/out.json"
-echo "peak RSS: $(peak_rss_mb "$BIN" --db "$work/db" scan "$work/monorepo" --format json -o "$work/out2.json") MB"
+    "$BIN scan --db $work/db $work/monorepo --format json -o $work/out.json"
+echo "peak RSS: $(peak_rss_mb "$BIN" scan --db "$work/db" "$work/monorepo" --format json -o "$work/out2.json") MB"
 
 echo
 echo "## 3. allclear vs cargo-audit on the same Cargo.lock and RustSec database"
 cp -r "$SHARED/advisories/rustsec" "$work/rustsec-db"
-"$BIN" --quiet --db "$work/db-rust" db import "$work/rustsec-db"
+"$BIN" db import --quiet --db "$work/db-rust" "$work/rustsec-db"
 mkdir -p "$work/cargo"
 # This repository's own Cargo.lock, plus old releases of popular crates with known advisories,
 # so both tools have real matching to do.
@@ -86,8 +86,8 @@ fi
 packages=$(grep -c '^\[\[package\]\]' "$work/cargo/Cargo.lock")
 echo "Cargo.lock with $packages packages"
 hyperfine --warmup 3 --runs "$RUNS" -i --export-json "$work/vs-cargo-audit.json" \
-    -n allclear "$BIN --db $work/db-rust scan $work/cargo --format json -o $work/ac.json" \
-    -n allclear-deps-only "$BIN --db $work/db-rust scan $work/cargo --only deps --format json -o $work/ad.json" \
+    -n allclear "$BIN scan --db $work/db-rust $work/cargo --format json -o $work/ac.json" \
+    -n allclear-deps-only "$BIN scan --db $work/db-rust $work/cargo --only deps --format json -o $work/ad.json" \
     -n cargo-audit "$CARGO_AUDIT audit --db $work/rustsec-db --no-fetch --no-yanked --stale --json --file $work/cargo/Cargo.lock > $work/ca.json"
 python3 - "$work/vs-cargo-audit.json" <<'PY'
 import json, statistics, sys
@@ -96,7 +96,7 @@ for ours in ("allclear", "allclear-deps-only"):
     print(f"median {ours} {runs[ours]*1000:.1f} ms, cargo-audit {runs['cargo-audit']*1000:.1f} ms, "
           f"ratio {runs['cargo-audit']/runs[ours]:.1f}x")
 PY
-"$BIN" --db "$work/db-rust" scan "$work/cargo" --format json -o "$work/ac.json" || true
+"$BIN" scan --db "$work/db-rust" "$work/cargo" --format json -o "$work/ac.json" || true
 "$CARGO_AUDIT" audit --db "$work/rustsec-db" --no-fetch --no-yanked --stale --json --file "$work/cargo/Cargo.lock" > "$work/ca.json" || true
 python3 - "$work/ac.json" "$work/ca.json" <<'PY'
 import json, sys

@@ -79,8 +79,8 @@ echo
 echo "## aide.conf (read by both)"
 cat "$conf"
 
-ac_init="$BIN host fim --aide-config $conf --baseline $work/ac.baseline --no-progress init --force"
-ac_check="$BIN host fim --aide-config $conf --baseline $work/ac.baseline --no-progress --format json check"
+ac_init="$BIN host fim init --aide-config $conf --baseline $work/ac.baseline --force"
+ac_check="$BIN host fim check --aide-config $conf --baseline $work/ac.baseline --format json"
 aide_init="aide --init -c $conf"
 aide_check="aide --check -c $conf"
 

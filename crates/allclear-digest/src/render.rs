@@ -107,6 +107,29 @@ impl Paint {
 pub fn human(d: &Digest, tz: &TimeZone, color: bool) -> String {
     let p = Paint { on: color };
     let mut o = String::new();
+    human_header(&mut o, d, tz, &p);
+    human_attention(&mut o, d, &p);
+    human_logins(&mut o, d, tz, &p);
+    human_failures(&mut o, d, &p);
+    human_privileges(&mut o, d, tz, &p);
+    human_listening(&mut o, d, tz, &p);
+    human_kernel(&mut o, d, tz, &p);
+    human_packages(&mut o, d, &p);
+    human_disk(&mut o, d, &p);
+    human_web(&mut o, d, &p);
+    human_unrecognised(&mut o, d, &p);
+    // Padded columns leave trailing blanks on rows with empty last cells.
+    o.lines()
+        .map(str::trim_end)
+        .fold(String::with_capacity(o.len()), |mut acc, l| {
+            acc.push_str(l);
+            acc.push('\n');
+            acc
+        })
+}
+
+/// The title line: the window, the hosts, and what was read.
+fn human_header(o: &mut String, d: &Digest, tz: &TimeZone, p: &Paint) {
     let lines: u64 = d.inputs.iter().map(|i| i.in_window).sum();
     let hosts = if d.hosts.is_empty() {
         String::new()
@@ -128,6 +151,10 @@ pub fn human(d: &Digest, tz: &TimeZone, color: bool) -> String {
         ))
     );
     let _ = writeln!(o);
+}
+
+/// What needs a person, first; or that nothing does.
+fn human_attention(o: &mut String, d: &Digest, p: &Paint) {
     if d.attention.is_empty() {
         let _ = writeln!(o, "{}", p.ok("Nothing needs attention."));
     } else {
@@ -140,7 +167,10 @@ pub fn human(d: &Digest, tz: &TimeZone, color: bool) -> String {
             let _ = writeln!(o, "  {} {}", p.alert("!"), a.message);
         }
     }
+}
 
+/// Successful logins per user, method and source.
+fn human_logins(o: &mut String, d: &Digest, tz: &TimeZone, p: &Paint) {
     if !d.logins.is_empty() {
         let total: u64 = d.logins.iter().map(|l| l.count).sum();
         let _ = writeln!(o, "\n{}", p.head(&format!("Logins: {total}")));
@@ -171,7 +201,10 @@ pub fn human(d: &Digest, tz: &TimeZone, color: bool) -> String {
         }
         o.push_str(&line(more(d.logins.len())));
     }
+}
 
+/// Failed logins per source, with the jails that would ban it.
+fn human_failures(o: &mut String, d: &Digest, p: &Paint) {
     if d.failures.total > 0 {
         let banned = d
             .failures
@@ -243,7 +276,10 @@ pub fn human(d: &Digest, tz: &TimeZone, color: bool) -> String {
         }
         o.push_str(&line(more(d.failures.sources.len())));
     }
+}
 
+/// sudo commands and su sessions.
+fn human_privileges(o: &mut String, d: &Digest, tz: &TimeZone, p: &Paint) {
     if !d.sudo.is_empty() || !d.su.is_empty() {
         let total: u64 = d.sudo.iter().map(|s| s.count).sum();
         let su: u64 = d.su.iter().map(|s| s.count).sum();
@@ -271,7 +307,10 @@ pub fn human(d: &Digest, tz: &TimeZone, color: bool) -> String {
             );
         }
     }
+}
 
+/// Services that started listening (systemd's own sockets only counted).
+fn human_listening(o: &mut String, d: &Digest, tz: &TimeZone, p: &Paint) {
     if !d.listening.is_empty() {
         // systemd's sockets come back at every boot: counted, not listed.
         let daemons: Vec<_> = d
@@ -295,7 +334,10 @@ pub fn human(d: &Digest, tz: &TimeZone, color: bool) -> String {
         }
         o.push_str(&line(more(daemons.len())));
     }
+}
 
+/// OOM kills, crashes and boots.
+fn human_kernel(o: &mut String, d: &Digest, tz: &TimeZone, p: &Paint) {
     if !d.oom_kills.is_empty() || !d.segfaults.is_empty() || d.boots > 0 {
         let ooms: u64 = d.oom_kills.iter().map(|e| e.count).sum();
         let segv: u64 = d.segfaults.iter().map(|e| e.count).sum();
@@ -326,7 +368,10 @@ pub fn human(d: &Digest, tz: &TimeZone, color: bool) -> String {
             );
         }
     }
+}
 
+/// Package installs, removals and upgrades.
+fn human_packages(o: &mut String, d: &Digest, p: &Paint) {
     if !d.packages.counts.is_empty() {
         let counts: Vec<String> = d
             .packages
@@ -350,7 +395,10 @@ pub fn human(d: &Digest, tz: &TimeZone, color: bool) -> String {
         }
         o.push_str(&line(more(d.packages.changes.len())));
     }
+}
 
+/// Filesystems low on space and full-disk errors in logs; else the fullest filesystem.
+fn human_disk(o: &mut String, d: &Digest, p: &Paint) {
     let filesystems: Vec<_> = d.disk.filesystems.iter().flatten().collect();
     let low: Vec<_> = filesystems.iter().filter(|f| f.low).collect();
     if !low.is_empty() || !d.disk.log_errors.is_empty() {
@@ -382,7 +430,10 @@ pub fn human(d: &Digest, tz: &TimeZone, color: bool) -> String {
             bytes(fullest.avail_bytes)
         );
     }
+}
 
+/// Requests per web log, by status class.
+fn human_web(o: &mut String, d: &Digest, p: &Paint) {
     if !d.http.is_empty() {
         let _ = writeln!(o, "\n{}", p.head("Web"));
         for h in &d.http {
@@ -396,7 +447,10 @@ pub fn human(d: &Digest, tz: &TimeZone, color: bool) -> String {
             );
         }
     }
+}
 
+/// Lines no detection knew, per program, with a sample.
+fn human_unrecognised(o: &mut String, d: &Digest, p: &Paint) {
     if d.unrecognised.total > 0 {
         let _ = writeln!(
             o,
@@ -417,14 +471,6 @@ pub fn human(d: &Digest, tz: &TimeZone, color: bool) -> String {
         }
         o.push_str(&line(more(d.unrecognised.programs.len())));
     }
-    // Padded columns leave trailing blanks on rows with empty last cells.
-    o.lines()
-        .map(str::trim_end)
-        .fold(String::with_capacity(o.len()), |mut acc, l| {
-            acc.push_str(l);
-            acc.push('\n');
-            acc
-        })
 }
 
 fn line(text: String) -> String {
@@ -453,12 +499,32 @@ fn md(text: &str) -> String {
 /// The digest as Markdown: a title, the attention list, then a table per section.
 pub fn markdown(d: &Digest, tz: &TimeZone) -> String {
     let mut o = String::new();
+    markdown_title(&mut o, d, tz);
+    markdown_attention(&mut o, d);
+    markdown_logins(&mut o, d, tz);
+    markdown_failures(&mut o, d);
+    markdown_privileges(&mut o, d);
+    markdown_listening(&mut o, d, tz);
+    markdown_kernel(&mut o, d, tz);
+    markdown_packages(&mut o, d);
+    markdown_disk(&mut o, d);
+    markdown_unrecognised(&mut o, d);
+    markdown_inputs(&mut o, d);
+    o
+}
+
+/// The title: the hosts and the window.
+fn markdown_title(o: &mut String, d: &Digest, tz: &TimeZone) {
     let hosts = if d.hosts.is_empty() {
         String::new()
     } else {
         format!(" — {}", md(&d.hosts.join(", ")))
     };
     let _ = writeln!(o, "# Log digest{hosts}\n\n{}\n", md(&window(d, tz)));
+}
+
+/// What needs a person, first; or that nothing does.
+fn markdown_attention(o: &mut String, d: &Digest) {
     if d.attention.is_empty() {
         let _ = writeln!(o, "**Nothing needs attention.**\n");
     } else {
@@ -468,6 +534,10 @@ pub fn markdown(d: &Digest, tz: &TimeZone) -> String {
         }
         o.push('\n');
     }
+}
+
+/// Successful logins, as a table.
+fn markdown_logins(o: &mut String, d: &Digest, tz: &TimeZone) {
     if !d.logins.is_empty() {
         let _ = writeln!(
             o,
@@ -486,6 +556,10 @@ pub fn markdown(d: &Digest, tz: &TimeZone) -> String {
         }
         o.push('\n');
     }
+}
+
+/// Failed logins per source, as a table.
+fn markdown_failures(o: &mut String, d: &Digest) {
     if d.failures.total > 0 {
         let _ = writeln!(
             o,
@@ -507,6 +581,10 @@ pub fn markdown(d: &Digest, tz: &TimeZone) -> String {
         }
         o.push('\n');
     }
+}
+
+/// sudo commands and su sessions.
+fn markdown_privileges(o: &mut String, d: &Digest) {
     if !d.sudo.is_empty() || !d.su.is_empty() {
         let _ = writeln!(
             o,
@@ -533,6 +611,10 @@ pub fn markdown(d: &Digest, tz: &TimeZone) -> String {
         }
         o.push('\n');
     }
+}
+
+/// Services that started listening.
+fn markdown_listening(o: &mut String, d: &Digest, tz: &TimeZone) {
     if !d.listening.is_empty() {
         let _ = writeln!(o, "## Listening\n");
         for l in &d.listening {
@@ -546,6 +628,10 @@ pub fn markdown(d: &Digest, tz: &TimeZone) -> String {
         }
         o.push('\n');
     }
+}
+
+/// OOM kills, crashes and boots.
+fn markdown_kernel(o: &mut String, d: &Digest, tz: &TimeZone) {
     if !d.oom_kills.is_empty() || !d.segfaults.is_empty() || d.boots > 0 {
         let _ = writeln!(o, "## Kernel\n\nBoots: {}\n", d.boots);
         for e in &d.oom_kills {
@@ -568,6 +654,10 @@ pub fn markdown(d: &Digest, tz: &TimeZone) -> String {
         }
         o.push('\n');
     }
+}
+
+/// Package changes.
+fn markdown_packages(o: &mut String, d: &Digest) {
     if !d.packages.counts.is_empty() {
         let _ = writeln!(
             o,
@@ -585,6 +675,10 @@ pub fn markdown(d: &Digest, tz: &TimeZone) -> String {
         }
         o.push('\n');
     }
+}
+
+/// Filesystems and full-disk errors in logs.
+fn markdown_disk(o: &mut String, d: &Digest) {
     let fs: Vec<_> = d.disk.filesystems.iter().flatten().collect();
     if !fs.is_empty() || !d.disk.log_errors.is_empty() {
         let _ = writeln!(o, "## Disk\n");
@@ -612,6 +706,10 @@ pub fn markdown(d: &Digest, tz: &TimeZone) -> String {
         }
         o.push('\n');
     }
+}
+
+/// Lines no detection knew, per program, with samples.
+fn markdown_unrecognised(o: &mut String, d: &Digest) {
     if d.unrecognised.total > 0 {
         let _ = writeln!(
             o,
@@ -627,6 +725,10 @@ pub fn markdown(d: &Digest, tz: &TimeZone) -> String {
         }
         o.push('\n');
     }
+}
+
+/// The footer: what was read.
+fn markdown_inputs(o: &mut String, d: &Digest) {
     let _ = writeln!(
         o,
         "---\n{} inputs: {}",
@@ -638,7 +740,6 @@ pub fn markdown(d: &Digest, tz: &TimeZone) -> String {
             .collect::<Vec<_>>()
             .join(", "))
     );
-    o
 }
 
 #[cfg(test)]

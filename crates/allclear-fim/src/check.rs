@@ -603,28 +603,114 @@ fn compare(
     let in_scope = scope.map(|prefixes| Accept { prefixes });
     let mut current = scan.entries;
     let mut issues = scan.issues;
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = rules_changed_warning(config, baseline)
+        .into_iter()
+        .collect();
     let mut stats = CheckStats {
         entries: current.len(),
         baseline_entries: baseline.header.entries,
         ..Default::default()
     };
-    if baseline.header.rules_fingerprint != config.fingerprint() {
+
+    let mut merge = merge_with_baseline(
+        baseline,
+        &mut current,
+        in_scope.as_ref(),
+        options.full,
+        &mut stats,
+    )?;
+    issues.extend(hash_the_rest(
+        config,
+        &mut current,
+        &merge.status,
+        options.progress,
+        &mut stats,
+    ));
+    let prefixes = growing_prefixes(config, &current, &merge.pairs);
+
+    let (mut changes, churn_dirs) =
+        changed_entries(config, &current, &mut merge, &prefixes, &mut stats);
+    changes.extend(added_entries(config, &current, &merge.status));
+    let (removed_changes, dropped) = removed_entries(config, &merge.removed, &mut stats);
+    changes.extend(removed_changes);
+
+    link_renames(&mut changes, &current, &merge.removed);
+    explain_directories(&mut changes, &mut stats);
+    if let Some(dpkg_dir) = &config.dpkg_dir {
+        classify_packages(
+            config,
+            dpkg_dir,
+            &baseline.header,
+            &mut changes,
+            &mut warnings,
+        );
+    }
+    changes.sort_by(|a, b| a.path.cmp(&b.path));
+
+    if stats.missing_hashes > 0 {
         warnings.push(format!(
+            "{} files were compared on metadata only: the baseline has no hash of the kind the \
+             rules now ask for; run update to record it",
+            stats.missing_hashes
+        ));
+    }
+
+    let state = accept.map(|accept| accepted_state(accept, current, merge, &churn_dirs, &dropped));
+
+    issues.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((
+        CheckOutcome {
+            changes,
+            issues,
+            warnings,
+            stats,
+            baseline: baseline.header.clone(),
+        },
+        state,
+    ))
+}
+
+/// A warning when the rules are not those the baseline was recorded with.
+fn rules_changed_warning(config: &FimConfig, baseline: &VerifiedBaseline) -> Option<String> {
+    (baseline.header.rules_fingerprint != config.fingerprint()).then(|| {
+        format!(
             "the rules changed since the baseline was recorded (then: {}, now: {}): newly selected \
              paths show as added and paths no longer selected are dropped; run update to record \
              the new rules",
             baseline.header.rules_source, config.source
-        ));
-    }
+        )
+    })
+}
 
-    let mut status = vec![Status::Added; current.len()];
-    let mut pairs: Vec<(usize, Entry)> = Vec::new();
-    let mut removed: Vec<Entry> = Vec::new();
+/// How the tree lines up with the baseline, entry by entry.
+struct Merge {
+    /// The state of each current entry.
+    status: Vec<Status>,
+    /// (index into the current entries, its baseline entry): compared after hashing.
+    pairs: Vec<(usize, Entry)>,
+    /// Baseline entries the tree no longer has.
+    removed: Vec<Entry>,
+}
+
+/// Walks the baseline and the (sorted) current entries together: each current entry is
+/// added, unchanged (its hashes reused when size, times and inode are), or pending a
+/// comparison after hashing; each baseline entry without a current one is removed.
+fn merge_with_baseline(
+    baseline: &VerifiedBaseline,
+    current: &mut [Entry],
+    in_scope: Option<&Accept<'_>>,
+    full: bool,
+    stats: &mut CheckStats,
+) -> Result<Merge, CheckError> {
+    let mut merge = Merge {
+        status: vec![Status::Added; current.len()],
+        pairs: Vec::new(),
+        removed: Vec::new(),
+    };
     let mut ci = 0usize;
     for old in baseline.entries()? {
         let old = old?;
-        if let Some(scope) = &in_scope
+        if let Some(scope) = in_scope
             && (scope.prefixes.is_empty() || !scope.accepts(&old.path))
         {
             continue;
@@ -636,7 +722,7 @@ fn compare(
         match current.get_mut(ci) {
             Some(cur) if cur.path == old.path => {
                 let mut settled = false;
-                if cur.wants_hash() && can_reuse(&old, cur, options.full) {
+                if cur.wants_hash() && can_reuse(&old, cur, full) {
                     copy_hashes(&old, cur);
                     stats.reused_hashes += 1;
                     settled = true;
@@ -644,28 +730,37 @@ fn compare(
                     settled = true;
                 }
                 let same = settled && diff(&old, cur, None).is_empty();
-                if let Some(s) = status.get_mut(ci) {
+                if let Some(s) = merge.status.get_mut(ci) {
                     if same {
                         *s = Status::Unchanged;
                     } else {
-                        *s = Status::Pending(pairs.len());
-                        pairs.push((ci, old));
+                        *s = Status::Pending(merge.pairs.len());
+                        merge.pairs.push((ci, old));
                     }
                 }
                 ci += 1;
             }
-            _ => removed.push(old),
+            _ => merge.removed.push(old),
         }
     }
+    Ok(merge)
+}
 
-    // Hash what could not reuse the baseline's hashes: changed and added files.
-    let hash_issues = hash_entries(
+/// Hashes what could not reuse the baseline's hashes (changed and added files) and counts
+/// it; returns the files that could not be read.
+fn hash_the_rest(
+    config: &FimConfig,
+    current: &mut [Entry],
+    status: &[Status],
+    progress: Option<ProgressFn<'_>>,
+    stats: &mut CheckStats,
+) -> Vec<Issue> {
+    let issues = hash_entries(
         config,
-        &mut current,
+        current,
         &|e: &Entry| e.wants_hash() && e.hashes.is_empty() && !e.is_unreadable(),
-        options.progress,
+        progress,
     );
-    issues.extend(hash_issues);
     for (i, e) in current.iter().enumerate() {
         if e.wants_hash()
             && matches!(status.get(i), Some(Status::Added | Status::Pending(_)))
@@ -675,10 +770,18 @@ fn compare(
             stats.hashed_bytes += e.size;
         }
     }
+    issues
+}
 
-    // Growing files with a hash: the old content must be a prefix of the new.
+/// For growing files with a hash, the hash of their first (old size) bytes: the old content
+/// must be a prefix of the new.
+fn growing_prefixes(
+    config: &FimConfig,
+    current: &[Entry],
+    pairs: &[(usize, Entry)],
+) -> HashMap<usize, Hashes> {
     let root = config.root.as_os_str().as_bytes().to_vec();
-    let prefixes: HashMap<usize, Hashes> = pairs
+    pairs
         .par_iter()
         .filter_map(|(ci, old)| {
             let cur = current.get(*ci)?;
@@ -696,13 +799,23 @@ fn compare(
                 .ok()
                 .map(|h| (*ci, h))
         })
-        .collect();
+        .collect()
+}
 
+/// The pending pairs that differ, as changes (a rotated growing log is expected); those
+/// that do not become unchanged. Also returns the directories whose only changes are
+/// entries coming and going inside them.
+fn changed_entries(
+    config: &FimConfig,
+    current: &[Entry],
+    merge: &mut Merge,
+    prefixes: &HashMap<usize, Hashes>,
+    stats: &mut CheckStats,
+) -> (Vec<Change>, HashSet<usize>) {
     let mut changes = Vec::new();
-    // Directories whose only changes are entries coming and going inside them.
     let churn = churn_attrs();
     let mut churn_dirs: HashSet<usize> = HashSet::new();
-    for (ci, old) in &pairs {
+    for (ci, old) in &merge.pairs {
         let Some(cur) = current.get(*ci) else {
             continue;
         };
@@ -711,7 +824,7 @@ fn compare(
         }
         let attrs = diff(old, cur, prefixes.get(ci));
         if attrs.is_empty() {
-            if let Some(s) = status.get_mut(*ci) {
+            if let Some(s) = merge.status.get_mut(*ci) {
                 *s = Status::Unchanged;
             }
             continue;
@@ -739,6 +852,12 @@ fn compare(
             renamed: None,
         });
     }
+    (changes, churn_dirs)
+}
+
+/// The current entries the baseline did not have.
+fn added_entries(config: &FimConfig, current: &[Entry], status: &[Status]) -> Vec<Change> {
+    let mut changes = Vec::new();
     for (i, cur) in current.iter().enumerate() {
         if status.get(i) != Some(&Status::Added) {
             continue;
@@ -757,6 +876,17 @@ fn compare(
             renamed: None,
         });
     }
+    changes
+}
+
+/// The baseline entries the tree no longer has, as changes; those no rule selects any more
+/// are dropped quietly (counted, and returned by index).
+fn removed_entries(
+    config: &FimConfig,
+    removed: &[Entry],
+    stats: &mut CheckStats,
+) -> (Vec<Change>, HashSet<usize>) {
+    let mut changes = Vec::new();
     let mut dropped = HashSet::new();
     for (index, old) in removed.iter().enumerate() {
         let Some(rule) = config.rule_for(&old.path, old.kind) else {
@@ -777,62 +907,38 @@ fn compare(
             renamed: None,
         });
     }
+    (changes, dropped)
+}
 
-    link_renames(&mut changes, &current, &removed);
-    explain_directories(&mut changes, &mut stats);
-    if let Some(dpkg_dir) = &config.dpkg_dir {
-        classify_packages(
-            config,
-            dpkg_dir,
-            &baseline.header,
-            &mut changes,
-            &mut warnings,
-        );
-    }
-    changes.sort_by(|a, b| a.path.cmp(&b.path));
-
-    if stats.missing_hashes > 0 {
-        warnings.push(format!(
-            "{} files were compared on metadata only: the baseline has no hash of the kind the \
-             rules now ask for; run update to record it",
-            stats.missing_hashes
-        ));
-    }
-
-    let state = accept.map(|accept| {
-        let mut state = Vec::with_capacity(current.len());
-        let mut old_by_index: HashMap<usize, Entry> = pairs.into_iter().collect();
-        for (i, cur) in current.into_iter().enumerate() {
-            // Accepting an entry also accepts what it did to its directory's times.
-            let take_current = accept.accepts(&cur.path)
-                || status.get(i) == Some(&Status::Unchanged)
-                || (churn_dirs.contains(&i) && accept.accepts_child_of(&cur.path));
-            if take_current {
-                state.push(cur);
-            } else if let Some(old) = old_by_index.remove(&i) {
-                state.push(old);
-            }
+/// The baseline `update` stores: the current state of what it accepts (and of what did not
+/// change), the old state of everything else.
+fn accepted_state(
+    accept: &Accept<'_>,
+    current: Vec<Entry>,
+    merge: Merge,
+    churn_dirs: &HashSet<usize>,
+    dropped: &HashSet<usize>,
+) -> Vec<Entry> {
+    let mut state = Vec::with_capacity(current.len());
+    let mut old_by_index: HashMap<usize, Entry> = merge.pairs.into_iter().collect();
+    for (i, cur) in current.into_iter().enumerate() {
+        // Accepting an entry also accepts what it did to its directory's times.
+        let take_current = accept.accepts(&cur.path)
+            || merge.status.get(i) == Some(&Status::Unchanged)
+            || (churn_dirs.contains(&i) && accept.accepts_child_of(&cur.path));
+        if take_current {
+            state.push(cur);
+        } else if let Some(old) = old_by_index.remove(&i) {
+            state.push(old);
         }
-        for (index, old) in removed.into_iter().enumerate() {
-            if !accept.accepts(&old.path) && !dropped.contains(&index) {
-                state.push(old);
-            }
+    }
+    for (index, old) in merge.removed.into_iter().enumerate() {
+        if !accept.accepts(&old.path) && !dropped.contains(&index) {
+            state.push(old);
         }
-        state.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-        state
-    });
-
-    issues.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok((
-        CheckOutcome {
-            changes,
-            issues,
-            warnings,
-            stats,
-            baseline: baseline.header.clone(),
-        },
-        state,
-    ))
+    }
+    state.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    state
 }
 
 /// The group and severity of an entry the walk selected.
@@ -1094,50 +1200,70 @@ fn diff(old: &Entry, cur: &Entry, prefix: Option<&Hashes>) -> Vec<AttrChange> {
                     .map_or_else(|| "(none)".into(), display_path),
             ),
             Attr::Xattrs | Attr::Acl => {
-                // With both watched, compare once, everything.
-                if attr == Attr::Acl && watched.contains(Attr::Xattrs) {
-                    continue;
-                }
-                let only_acl = attr == Attr::Acl;
-                let (o, n) = (
-                    xattr_text(old.xattrs.as_deref(), only_acl),
-                    xattr_text(cur.xattrs.as_deref(), only_acl),
-                );
-                // Unknown on either side (unsupported file system): nothing to compare.
-                if let (Some(o), Some(n)) = (o, n)
-                    && o != n
-                {
+                if let Some((o, n)) = xattr_change(attr, watched, old, cur) {
                     push(attr, o, n);
                 }
             }
             Attr::Blake3 | Attr::Sha256 | Attr::Sha512 => {
-                let algo = match attr {
-                    Attr::Blake3 => crate::attrs::HashAlgo::Blake3,
-                    Attr::Sha256 => crate::attrs::HashAlgo::Sha256,
-                    _ => crate::attrs::HashAlgo::Sha512,
-                };
-                if old.kind != FileKind::File
-                    || cur.kind != FileKind::File
-                    || old.is_unreadable()
-                    || cur.is_unreadable()
-                {
-                    continue;
-                }
-                let new_hashes = match prefix {
-                    Some(p) if growing && cur.size > old.size => p,
-                    _ => &cur.hashes,
-                };
-                if let (Some(o), Some(n)) = (old.hashes.get(algo), new_hashes.get(algo))
-                    && o != n
-                {
-                    let new = cur.hashes.get(algo).map_or_else(String::new, hex::encode);
-                    push(attr, hex::encode(o), new);
+                if let Some((o, n)) = hash_change(attr, old, cur, prefix, growing) {
+                    push(attr, o, n);
                 }
             }
             _ => {}
         }
     }
     out
+}
+
+/// Extended attributes (or only the ACLs) before and after, when they differ. With both
+/// watched they are compared once, under `xattrs`.
+fn xattr_change(
+    attr: Attr,
+    watched: AttrSet,
+    old: &Entry,
+    cur: &Entry,
+) -> Option<(String, String)> {
+    if attr == Attr::Acl && watched.contains(Attr::Xattrs) {
+        return None;
+    }
+    let only_acl = attr == Attr::Acl;
+    // Unknown on either side (unsupported file system): nothing to compare.
+    let o = xattr_text(old.xattrs.as_deref(), only_acl)?;
+    let n = xattr_text(cur.xattrs.as_deref(), only_acl)?;
+    (o != n).then_some((o, n))
+}
+
+/// A content hash before and after, when it differs. A growing file is compared on its old
+/// length (`prefix`); the new hash shown is always the whole file's.
+fn hash_change(
+    attr: Attr,
+    old: &Entry,
+    cur: &Entry,
+    prefix: Option<&Hashes>,
+    growing: bool,
+) -> Option<(String, String)> {
+    let algo = match attr {
+        Attr::Blake3 => crate::attrs::HashAlgo::Blake3,
+        Attr::Sha256 => crate::attrs::HashAlgo::Sha256,
+        _ => crate::attrs::HashAlgo::Sha512,
+    };
+    if old.kind != FileKind::File
+        || cur.kind != FileKind::File
+        || old.is_unreadable()
+        || cur.is_unreadable()
+    {
+        return None;
+    }
+    let new_hashes = match prefix {
+        Some(p) if growing && cur.size > old.size => p,
+        _ => &cur.hashes,
+    };
+    let (o, n) = (old.hashes.get(algo)?, new_hashes.get(algo)?);
+    if o == n {
+        return None;
+    }
+    let new = cur.hashes.get(algo).map_or_else(String::new, hex::encode);
+    Some((hex::encode(o), new))
 }
 
 fn xattr_text(xattrs: Option<&[Xattr]>, only_acl: bool) -> Option<String> {

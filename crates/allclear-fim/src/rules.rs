@@ -118,7 +118,16 @@ impl Rule {
         } else {
             path
         };
-        let body = glob_to_regex(trimmed);
+        // The one glob dialect of allclear (globset's, as `exclude` and scan's ignores use):
+        // its regex, unanchored at the end so the rule also selects what is under a directory.
+        let glob = glob_builder(trimmed)
+            .build()
+            .map_err(|e| format!("`{path}` is not a valid glob: {e}"))?;
+        let body = glob
+            .regex()
+            .strip_prefix("(?-u)^")
+            .and_then(|body| body.strip_suffix('$'))
+            .ok_or_else(|| format!("`{path}`: unexpected glob translation {}", glob.regex()))?;
         let regex_text = if trimmed == "/" {
             "^/".to_owned()
         } else {
@@ -133,6 +142,8 @@ impl Rule {
             .get(..literal_end)
             .unwrap_or_default()
             .to_vec();
+        // Every `/` counts, those inside `{…}` too: an alternative (`/etc/{a,b/c}`) can only
+        // make the count larger than the depth it selects, and a larger bound prunes less.
         let max_depth = (literal_end < trimmed.len() && !trimmed.contains("**"))
             .then(|| trimmed.split('/').filter(|c| !c.is_empty()).count());
         let mut rule = Rule::assemble(
@@ -263,11 +274,7 @@ pub(crate) enum Matcher {
 
 impl Matcher {
     pub(crate) fn glob(pattern: &str) -> Result<Matcher, globset::Error> {
-        let glob = GlobBuilder::new(pattern)
-            .literal_separator(true)
-            .backslash_escape(true)
-            .build()?
-            .compile_matcher();
+        let glob = glob_builder(pattern).build()?.compile_matcher();
         Ok(Matcher::Glob {
             glob,
             name_only: !pattern.contains('/'),
@@ -345,53 +352,13 @@ pub(crate) fn literal_prefix(pattern: &str) -> Vec<u8> {
     }
 }
 
-/// A path glob (`*`, `**`, `?`, `[…]`) as a regex body, for rule paths in `allclear.toml`.
-fn glob_to_regex(glob: &str) -> String {
-    let mut out = String::with_capacity(glob.len() * 2);
-    let mut chars = glob.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '*' if chars.peek() == Some(&'*') => {
-                chars.next();
-                out.push_str(".*");
-            }
-            '*' => out.push_str("[^/]*"),
-            '?' => out.push_str("[^/]"),
-            '[' => {
-                let mut class = String::new();
-                let mut closed = false;
-                for d in chars.by_ref() {
-                    if d == ']' && !class.is_empty() {
-                        closed = true;
-                        break;
-                    }
-                    class.push(d);
-                }
-                if closed {
-                    let negated = class.starts_with('!') || class.starts_with('^');
-                    let body: String = class
-                        .chars()
-                        .skip(usize::from(negated))
-                        .map(|ch| match ch {
-                            '\\' | '[' | ']' | '^' | '&' | '~' => format!("\\{ch}"),
-                            _ => ch.to_string(),
-                        })
-                        .collect();
-                    out.push('[');
-                    if negated {
-                        out.push('^');
-                    }
-                    out.push_str(&body);
-                    out.push(']');
-                } else {
-                    out.push_str(&regex::escape("["));
-                    out.push_str(&regex::escape(&class));
-                }
-            }
-            other => out.push_str(&regex::escape(other.encode_utf8(&mut [0; 4]))),
-        }
-    }
-    out
+/// The glob dialect of every `[fim]` pattern (`paths` and `exclude`): globset's, with `*` and
+/// `?` never crossing a `/`, `**` for any depth, `[…]` classes, `{a,b}` alternatives and `\`
+/// escapes. The same dialect as `scan`'s ignores.
+fn glob_builder(pattern: &str) -> GlobBuilder<'_> {
+    let mut builder = GlobBuilder::new(pattern);
+    builder.literal_separator(true).backslash_escape(true);
+    builder
 }
 
 /// The proper ancestors of `path`, from `/` down (`/a/b` → `/`, `/a`), and its name.
@@ -844,6 +811,7 @@ struct GroupSection {
     enabled: Option<bool>,
     #[serde(default)]
     description: Option<String>,
+    /// Absolute paths or globs (the dialect of [`glob_builder`], the same as `exclude`).
     #[serde(default)]
     paths: Option<Vec<String>>,
     #[serde(default)]
@@ -1325,6 +1293,100 @@ mod tests {
         )
         .unwrap();
         assert!(class.matches(b"/vbr", FileKind::File) && !class.matches(b"/var", FileKind::File));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+        /// A `paths` glob selects exactly what the same glob as an `exclude` matches, and
+        /// everything under it; and the walk never prunes a directory above a selected path
+        /// (the literal-prefix and depth shortcuts stay sound for `{…}` and `**`).
+        #[test]
+        fn path_globs_agree_with_globset_and_never_prune_a_match(
+            glob in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "a", "b", "*", "?", "a*", "[ab]", "{a,b}", "{a,b/c}", "**",
+                ]),
+                1..4,
+            ),
+            path in proptest::collection::vec(
+                proptest::sample::select(vec!["a", "b", "c", "ab"]),
+                1..5,
+            ),
+        ) {
+            let glob = format!("/{}", glob.join("/"));
+            let path = format!("/{}", path.join("/"));
+            let rule = Rule::from_path_glob(
+                "g".into(),
+                RuleKind::Select,
+                &glob,
+                AttrSet::EMPTY,
+                Severity::High,
+            )
+            .unwrap();
+            let matcher = Matcher::glob(&glob).unwrap();
+            // The path or one of its ancestors (at a `/`) matches the glob.
+            let bytes = path.as_bytes();
+            let expected = (1..=bytes.len())
+                .filter(|&end| end == bytes.len() || bytes.get(end) == Some(&b'/'))
+                .any(|end| matcher.is_match(bytes.get(..end).unwrap_or_default()));
+            proptest::prop_assert_eq!(rule.matches(bytes, FileKind::File), expected, "{} {}", glob, path);
+            if expected {
+                let (ancestors, _) = ancestors_of(bytes);
+                for dir in ancestors {
+                    proptest::prop_assert!(
+                        rule.could_match_below(dir),
+                        "{} selects {} but the walk would not enter {}",
+                        glob,
+                        path,
+                        String::from_utf8_lossy(dir)
+                    );
+                }
+            }
+        }
+    }
+
+    /// `paths` and `exclude` read one dialect: `{a,b}` is an alternation in both (it was a
+    /// literal in `paths`).
+    #[test]
+    fn paths_and_excludes_share_the_glob_dialect() {
+        let rule = |glob: &str| {
+            Rule::from_path_glob(
+                "g".into(),
+                RuleKind::Select,
+                glob,
+                AttrSet::EMPTY,
+                Severity::High,
+            )
+            .unwrap()
+        };
+        let both = rule("/etc/{nginx,ssh}");
+        assert!(both.matches(b"/etc/nginx", FileKind::Dir));
+        assert!(both.matches(b"/etc/ssh/sshd_config", FileKind::File));
+        assert!(!both.matches(b"/etc/{nginx,ssh}", FileKind::Dir));
+        assert!(!both.matches(b"/etc/cron.d", FileKind::Dir));
+        assert!(both.could_match_below(b"/etc"));
+        let exclude = Matcher::glob("/etc/{nginx,ssh}").unwrap();
+        assert!(exclude.is_match(b"/etc/nginx") && exclude.is_match(b"/etc/ssh"));
+        // An escaped brace is a literal in both.
+        assert!(rule("/srv/\\{x\\}").matches(b"/srv/{x}", FileKind::File));
+        assert!(Matcher::glob("/srv/\\{x\\}").unwrap().is_match(b"/srv/{x}"));
+        // `*` stops at `/`; `**` crosses directories.
+        assert!(!rule("/var/*.log").matches(b"/var/a/b.log", FileKind::File));
+        assert!(rule("/var/**/b.log").matches(b"/var/a/c/b.log", FileKind::File));
+        // An alternative holding a `/` selects several depths: the walk must not stop early.
+        let deep = rule("/opt/{a,b/c}");
+        assert!(deep.matches(b"/opt/b/c/file", FileKind::File));
+        assert!(deep.could_match_below(b"/opt/b"));
+        // Invalid globs are refused with the pattern named.
+        let err = Rule::from_path_glob(
+            "g".into(),
+            RuleKind::Select,
+            "/etc/{a",
+            AttrSet::EMPTY,
+            Severity::High,
+        )
+        .unwrap_err();
+        assert!(err.contains("/etc/{a"), "{err}");
     }
 
     #[test]

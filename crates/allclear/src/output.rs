@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use crate::cli::ColorChoice;
+use crate::cli::{ColorChoice, GlobalArgs};
 
 /// An error that carries advice on what to do next; printed as a `hint:` line.
 #[derive(Debug)]
@@ -30,15 +30,82 @@ pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Er
     })
 }
 
-/// Prints `error: …`, each cause on its own line, and any hint.
-pub fn print_error(err: &anyhow::Error) {
+/// Prints `error: …`, each cause on its own line, and a `hint:` line: the error's own hint,
+/// else advice for the kind of I/O failure behind it, else where to read more.
+/// `command` names the command that failed (`allclear host fim check`), for the last resort.
+pub fn print_error(err: &anyhow::Error, command: &str) {
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "error: {err}");
     for cause in err.chain().skip(1) {
         let _ = writeln!(stderr, "  caused by: {cause}");
     }
-    if let Some(hint) = err.chain().find_map(|e| e.downcast_ref::<Hint>()) {
-        let _ = writeln!(stderr, "hint: {}", hint.hint);
+    let _ = writeln!(stderr, "hint: {}", hint_for(err, command));
+}
+
+/// The advice printed after an error.
+fn hint_for(err: &anyhow::Error, command: &str) -> String {
+    // A hint is either an error of its own or the context added to one (which `chain` does
+    // not expose for downcasting, while `downcast_ref` looks through every context).
+    if let Some(hint) = err
+        .downcast_ref::<Hint>()
+        .or_else(|| err.chain().find_map(|e| e.downcast_ref::<Hint>()))
+    {
+        return hint.hint.clone();
+    }
+    let io_kind = err
+        .chain()
+        .find_map(|e| e.downcast_ref::<std::io::Error>())
+        .map(std::io::Error::kind);
+    match io_kind {
+        Some(std::io::ErrorKind::NotFound) => {
+            "check the path (a relative path is taken from the current directory)".to_owned()
+        }
+        Some(std::io::ErrorKind::PermissionDenied) => {
+            "run as a user who may read and write these files (root, or a member of their group)"
+                .to_owned()
+        }
+        Some(std::io::ErrorKind::IsADirectory) => "give a file, not a directory".to_owned(),
+        Some(std::io::ErrorKind::StorageFull) => "free some space and run it again".to_owned(),
+        _ => format!(
+            "`{command} --help` describes each option; ALLCLEAR_LOG=debug shows what was done"
+        ),
+    }
+}
+
+impl GlobalArgs {
+    /// Whether to colour what goes to stdout (never into a file).
+    pub fn stdout_color(&self, to_file: bool) -> bool {
+        !to_file && use_color(self.color)
+    }
+
+    /// Whether progress bars may be drawn: stderr is a terminal and `--quiet` is not given.
+    pub fn progress(&self) -> bool {
+        !self.quiet && std::io::stderr().is_terminal()
+    }
+
+    /// A note or warning on stderr, unless `--quiet`.
+    pub fn note(&self, message: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("{message}");
+        }
+    }
+}
+
+/// A JSON document with its `schema` version first: the shape of each command's JSON output
+/// is versioned on its own (docs/json-schema.md).
+#[derive(serde::Serialize)]
+pub struct Versioned<T> {
+    schema: u32,
+    #[serde(flatten)]
+    body: T,
+}
+
+impl<T> Versioned<T> {
+    pub fn new(body: T) -> Versioned<T> {
+        Versioned {
+            schema: allclear_core::SCHEMA_VERSION,
+            body,
+        }
     }
 }
 
@@ -90,8 +157,14 @@ pub fn emit_with(
             builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(
                 mode.unwrap_or(0o666),
             ));
-            let temp = builder.tempfile_in(dir).with_context(|| {
-                format!("could not create a temporary file in {}", dir.display())
+            let temp = builder.tempfile_in(dir).map_err(|e| {
+                anyhow::Error::new(e).context(Hint {
+                    message: format!("could not write {}", path.display()),
+                    hint: format!(
+                        "-o must name a file in an existing directory you may write to ({} is not one)",
+                        dir.display()
+                    ),
+                })
             })?;
             #[cfg(unix)]
             if let Some(mode) = mode {

@@ -128,22 +128,12 @@ const OVERLAP_LOCKFILE_BYTES: usize = 32 * 1024;
 pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
     let root = options.root;
     if !root.is_dir() {
-        anyhow::bail!("{} is not a directory", root.display());
+        return Err(crate::output::hinted(
+            format!("{} is not a directory", root.display()),
+            "give the directory of the repository to scan",
+        ));
     }
-    let mut builder = WalkBuilder::new(root);
-    builder
-        .hidden(false) // .ruby-version and .tool-versions are dotfiles
-        .git_ignore(!options.no_ignore)
-        .git_global(!options.no_ignore)
-        .git_exclude(!options.no_ignore)
-        .ignore(!options.no_ignore)
-        .parents(!options.no_ignore)
-        .require_git(false)
-        .follow_links(false)
-        .filter_entry(|entry| {
-            !(entry.file_type().is_some_and(|t| t.is_dir())
-                && skipped_dir(entry.path(), entry.file_name()))
-        });
+    let mut builder = walk_builder(root, options.no_ignore);
     let excluded = excluded_paths(root, options.exclude)?;
     if let Some(excluded) = &excluded {
         builder.overrides(excluded.clone());
@@ -196,22 +186,7 @@ pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
             WalkState::Continue
         })
     });
-    // Tracked files the walk did not reach: ignored ones, and the walk's own leave-outs
-    // (skipped directories, the policy's `exclude`, symlinks, files deleted since), which
-    // stay out.
-    let mut unvisited: Vec<&String> = tracked
-        .iter()
-        .filter(|(_, seen)| !seen.load(Ordering::Relaxed))
-        .map(|(rel, _)| rel)
-        .collect();
-    unvisited.sort();
-    for rel in unvisited {
-        let path = root.join(rel);
-        let is_file = path.symlink_metadata().is_ok_and(|m| m.is_file());
-        if is_file && !left_out(root, &path, excluded.as_ref()) {
-            visitor.visit(&path, rel.clone());
-        }
-    }
+    visit_unvisited_tracked(&visitor, root, &tracked, excluded.as_ref());
 
     let mut found = visitor
         .found
@@ -226,6 +201,50 @@ pub fn walk(options: &WalkOptions<'_>) -> anyhow::Result<Walked> {
         .sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
     found.skipped.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(found)
+}
+
+/// The walker: dotfiles included (.ruby-version and .tool-versions are dotfiles), ignore
+/// files honoured unless `no_ignore`, symlinks not followed, skipped directories pruned.
+fn walk_builder(root: &Path, no_ignore: bool) -> WalkBuilder {
+    let mut builder = WalkBuilder::new(root);
+    builder
+        .hidden(false)
+        .git_ignore(!no_ignore)
+        .git_global(!no_ignore)
+        .git_exclude(!no_ignore)
+        .ignore(!no_ignore)
+        .parents(!no_ignore)
+        .require_git(false)
+        .follow_links(false)
+        .filter_entry(|entry| {
+            !(entry.file_type().is_some_and(|t| t.is_dir())
+                && skipped_dir(entry.path(), entry.file_name()))
+        });
+    builder
+}
+
+/// Tracked files the walk did not reach: ignored ones are visited now; the walk's own
+/// leave-outs (skipped directories, the policy's `exclude`, symlinks, files deleted since)
+/// stay out.
+fn visit_unvisited_tracked(
+    visitor: &Visitor<'_>,
+    root: &Path,
+    tracked: &HashMap<String, AtomicBool>,
+    excluded: Option<&ignore::overrides::Override>,
+) {
+    let mut unvisited: Vec<&String> = tracked
+        .iter()
+        .filter(|(_, seen)| !seen.load(Ordering::Relaxed))
+        .map(|(rel, _)| rel)
+        .collect();
+    unvisited.sort();
+    for rel in unvisited {
+        let path = root.join(rel);
+        let is_file = path.symlink_metadata().is_ok_and(|m| m.is_file());
+        if is_file && !left_out(root, &path, excluded) {
+            visitor.visit(&path, rel.clone());
+        }
+    }
 }
 
 /// The policy's `exclude` patterns as the walker's overrides, if there are any.

@@ -4,16 +4,17 @@ use std::path::Path;
 
 use allclear_core::{Baseline, Report};
 
-use crate::cli::{BaselineArgs, Cli};
+use crate::cli::{BaselineArgs, GlobalArgs};
+use crate::commands::ExitStatus;
 use crate::commands::scan::{self, BASELINE_FILE, Sources};
 use crate::output;
 
-pub fn run(cli: &Cli, args: &BaselineArgs) -> anyhow::Result<u8> {
+pub fn run(global: &GlobalArgs, args: &BaselineArgs) -> anyhow::Result<ExitStatus> {
     let root = &args.path;
     let (policy, _) = scan::load_policy(root, args.config.as_deref())?;
-    let progress = scan::scan_progress(cli.quiet);
+    let progress = scan::scan_progress(global);
     let collected = scan::collect(
-        cli,
+        &args.db,
         &policy,
         &Sources {
             root,
@@ -38,11 +39,13 @@ pub fn run(cli: &Cli, args: &BaselineArgs) -> anyhow::Result<u8> {
                 None => eprintln!("error: {}: {}", error.path, error.message),
             }
         }
-        anyhow::bail!(
-            "{} input(s) could not be read; fix them before recording a baseline, or the \
-             baseline would miss what they hold",
-            collected.errors.len()
-        );
+        return Err(output::hinted(
+            format!(
+                "{} input(s) could not be read; the baseline would miss what they hold",
+                collected.errors.len()
+            ),
+            "fix the inputs named above (or exclude them in allclear.toml), then record the baseline",
+        ));
     }
     let created = jiff::Timestamp::now().to_string();
     let baseline = Baseline::from_findings(&report.findings, Some(created));
@@ -51,10 +54,8 @@ pub fn run(cli: &Cli, args: &BaselineArgs) -> anyhow::Result<u8> {
         .clone()
         .unwrap_or_else(|| root.join(BASELINE_FILE));
     output::write_atomically(&path, baseline.to_json().as_bytes())?;
-    if !cli.quiet {
-        eprintln!("{}", recorded_message(&report, &baseline, &path));
-    }
-    Ok(0)
+    global.note(recorded_message(&report, &baseline, &path));
+    Ok(ExitStatus::Clear)
 }
 
 /// What was recorded, counted as the next scan counts: findings, not fingerprints. The same

@@ -1,6 +1,6 @@
 //! `allclear db …`: build, refresh and inspect the local advisory database.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -8,12 +8,13 @@ use allclear_advisories::{ImportEvent, ImportSummary, Store, StoreError};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{Cli, ImportArgs, OutputFormat, StatusArgs, UpdateArgs};
-use crate::output::hinted;
+use crate::cli::{DbDirArgs, DbStatusArgs, GlobalArgs, ImportArgs, OutputFormat, UpdateArgs};
+use crate::commands::ExitStatus;
+use crate::output::{emit_with, hinted};
 
 /// `--db DIR`, `ALLCLEAR_DB`, or the user cache directory.
-pub fn db_dir(cli: &Cli) -> anyhow::Result<PathBuf> {
-    if let Some(dir) = &cli.db {
+pub fn db_dir(args: &DbDirArgs) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = &args.db {
         return Ok(dir.clone());
     }
     let cache = dirs::cache_dir().ok_or_else(|| {
@@ -63,8 +64,8 @@ pub fn staleness_warning(store: &Store, max_age_days: u32) -> Option<String> {
 }
 
 /// A progress bar on stderr when it is a terminal; hidden otherwise.
-pub fn progress_bar(quiet: bool) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
+pub fn progress_bar(global: &GlobalArgs) -> ProgressBar {
+    if !global.progress() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(0);
@@ -77,17 +78,21 @@ pub fn progress_bar(quiet: bool) -> ProgressBar {
     bar
 }
 
-pub fn import(cli: &Cli, args: &ImportArgs) -> anyhow::Result<u8> {
-    let dir = db_dir(cli)?;
+pub fn import(
+    global: &GlobalArgs,
+    db: &DbDirArgs,
+    args: &ImportArgs,
+) -> anyhow::Result<ExitStatus> {
+    let dir = db_dir(db)?;
     fs_err::create_dir_all(&dir)?;
-    let bar = progress_bar(cli.quiet);
+    let bar = progress_bar(global);
     let summary =
         allclear_advisories::import(&dir, &args.sources, &|event| report_progress(&bar, event));
     bar.finish_and_clear();
     let summary = summary.with_context(|| format!("import into {} failed", dir.display()))?;
-    print_import_summary(&summary, cli.quiet)?;
+    print_import_summary(&summary, global.quiet)?;
     nothing_imported(&summary)?;
-    Ok(0)
+    Ok(ExitStatus::Clear)
 }
 
 /// A source that gave no advisory is a mistake the user must hear about (the wrong folder,
@@ -190,15 +195,21 @@ pub fn print_import_summary(summary: &ImportSummary, quiet: bool) -> anyhow::Res
     for kept in &summary.kept {
         writeln!(out, "{kept}: kept from the previous database")?;
     }
-    for note in &summary.notes {
-        eprintln!("note: {note}");
+    if !quiet {
+        for note in &summary.notes {
+            eprintln!("note: {note}");
+        }
     }
     writeln!(out, "database: {}", summary.database.display())?;
     Ok(())
 }
 
-pub fn update(cli: &Cli, args: &UpdateArgs) -> anyhow::Result<u8> {
-    let dir = db_dir(cli)?;
+pub fn update(
+    global: &GlobalArgs,
+    db: &DbDirArgs,
+    args: &UpdateArgs,
+) -> anyhow::Result<ExitStatus> {
+    let dir = db_dir(db)?;
     let ecosystems = if args.ecosystem.is_empty() {
         let found = ecosystems_in(&args.path)?;
         if found.is_empty() {
@@ -207,14 +218,12 @@ pub fn update(cli: &Cli, args: &UpdateArgs) -> anyhow::Result<u8> {
                 "name the ecosystems to download: --ecosystem RubyGems,npm (or run from the repository)",
             ));
         }
-        if !cli.quiet {
-            let names: Vec<&str> = found.iter().map(|e| e.as_str()).collect();
-            eprintln!(
-                "ecosystems found in {}: {}",
-                args.path.display(),
-                names.join(", ")
-            );
-        }
+        let names: Vec<&str> = found.iter().map(|e| e.as_str()).collect();
+        global.note(format_args!(
+            "ecosystems found in {}: {}",
+            args.path.display(),
+            names.join(", ")
+        ));
         found
     } else {
         args.ecosystem.clone()
@@ -229,7 +238,7 @@ pub fn update(cli: &Cli, args: &UpdateArgs) -> anyhow::Result<u8> {
         ecosystems,
         ..allclear_advisories::UpdateOptions::default()
     };
-    let bar = progress_bar(cli.quiet);
+    let bar = progress_bar(global);
     let result = allclear_advisories::update(&dir, &options, &|event| match event {
         allclear_advisories::UpdateEvent::Download {
             ecosystem,
@@ -251,8 +260,8 @@ pub fn update(cli: &Cli, args: &UpdateArgs) -> anyhow::Result<u8> {
             dir.display()
         )
     })?;
-    print_import_summary(&summary, cli.quiet)?;
-    Ok(0)
+    print_import_summary(&summary, global.quiet)?;
+    Ok(ExitStatus::Clear)
 }
 
 /// The ecosystems of the lockfiles under `path` (a quick walk of names only).
@@ -280,17 +289,23 @@ fn ecosystems_in(path: &Path) -> anyhow::Result<Vec<allclear_core::Ecosystem>> {
     Ok(found.into_iter().collect())
 }
 
-pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<u8> {
-    let dir = db_dir(cli)?;
+pub fn status(db: &DbDirArgs, args: &DbStatusArgs) -> anyhow::Result<ExitStatus> {
+    let dir = db_dir(db)?;
     let store = open_store(&dir)?;
+    emit_with(args.output.output.as_deref(), |out| {
+        write_status(out, &store, args.format)
+    })?;
+    Ok(ExitStatus::Clear)
+}
+
+fn write_status(out: &mut dyn Write, store: &Store, format: OutputFormat) -> std::io::Result<()> {
     let status = store.status();
-    let mut out = std::io::stdout().lock();
-    if args.format == OutputFormat::Json {
-        serde_json::to_writer_pretty(&mut out, status)?;
-        writeln!(out)?;
-        return Ok(0);
+    if format == OutputFormat::Json {
+        let document = crate::output::Versioned::new(status);
+        serde_json::to_writer_pretty(&mut *out, &document)?;
+        return writeln!(out);
     }
-    let age = age_days(&store)
+    let age = age_days(store)
         .map(|d| format!(" ({d} days ago)"))
         .unwrap_or_default();
     writeln!(out, "database: {}", status.path.display())?;
@@ -319,5 +334,5 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> anyhow::Result<u8> {
             source.location, source.kind, source.imported_at
         )?;
     }
-    Ok(0)
+    Ok(())
 }

@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use allclear_digest::{Digest, DigestOptions, Digester, order_rotated};
-use anyhow::{Context, bail};
-use clap::ValueEnum;
+use anyhow::Context;
 use jiff::{SignedDuration, Timestamp};
 
+use crate::cli::{DigestArgs, GlobalArgs, OutputFormat};
+use crate::commands::ExitStatus;
 use crate::output::{emit_with, hinted};
 
 /// Debian's logs, read when no `--log` is given (those that exist).
@@ -27,59 +28,6 @@ pub const DEFAULT_LOGS: &[&str] = &[
     "/var/log/apache2/access.log",
     "/var/log/apache2/error.log",
 ];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DigestFormat {
-    Human,
-    #[value(alias = "md")]
-    Markdown,
-    Json,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct DigestArgs {
-    /// Start of the window: a duration back from now (24h, 7d, 90m) or an RFC 3339 time
-    /// (2026-11-22T06:00:00Z)
-    #[arg(long, value_name = "DURATION|TIME", default_value = "24h")]
-    pub since: String,
-
-    /// Log files to read, plain or gzip-compressed; the kind comes from the name (dpkg.log,
-    /// *access*.log, *error*.log, production.log, else syslog) [default: those of
-    /// /var/log/{auth.log,syslog,kern.log,mail.log,dpkg.log}, nginx/ and apache2/
-    /// access.log and error.log that exist, with their .1 rotation]
-    #[arg(long = "log", value_name = "FILE", num_args = 1..)]
-    pub logs: Vec<PathBuf>,
-
-    /// Also read the systemd journal (`journalctl -o json --since …`)
-    #[arg(long)]
-    pub journal: bool,
-
-    /// Read `journalctl -o json` output from this file ("-" for standard input) instead of
-    /// running journalctl
-    #[arg(long, value_name = "FILE")]
-    pub journal_file: Option<PathBuf>,
-
-    /// Output format
-    #[arg(long, short, value_enum, default_value_t = DigestFormat::Human)]
-    pub format: DigestFormat,
-
-    /// Write the digest to FILE instead of stdout (a regular file is replaced atomically; a
-    /// FIFO, a device or a symlink's target is written through)
-    #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
-    /// Do not check free space on mounted filesystems
-    #[arg(long)]
-    pub no_disk: bool,
-
-    /// A filesystem this full (space or inodes, in percent) is low on space
-    #[arg(long, value_name = "PERCENT", default_value_t = 90.0)]
-    pub disk_threshold: f64,
-
-    /// "Now" (RFC 3339), for reproducible tests
-    #[arg(long, hide = true)]
-    pub now: Option<String>,
-}
 
 fn parse_since(text: &str, now: Timestamp) -> anyhow::Result<Timestamp> {
     if let Ok(t) = text.parse::<Timestamp>() {
@@ -124,8 +72,8 @@ fn default_logs(since: Timestamp, journal: bool) -> Vec<PathBuf> {
     out
 }
 
-/// Runs `allclear host logs digest`; returns the exit code.
-pub fn run(args: &DigestArgs, color: bool) -> anyhow::Result<i32> {
+/// Runs `allclear host logs digest`: `Findings` when something needs attention.
+pub fn run(global: &GlobalArgs, args: &DigestArgs) -> anyhow::Result<ExitStatus> {
     let now = match &args.now {
         Some(t) => t
             .parse::<Timestamp>()
@@ -134,7 +82,10 @@ pub fn run(args: &DigestArgs, color: bool) -> anyhow::Result<i32> {
     };
     let since = parse_since(&args.since, now)?;
     if since > now {
-        bail!("--since {} is after now ({now})", args.since);
+        return Err(hinted(
+            format!("--since {} is after now ({now})", args.since),
+            "give a time in the past, or a duration such as 24h",
+        ));
     }
     let tz = jiff::tz::TimeZone::system();
     let logs = if args.logs.is_empty() {
@@ -205,31 +156,28 @@ pub fn run(args: &DigestArgs, color: bool) -> anyhow::Result<i32> {
         }
     }
     let digest = digester.finish();
-    let color = color && args.output.is_none();
-    emit_with(args.output.as_deref(), |out| {
-        write(out, &digest, args.format, &tz, color)
-    })?;
-    Ok(if digest.attention.is_empty() { 0 } else { 1 })
+    let output = args.output.output.as_deref();
+    let color = global.stdout_color(output.is_some());
+    emit_with(output, |out| write(out, &digest, args.format, &tz, color))?;
+    Ok(ExitStatus::findings_if(!digest.attention.is_empty()))
 }
 
 fn write(
     out: &mut dyn Write,
     digest: &Digest,
-    format: DigestFormat,
+    format: OutputFormat,
     tz: &jiff::tz::TimeZone,
     color: bool,
 ) -> std::io::Result<()> {
     match format {
-        DigestFormat::Human => {
-            out.write_all(allclear_digest::render::human(digest, tz, color).as_bytes())
-        }
-        DigestFormat::Markdown => {
+        OutputFormat::Markdown => {
             out.write_all(allclear_digest::render::markdown(digest, tz).as_bytes())
         }
-        DigestFormat::Json => {
+        OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, digest).map_err(std::io::Error::other)?;
             out.write_all(b"\n")
         }
+        _ => out.write_all(allclear_digest::render::human(digest, tz, color).as_bytes()),
     }
 }
 
@@ -256,11 +204,14 @@ fn read_journalctl(digester: &mut Digester, since: Timestamp) -> anyhow::Result<
     let output = child.wait_with_output().context("waiting for journalctl")?;
     read.context("reading journalctl's output")?;
     if !output.status.success() {
-        bail!(
-            "journalctl failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
+        return Err(hinted(
+            format!(
+                "journalctl failed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
+            "run as root or a member of the systemd-journal group, or leave out --journal",
+        ));
     }
     Ok(())
 }

@@ -4,57 +4,63 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::cli::{Cli, HookArgs};
+use crate::cli::{GlobalArgs, HookArgs};
+use crate::commands::ExitStatus;
 use crate::output;
 
 /// The line that marks a hook as ours, so `install` may replace it and `uninstall` remove it.
 const MARKER: &str = "# allclear pre-commit hook";
 
-pub fn install(cli: &Cli, args: &HookArgs) -> anyhow::Result<u8> {
+pub fn install(global: &GlobalArgs, args: &HookArgs) -> anyhow::Result<ExitStatus> {
     let hooks = hooks_dir(&args.path)?;
     let hook = hooks.join("pre-commit");
     if let Ok(existing) = fs_err::read_to_string(&hook)
         && !existing.contains(MARKER)
     {
         if !args.force {
-            anyhow::bail!(
-                "{} already exists and was not written by allclear; add `allclear scan --staged` \
-                 to it yourself, or run `allclear hook install --force` to replace it (it is \
-                 kept as pre-commit.allclear-backup)",
-                hook.display()
-            );
+            return Err(output::hinted(
+                format!(
+                    "{} already exists and was not written by allclear",
+                    hook.display()
+                ),
+                "add `allclear scan --staged` to it yourself, or run `allclear hook install \
+                 --force` to replace it (it is kept as pre-commit.allclear-backup)",
+            ));
         }
         fs_err::rename(&hook, hooks.join("pre-commit.allclear-backup"))?;
     }
     fs_err::create_dir_all(&hooks)?;
     output::write_atomically(&hook, script()?.as_bytes())?;
     make_executable(&hook)?;
-    if !cli.quiet {
+    if !global.quiet {
         eprintln!(
             "installed {}: every commit is scanned for secrets, restricted files and personal \
              data first (skip once with `git commit --no-verify`)",
             hook.display()
         );
     }
-    Ok(0)
+    Ok(ExitStatus::Clear)
 }
 
-pub fn uninstall(cli: &Cli, args: &HookArgs) -> anyhow::Result<u8> {
+pub fn uninstall(global: &GlobalArgs, args: &HookArgs) -> anyhow::Result<ExitStatus> {
     let hook = hooks_dir(&args.path)?.join("pre-commit");
     match fs_err::read_to_string(&hook) {
         Ok(text) if text.contains(MARKER) => {
             fs_err::remove_file(&hook)?;
-            if !cli.quiet {
+            if !global.quiet {
                 eprintln!("removed {}", hook.display());
             }
-            Ok(0)
+            Ok(ExitStatus::Clear)
         }
-        Ok(_) => anyhow::bail!("{} was not written by allclear; left alone", hook.display()),
+        Ok(_) => Err(output::hinted(
+            format!("{} was not written by allclear; left alone", hook.display()),
+            "remove it by hand if you no longer want it",
+        )),
         Err(_) => {
-            if !cli.quiet {
+            if !global.quiet {
                 eprintln!("no pre-commit hook in {}", hook.display());
             }
-            Ok(0)
+            Ok(ExitStatus::Clear)
         }
     }
 }

@@ -1,13 +1,14 @@
 //! `allclear init`: write a commented policy file.
 
-use crate::cli::InitArgs;
+use crate::cli::{GlobalArgs, InitArgs};
+use crate::commands::ExitStatus;
 use crate::output::{hinted, write_atomically};
 
 /// The policy a new team starts from. Every value is the default, so deleting a line changes
 /// nothing; the comments say which written promise each setting answers to.
 pub const TEMPLATE: &str = include_str!("../../templates/allclear.toml");
 
-pub fn run(args: &InitArgs) -> anyhow::Result<u8> {
+pub fn run(global: &GlobalArgs, args: &InitArgs) -> anyhow::Result<ExitStatus> {
     if args.path.exists() && !args.force {
         return Err(hinted(
             format!("{} already exists", args.path.display()),
@@ -15,11 +16,11 @@ pub fn run(args: &InitArgs) -> anyhow::Result<u8> {
         ));
     }
     write_atomically(&args.path, TEMPLATE.as_bytes())?;
-    eprintln!(
+    global.note(format_args!(
         "wrote {}: review it, commit it, and run `allclear scan`",
         args.path.display()
-    );
-    Ok(0)
+    ));
+    Ok(ExitStatus::Clear)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 
 use std::io::{BufReader, Write};
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -20,73 +20,16 @@ use allclear_logs::daemon::{self, Engine, Event, Options};
 use allclear_logs::date::Clock;
 use allclear_logs::filter::{CompiledFilter, FilterOptions};
 use allclear_logs::jail::human_seconds;
-use allclear_logs::scan::{JailRules, ScanOptions, ScanReport, Scanner, scan_json};
+use allclear_logs::scan::{JailRules, ScanOptions, ScanReport, Scanner};
 use allclear_logs::state::{BanRecord, StateDir};
-use anyhow::{Context, bail};
+use anyhow::Context;
 
-use crate::output::hinted;
-use clap::{Args, Subcommand, ValueEnum};
-
-/// Log analysis: fail2ban filters and jails, what they would ban and why
-#[derive(Debug, Args)]
-pub struct LogsArgs {
-    #[command(subcommand)]
-    pub command: LogsCommand,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum LogsCommand {
-    /// Run a fail2ban filter over log files and print what would be banned and why
-    Scan(ScanArgs),
-    /// Daily digest: logins, failures and bans, sudo, new services, OOM, packages, disk, unrecognised lines
-    Digest(super::digest::DigestArgs),
-    /// Run the enabled jails of a fail2ban configuration: follow their logs and ban
-    Run(RunArgs),
-    /// List current bans and why, with the time left (exit 1 when there are bans)
-    Status(StatusArgs),
-    /// Ban an address by hand
-    Ban(BanArgs),
-    /// Lift a ban by hand
-    Unban(UnbanArgs),
-}
-
-/// Debian's fail2ban configuration directory.
-const DEFAULT_CONFIG: &str = "/etc/fail2ban";
-
-/// Where the fail2ban configuration and our state are.
-#[derive(Debug, Args)]
-pub struct ServiceArgs {
-    /// The fail2ban configuration directory (jail.conf, jail.local, jail.d/, filter.d/); when
-    /// the default is absent, allclear's built-in detections run instead
-    #[arg(long, value_name = "DIR", default_value = DEFAULT_CONFIG)]
-    pub config: PathBuf,
-
-    /// Run allclear's built-in detections (sshd, web probes and 4xx bursts, Postfix/Dovecot,
-    /// Drupal, Rails/Devise…) on the Debian log files that exist, not a fail2ban configuration
-    #[arg(long)]
-    pub builtin: bool,
-
-    /// With the built-in detections: look their log files up under this directory (a
-    /// container's or chroot's root)
-    #[arg(long, value_name = "DIR", default_value = "/")]
-    pub log_root: PathBuf,
-
-    /// Where bans and read positions are kept
-    #[arg(long, value_name = "DIR", default_value = "/var/lib/allclear/logs")]
-    pub state: PathBuf,
-
-    /// Ban with this for every jail [default: each jail's own action, mapped from fail2ban's
-    /// nftables-*/iptables-* names; anything else only logs]
-    #[arg(long, value_enum)]
-    pub action: Option<ActionArg>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ActionArg {
-    Nftables,
-    Iptables,
-    Log,
-}
+use crate::cli::{
+    ActionArg, DEFAULT_FAIL2BAN, GlobalArgs, LogsBanArgs, LogsCommand, LogsRunArgs, LogsScanArgs,
+    LogsStatusArgs, LogsUnbanArgs, OutputFormat, ServiceArgs,
+};
+use crate::commands::ExitStatus;
+use crate::output::{emit_with, hinted};
 
 impl From<ActionArg> for ActionKind {
     fn from(a: ActionArg) -> Self {
@@ -98,131 +41,20 @@ impl From<ActionArg> for ActionKind {
     }
 }
 
-#[derive(Debug, Args)]
-pub struct RunArgs {
-    #[command(flatten)]
-    pub service: ServiceArgs,
-
-    /// Read every log to its end, apply the bans and exit (for cron and tests)
-    #[arg(long)]
-    pub once: bool,
-
-    /// Seconds between reads of the logs
-    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
-    pub interval: f64,
-}
-
-#[derive(Debug, Args)]
-pub struct StatusArgs {
-    /// Where bans are kept
-    #[arg(long, value_name = "DIR", default_value = "/var/lib/allclear/logs")]
-    pub state: PathBuf,
-
-    /// Only this jail
-    #[arg(long, value_name = "NAME")]
-    pub jail: Option<String>,
-
-    /// Output format
-    #[arg(long, short, value_enum, default_value_t = LogsFormat::Human)]
-    pub format: LogsFormat,
-}
-
-#[derive(Debug, Args)]
-pub struct BanArgs {
-    /// The address to ban
-    pub ip: IpAddr,
-
-    /// The jail to ban it in
-    #[arg(long, value_name = "NAME")]
-    pub jail: String,
-
-    /// For how long (600, 10m, 1h, -1 forever) [default: the jail's ban time]
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
-    pub time: Option<f64>,
-
-    #[command(flatten)]
-    pub service: ServiceArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct UnbanArgs {
-    /// The address to unban
-    pub ip: IpAddr,
-
-    /// Only in this jail [default: every jail]
-    #[arg(long, value_name = "NAME")]
-    pub jail: Option<String>,
-
-    #[command(flatten)]
-    pub service: ServiceArgs,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogsFormat {
-    Human,
-    Json,
-}
-
-#[derive(Debug, Args)]
-pub struct ScanArgs {
-    /// Log files to read ("-" for standard input), in order (oldest first)
-    #[arg(required = true, value_name = "FILE")]
-    pub files: Vec<PathBuf>,
-
-    /// The filter, with optional arguments: `sshd` or `sshd[mode=aggressive]`
-    /// [default: the jail's filter]
-    #[arg(long, value_name = "NAME[ARGS]")]
-    pub filter: Option<String>,
-
-    /// Take the filter and the rules (maxretry, findtime, bantime, ignoreip) from this jail of
-    /// the configuration directory [default: the jail named like the filter, if any]
-    #[arg(long, value_name = "NAME")]
-    pub jail: Option<String>,
-
-    /// The fail2ban configuration directory (with filter.d/ and jail.conf)
-    #[arg(long, value_name = "DIR", default_value = "/etc/fail2ban")]
-    pub config_dir: PathBuf,
-
-    /// Ban after this many failures [default: the jail's, or 5]
-    #[arg(long, value_name = "N")]
-    pub maxretry: Option<u32>,
-
-    /// ...within this time (600, 10m, 1h) [default: the jail's, or 10m]
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub findtime: Option<f64>,
-
-    /// Ban for this long (-1: forever) [default: the jail's, or 10m]
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
-    pub bantime: Option<f64>,
-
-    /// List every matched line, not only the bans
-    #[arg(long)]
-    pub all_matches: bool,
-
-    /// Output format
-    #[arg(long, short, value_enum, default_value_t = LogsFormat::Human)]
-    pub format: LogsFormat,
-}
-
-fn parse_duration(text: &str) -> Result<f64, String> {
-    config::str2seconds(text)
-        .ok_or_else(|| format!("not a duration: {text:?} (examples: 600, 10m, 1h, 2d, -1)"))
-}
-
-/// Runs `allclear host logs …`; returns the exit code.
-pub fn run(args: &LogsArgs, color: crate::cli::ColorChoice) -> anyhow::Result<i32> {
-    match &args.command {
-        LogsCommand::Scan(scan) => run_scan(scan),
-        LogsCommand::Digest(a) => super::digest::run(a, crate::output::use_color(color)),
-        LogsCommand::Run(a) => run_service(a),
-        LogsCommand::Status(a) => run_status(a),
-        LogsCommand::Ban(a) => run_ban(a),
-        LogsCommand::Unban(a) => run_unban(a),
+/// Runs `allclear host logs …`.
+pub fn run(global: &GlobalArgs, command: &LogsCommand) -> anyhow::Result<ExitStatus> {
+    match command {
+        LogsCommand::Scan(args) => run_scan(args),
+        LogsCommand::Digest(args) => super::digest::run(global, args),
+        LogsCommand::Run(args) => run_service(global, args),
+        LogsCommand::Status(args) => run_status(args),
+        LogsCommand::Ban(args) => run_ban(global, args),
+        LogsCommand::Unban(args) => run_unban(global, args),
     }
 }
 
 /// The filter and rules to use, from `--filter`, `--jail` and the jail files.
-fn resolve(args: &ScanArgs) -> anyhow::Result<(FilterDefinition, JailRules)> {
+fn resolve(args: &LogsScanArgs) -> anyhow::Result<(FilterDefinition, JailRules)> {
     let dir = &args.config_dir;
     let filter_spec = args
         .filter
@@ -250,10 +82,13 @@ fn resolve(args: &ScanArgs) -> anyhow::Result<(FilterDefinition, JailRules)> {
             }
         }
         Some(name) if args.jail.is_some() => {
-            bail!(
-                "no jail.conf or jail.local in {} to find jail `{name}` in",
-                dir.display()
-            )
+            return Err(hinted(
+                format!(
+                    "no jail.conf or jail.local in {} to find jail `{name}` in",
+                    dir.display()
+                ),
+                "--config-dir must name a fail2ban configuration directory",
+            ));
         }
         _ => None,
     };
@@ -268,9 +103,19 @@ fn resolve(args: &ScanArgs) -> anyhow::Result<(FilterDefinition, JailRules)> {
             })?,
         (None, Some(j)) => match &j.filter {
             Some(f) => f.clone(),
-            None => bail!("jail `{}` has no filter", j.name),
+            None => {
+                return Err(hinted(
+                    format!("jail `{}` has no filter", j.name),
+                    "name one with --filter NAME",
+                ));
+            }
         },
-        (None, None) => bail!("give --filter NAME or --jail NAME"),
+        (None, None) => {
+            return Err(hinted(
+                "no filter to run",
+                "give --filter NAME (a file of filter.d/) or --jail NAME",
+            ));
+        }
     };
     let mut rules = jail
         .as_ref()
@@ -309,7 +154,7 @@ impl Files {
     }
 }
 
-fn run_scan(args: &ScanArgs) -> anyhow::Result<i32> {
+fn run_scan(args: &LogsScanArgs) -> anyhow::Result<ExitStatus> {
     let (definition, rules) = resolve(args)?;
     let filter = CompiledFilter::new(&definition, FilterOptions::default())
         .with_context(|| format!("compiling filter `{}`", definition.name))?;
@@ -341,23 +186,15 @@ fn run_scan(args: &ScanArgs) -> anyhow::Result<i32> {
         files.spans.push((label, first, scanner.report().lines));
     }
     let report = scanner.finish();
-    let out = std::io::stdout();
-    let mut out = out.lock();
-    let written = match args.format {
-        LogsFormat::Json => write_json(&mut out, &report, &files, &definition),
-        LogsFormat::Human => write_human(&mut out, &report, &files, &rules, args.all_matches),
-    };
-    match written {
-        Ok(()) => {}
-        // A closed pipe (`| head`) is not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
-        Err(e) => return Err(e).context("writing the report"),
-    }
-    Ok(if report.bans.is_empty() { 0 } else { 1 })
+    emit_with(args.output.output.as_deref(), |out| match args.format {
+        OutputFormat::Json => write_json(out, &report, &files, &definition),
+        _ => write_human(out, &report, &files, &rules, args.all_matches),
+    })?;
+    Ok(ExitStatus::findings_if(!report.bans.is_empty()))
 }
 
-fn fs_open(path: &Path) -> anyhow::Result<std::fs::File> {
-    std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))
+fn fs_open(path: &Path) -> anyhow::Result<fs_err::File> {
+    Ok(fs_err::File::open(path)?)
 }
 
 fn time_text(seconds: f64) -> String {
@@ -464,6 +301,36 @@ fn write_human(
     Ok(())
 }
 
+/// `host logs scan --format json`: a findings report (the report schema 1, one finding per
+/// ban, so the same tools read it as `scan`'s) with what the filter saw under `logs`.
+#[derive(serde::Serialize)]
+struct LogsScanDocument<'a> {
+    #[serde(flatten)]
+    report: &'a allclear_core::Report,
+    logs: LogsScanDetails<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct LogsScanDetails<'a> {
+    filter: FilterSummary<'a>,
+    /// Each input in reading order, with its line count.
+    inputs: Vec<InputSummary>,
+    scan: &'a ScanReport,
+}
+
+#[derive(serde::Serialize)]
+struct FilterSummary<'a> {
+    name: &'a str,
+    files: &'a [std::path::PathBuf],
+    failregex: &'a [String],
+}
+
+#[derive(serde::Serialize)]
+struct InputSummary {
+    path: String,
+    lines: u64,
+}
+
 fn write_json(
     out: &mut dyn Write,
     report: &ScanReport,
@@ -474,12 +341,30 @@ fn write_json(
         let (file, line) = files.locate(line);
         allclear_core::Location::new(file).with_line(u32::try_from(line).unwrap_or(u32::MAX))
     });
-    let inputs: Vec<(String, u64)> = files
+    let inputs = files
         .spans
         .iter()
-        .map(|(label, first, last)| (label.clone(), (last + 1).saturating_sub(*first)))
+        .map(|(label, first, last)| InputSummary {
+            path: label.clone(),
+            lines: (last + 1).saturating_sub(*first),
+        })
         .collect();
-    writeln!(out, "{}", scan_json(report, filter, &inputs, &findings))
+    let findings_report =
+        allclear_core::Report::new(findings, Vec::new(), allclear_core::Severity::Low);
+    let document = LogsScanDocument {
+        report: &findings_report,
+        logs: LogsScanDetails {
+            filter: FilterSummary {
+                name: &filter.name,
+                files: &filter.files,
+                failregex: &filter.failregex,
+            },
+            inputs,
+            scan: report,
+        },
+    };
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    writeln!(out)
 }
 
 fn now() -> f64 {
@@ -513,7 +398,11 @@ fn own_addresses() -> Vec<IpAddr> {
 
 /// The engine for the configuration; jails that fail to load are reported (file and line)
 /// and left out. Returns whether any failed.
-fn engine(service: &ServiceArgs, follow: bool) -> anyhow::Result<(Engine, bool)> {
+fn engine(
+    global: &GlobalArgs,
+    service: &ServiceArgs,
+    follow: bool,
+) -> anyhow::Result<(Engine, bool)> {
     let options = Options {
         action: service.action.map(ActionKind::from),
         own_addresses: own_addresses(),
@@ -521,11 +410,13 @@ fn engine(service: &ServiceArgs, follow: bool) -> anyhow::Result<(Engine, bool)>
         follow,
     };
     let builtin = service.builtin
-        || (service.config == Path::new(DEFAULT_CONFIG) && !service.config.exists());
+        || (service.config == Path::new(DEFAULT_FAIL2BAN) && !service.config.exists());
     let state = StateDir::new(&service.state);
     let built = if builtin {
         if !service.builtin {
-            eprintln!("note: no {DEFAULT_CONFIG}; running the built-in detections");
+            global.note(format_args!(
+                "note: no {DEFAULT_FAIL2BAN}; running the built-in detections"
+            ));
         }
         Engine::from_builtin(&service.log_root, state, options)
     } else {
@@ -538,7 +429,7 @@ fn engine(service: &ServiceArgs, follow: bool) -> anyhow::Result<(Engine, bool)>
         )
     })?;
     for warning in &engine.warnings {
-        eprintln!("warning: {warning}");
+        global.note(format_args!("warning: {warning}"));
     }
     for (jail, error) in &failed {
         eprintln!(
@@ -578,8 +469,8 @@ fn log_events(events: &[Event]) {
     }
 }
 
-fn run_service(args: &RunArgs) -> anyhow::Result<i32> {
-    let (mut engine, some_failed) = engine(&args.service, !args.once)?;
+fn run_service(global: &GlobalArgs, args: &LogsRunArgs) -> anyhow::Result<ExitStatus> {
+    let (mut engine, some_failed) = engine(global, &args.service, !args.once)?;
     if engine.jails.is_empty() {
         return Err(hinted(
             format!(
@@ -594,7 +485,7 @@ fn run_service(args: &RunArgs) -> anyhow::Result<i32> {
         .iter()
         .map(|j| format!("{} ({})", j.jail.policy.name, j.action.name()))
         .collect();
-    eprintln!("jails: {}", names.join(", "));
+    global.note(format_args!("jails: {}", names.join(", ")));
     let events = engine.start(now()).map_err(|e| {
         hinted(
             format!(
@@ -632,7 +523,11 @@ fn run_service(args: &RunArgs) -> anyhow::Result<i32> {
             args.service.state.display()
         );
     }
-    Ok(if some_failed { 2 } else { 0 })
+    Ok(if some_failed {
+        ExitStatus::Error
+    } else {
+        ExitStatus::Clear
+    })
 }
 
 /// How often a sleeping daemon looks whether it was asked to stop.
@@ -652,11 +547,18 @@ fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
     Ok(stop)
 }
 
-fn run_ban(args: &BanArgs) -> anyhow::Result<i32> {
-    let (mut engine, _) = engine(&args.service, false)?;
+fn run_ban(global: &GlobalArgs, args: &LogsBanArgs) -> anyhow::Result<ExitStatus> {
+    let (mut engine, _) = engine(global, &args.service, false)?;
     let record = engine
         .ban(&args.jail, args.ip, args.time, now())
-        .with_context(|| format!("banning {} in jail {}", args.ip, args.jail))?;
+        .map_err(|e| {
+            anyhow::Error::new(e).context(crate::output::Hint {
+                message: format!("banning {} in jail {}", args.ip, args.jail),
+                hint: "--jail must name a jail enabled in --config (or, with --builtin, a \
+                       built-in detection)"
+                    .to_owned(),
+            })
+        })?;
     println!(
         "banned {} in jail {} {}",
         record.ip,
@@ -666,25 +568,25 @@ fn run_ban(args: &BanArgs) -> anyhow::Result<i32> {
             None => "forever".to_owned(),
         }
     );
-    Ok(0)
+    Ok(ExitStatus::Clear)
 }
 
-fn run_unban(args: &UnbanArgs) -> anyhow::Result<i32> {
-    let (mut engine, _) = engine(&args.service, false)?;
+fn run_unban(global: &GlobalArgs, args: &LogsUnbanArgs) -> anyhow::Result<ExitStatus> {
+    let (mut engine, _) = engine(global, &args.service, false)?;
     let removed = engine
         .unban(args.ip, args.jail.as_deref(), now())
         .with_context(|| format!("unbanning {}", args.ip))?;
     if removed.is_empty() {
         println!("{} was not banned", args.ip);
-        return Ok(1);
+        return Ok(ExitStatus::Findings);
     }
     for r in &removed {
         println!("unbanned {} in jail {}", r.ip, r.jail);
     }
-    Ok(0)
+    Ok(ExitStatus::Clear)
 }
 
-fn run_status(args: &StatusArgs) -> anyhow::Result<i32> {
+fn run_status(args: &LogsStatusArgs) -> anyhow::Result<ExitStatus> {
     let dir = StateDir::new(&args.state);
     let state = dir.load().map_err(|e| {
         hinted(
@@ -695,40 +597,37 @@ fn run_status(args: &StatusArgs) -> anyhow::Result<i32> {
     let now = now();
     let bans = daemon::live_bans(&state, args.jail.as_deref(), now);
     let count: usize = bans.values().map(Vec::len).sum();
-    let out = std::io::stdout();
-    let mut out = out.lock();
-    let written = match args.format {
-        LogsFormat::Json => {
-            let list: Vec<serde_json::Value> = bans
-                .values()
-                .flatten()
-                .map(|b| {
-                    let mut v = serde_json::to_value(b).unwrap_or_default();
-                    if let Some(obj) = v.as_object_mut() {
-                        obj.insert("remaining".into(), serde_json::json!(b.remaining(now)));
-                    }
-                    v
-                })
-                .collect();
-            let doc = serde_json::json!({
-                "schema": allclear_core::SCHEMA_VERSION,
-                "bans": list,
-                "summary": { "bans": count },
-            });
-            writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&doc).unwrap_or_default()
-            )
-        }
-        LogsFormat::Human => write_status(&mut out, &bans, now),
-    };
-    match written {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(0),
-        Err(e) => return Err(e).context("writing the status"),
-    }
-    Ok(if count == 0 { 0 } else { 1 })
+    emit_with(args.output.output.as_deref(), |out| match args.format {
+        OutputFormat::Json => write_status_json(out, &bans, count, now),
+        _ => write_status(out, &bans, now),
+    })?;
+    Ok(ExitStatus::findings_if(count > 0))
+}
+
+fn write_status_json(
+    out: &mut dyn Write,
+    bans: &std::collections::BTreeMap<String, Vec<BanRecord>>,
+    count: usize,
+    now: f64,
+) -> std::io::Result<()> {
+    let list: Vec<serde_json::Value> = bans
+        .values()
+        .flatten()
+        .map(|b| {
+            let mut v = serde_json::to_value(b).unwrap_or_default();
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("remaining".into(), serde_json::json!(b.remaining(now)));
+            }
+            v
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "schema": allclear_core::SCHEMA_VERSION,
+        "bans": list,
+        "summary": { "bans": count },
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
 }
 
 fn write_status(

@@ -9,7 +9,8 @@ use allclear_deps::{AuditInput, DependencyFile};
 use allclear_secrets::SecretsConfig;
 use anyhow::Context;
 
-use crate::cli::{Check, Cli, ScanArgs};
+use crate::cli::{Check, DbDirArgs, GlobalArgs, ScanArgs};
+use crate::commands::ExitStatus;
 use crate::commands::db::{db_dir, open_store};
 use crate::output;
 use crate::walk::{self, SharedScanner, WalkOptions};
@@ -17,7 +18,7 @@ use crate::walk::{self, SharedScanner, WalkOptions};
 /// The default baseline file, at the scanned root.
 pub const BASELINE_FILE: &str = "allclear-baseline.json";
 
-pub fn run(cli: &Cli, args: &ScanArgs) -> anyhow::Result<u8> {
+pub fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     let root = &args.path;
     let (mut policy, _policy_path) = load_policy(root, args.config.as_deref())?;
     if let Some(fail_on) = args.fail_on {
@@ -25,10 +26,10 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> anyhow::Result<u8> {
     }
     let baseline = load_baseline(root, args.baseline.as_deref())?;
     let sources = Sources {
-        progress: scan_progress(cli.quiet),
+        progress: scan_progress(global),
         ..Sources::from(args)
     };
-    let collected = collect(cli, &policy, &sources);
+    let collected = collect(&args.db, &policy, &sources);
     sources.progress.finish_and_clear();
     let collected = collected?;
 
@@ -45,23 +46,21 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> anyhow::Result<u8> {
         report.add_skipped(skipped);
     }
     report.coverage = Some(collected.coverage);
-    if !cli.quiet {
-        for warning in &report.warnings {
-            eprintln!("warning: {warning}");
-        }
+    for warning in &report.warnings {
+        global.note(format_args!("warning: {warning}"));
     }
 
     let format = crate::commands::render_format(args.format);
     let options = allclear_report::RenderOptions {
-        color: output::use_color(cli.color) && args.output.is_none(),
+        color: global.stdout_color(args.output.output.is_some()),
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         width: None,
         scanned: Some(collected.scanned),
     };
-    output::emit_with(args.output.as_deref(), |out| {
+    output::emit_with(args.output.output.as_deref(), |out| {
         allclear_report::render(&report, format, &options, out)
     })?;
-    Ok(report.exit_code() as u8)
+    Ok(ExitStatus::of(&report))
 }
 
 /// What to read: the working tree (always, unless only the staged changes are asked for),
@@ -80,9 +79,8 @@ pub struct Sources<'a> {
 
 /// A spinner on stderr with the files read so far, when it is a terminal and not `--quiet`:
 /// a large tree or a long history takes seconds, and silence looks like a hang.
-pub fn scan_progress(quiet: bool) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    if quiet || !std::io::stderr().is_terminal() {
+pub fn scan_progress(global: &GlobalArgs) -> indicatif::ProgressBar {
+    if !global.progress() {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new_spinner();
@@ -126,31 +124,29 @@ pub struct Collected {
 
 /// Runs the scan the sources ask for: one walk of the tree feeding the dependency audit and
 /// the secrets scanner, or the staged blobs only (the pre-commit hook), plus the history.
-pub fn collect(cli: &Cli, policy: &Policy, sources: &Sources<'_>) -> anyhow::Result<Collected> {
+pub fn collect(
+    db: &DbDirArgs,
+    policy: &Policy,
+    sources: &Sources<'_>,
+) -> anyhow::Result<Collected> {
     let secrets_config = SecretsConfig::from_sections(&policy.sections)
         .context("invalid [secrets], [restricted] or [personal-data] section in the policy")?;
     let scanner = SharedScanner::new(&secrets_config);
     let wants_scanner = sources.secrets || sources.staged || sources.history;
     if sources.staged || !sources.deps {
-        return collect_with(
-            cli,
-            policy,
-            sources,
-            wants_scanner.then_some(&scanner),
-            None,
-        );
+        return collect_with(db, policy, sources, wants_scanner.then_some(&scanner), None);
     }
     std::thread::scope(|scope| {
         // The advisory database is opened, and the secret rules are built, on a second core
         // while the tree is walked and lockfiles parsed (on a small repository each takes
         // about as long as the audit itself). Whether the database opened only matters once
         // a lockfile has packages; a walker that needs the rules first waits for them.
-        let store = scope.spawn(|| open_store_checked(cli, policy));
+        let store = scope.spawn(|| open_store_checked(db, policy));
         if wants_scanner {
             scope.spawn(|| scanner.get().is_ok());
         }
         collect_with(
-            cli,
+            db,
             policy,
             sources,
             wants_scanner.then_some(&scanner),
@@ -160,8 +156,8 @@ pub fn collect(cli: &Cli, policy: &Policy, sources: &Sources<'_>) -> anyhow::Res
 }
 
 /// Opens the advisory database, with a warning if it is older than the policy allows.
-fn open_store_checked(cli: &Cli, policy: &Policy) -> anyhow::Result<(Store, Option<String>)> {
-    let store = open_store(&db_dir(cli)?)?;
+fn open_store_checked(db: &DbDirArgs, policy: &Policy) -> anyhow::Result<(Store, Option<String>)> {
+    let store = open_store(&db_dir(db)?)?;
     let warning = crate::commands::db::staleness_warning(&store, policy.scan.max_db_age_days);
     Ok((store, warning))
 }
@@ -171,36 +167,15 @@ type StoreJob<'scope> =
     std::thread::ScopedJoinHandle<'scope, anyhow::Result<(Store, Option<String>)>>;
 
 fn collect_with(
-    cli: &Cli,
+    db: &DbDirArgs,
     policy: &Policy,
     sources: &Sources<'_>,
     scanner: Option<&SharedScanner<'_>>,
     store_job: Option<StoreJob<'_>>,
 ) -> anyhow::Result<Collected> {
     if sources.staged {
-        // A pre-commit hook must be fast and only about what is being committed: the staged
-        // blobs, not the whole tree and not the advisory database.
-        let Some(scanner) = scanner else {
-            anyhow::bail!("--staged scans for secrets; it cannot be combined with --only deps");
-        };
-        let scanner = scanner.require()?;
-        let scan = allclear_secrets::scan_staged(scanner, sources.root)
-            .context("could not read what is staged")?;
-        return Ok(Collected {
-            findings: scan.findings,
-            errors: scan.errors,
-            warnings: Vec::new(),
-            skipped: scan.skipped,
-            scanned: scan.blobs,
-            coverage: Coverage {
-                files: scan.blobs,
-                secret_rules: Some(allclear_secrets::rules().len()),
-                staged: true,
-                ..Coverage::default()
-            },
-        });
+        return collect_staged(sources, scanner);
     }
-
     let mut walked = walk::walk(&WalkOptions {
         root: sources.root,
         no_ignore: sources.no_ignore,
@@ -209,43 +184,92 @@ fn collect_with(
         secrets: if sources.secrets { scanner } else { None },
         progress: &sources.progress,
     })?;
-    let mut findings = std::mem::take(&mut walked.secret_findings);
-    let mut errors = std::mem::take(&mut walked.errors);
-    let mut skipped = std::mem::take(&mut walked.skipped);
-    let mut warnings = Vec::new();
-    let mut scanned = walked.files;
+    let mut collected = Collected {
+        findings: std::mem::take(&mut walked.secret_findings),
+        errors: std::mem::take(&mut walked.errors),
+        warnings: Vec::new(),
+        skipped: std::mem::take(&mut walked.skipped),
+        scanned: walked.files,
+        coverage: Coverage::default(),
+    };
     if let Some(scanner) = scanner {
         // The walk skipped secrets if the rules did not build: say why.
         scanner.require()?;
     }
     if let (true, Some(scanner)) = (sources.history, scanner.and_then(SharedScanner::ready)) {
-        sources.progress.set_message("reading the git history");
-        let history = allclear_secrets::scan_history(scanner, sources.root)
-            .context("could not read the git history")?;
-        warnings.extend(shallow_warning(sources.root));
-        scanned += history.blobs;
-        errors.extend(history.errors);
-        skipped.extend(history.skipped);
-        merge_history(&mut findings, history.findings);
+        collect_history(&mut collected, sources, scanner)?;
     }
-
-    let mut coverage = Coverage {
-        files: scanned,
+    collected.coverage = Coverage {
+        files: collected.scanned,
         secret_rules: (sources.secrets && scanner.and_then(SharedScanner::ready).is_some())
             .then(|| allclear_secrets::rules().len()),
         ..Coverage::default()
     };
-    if !sources.deps {
-        return Ok(Collected {
-            findings,
-            errors,
-            warnings,
-            skipped,
-            scanned,
-            coverage,
-        });
+    if sources.deps {
+        audit_dependencies(&mut collected, walked, db, policy, sources, store_job)?;
     }
-    coverage.lockfiles = walked
+    Ok(collected)
+}
+
+/// `--staged`: a pre-commit hook must be fast and only about what is being committed: the
+/// staged blobs, not the whole tree and not the advisory database.
+fn collect_staged(
+    sources: &Sources<'_>,
+    scanner: Option<&SharedScanner<'_>>,
+) -> anyhow::Result<Collected> {
+    let Some(scanner) = scanner else {
+        return Err(output::hinted(
+            "--staged scans for secrets; it cannot be combined with --only deps",
+            "leave out --only deps, or --staged",
+        ));
+    };
+    let scanner = scanner.require()?;
+    let scan = allclear_secrets::scan_staged(scanner, sources.root)
+        .context("could not read what is staged")?;
+    Ok(Collected {
+        findings: scan.findings,
+        errors: scan.errors,
+        warnings: Vec::new(),
+        skipped: scan.skipped,
+        scanned: scan.blobs,
+        coverage: Coverage {
+            files: scan.blobs,
+            secret_rules: Some(allclear_secrets::rules().len()),
+            staged: true,
+            ..Coverage::default()
+        },
+    })
+}
+
+/// `--history`: every file version in the git history, each secret once with the commits
+/// that introduced it.
+fn collect_history(
+    collected: &mut Collected,
+    sources: &Sources<'_>,
+    scanner: &allclear_secrets::Scanner,
+) -> anyhow::Result<()> {
+    sources.progress.set_message("reading the git history");
+    let history = allclear_secrets::scan_history(scanner, sources.root)
+        .context("could not read the git history")?;
+    collected.warnings.extend(shallow_warning(sources.root));
+    collected.scanned += history.blobs;
+    collected.errors.extend(history.errors);
+    collected.skipped.extend(history.skipped);
+    merge_history(&mut collected.findings, history.findings);
+    Ok(())
+}
+
+/// The lockfiles the walk parsed, checked against the advisory database (opened only when
+/// there are packages to check), with the coverage per ecosystem.
+fn audit_dependencies(
+    collected: &mut Collected,
+    walked: walk::Walked,
+    db: &DbDirArgs,
+    policy: &Policy,
+    sources: &Sources<'_>,
+    store_job: Option<StoreJob<'_>>,
+) -> anyhow::Result<()> {
+    collected.coverage.lockfiles = walked
         .lockfiles
         .iter()
         .filter(|(_, lock)| is_lockfile(lock.kind))
@@ -254,18 +278,17 @@ fn collect_with(
         .lockfiles
         .iter()
         .any(|(_, lock)| !lock.packages.is_empty() || !lock.interpreters.is_empty());
-    let store = match (has_packages, store_job) {
-        (false, _) => None,
-        (true, job) => {
-            let (store, warning) = match job {
-                Some(job) => job
-                    .join()
-                    .map_err(|_| anyhow::anyhow!("opening the advisory database failed"))??,
-                None => open_store_checked(cli, policy)?,
-            };
-            warnings.extend(warning);
-            Some(store)
-        }
+    let store = if has_packages {
+        let (store, warning) = match store_job {
+            Some(job) => job
+                .join()
+                .map_err(|_| anyhow::anyhow!("opening the advisory database failed"))??,
+            None => open_store_checked(db, policy)?,
+        };
+        collected.warnings.extend(warning);
+        Some(store)
+    } else {
+        None
     };
 
     let files: Vec<DependencyFile> = walked
@@ -292,24 +315,19 @@ fn collect_with(
     drop(walked);
     drop(store);
     let now = jiff::Timestamp::now();
-    coverage.ecosystems = audit.coverage;
-    for ecosystem in &mut coverage.ecosystems {
+    collected.coverage.ecosystems = audit.coverage;
+    for ecosystem in &mut collected.coverage.ecosystems {
         ecosystem.age_days = ecosystem
             .imported_at
             .as_deref()
             .and_then(|at| at.parse::<jiff::Timestamp>().ok())
             .map(|at| now.duration_since(at).as_secs() / 86_400);
     }
-    warnings.extend(audit.warnings);
-    findings.extend(with_upgrade_commands(audit.findings));
-    Ok(Collected {
-        findings,
-        errors,
-        warnings,
-        skipped,
-        scanned,
-        coverage,
-    })
+    collected.warnings.extend(audit.warnings);
+    collected
+        .findings
+        .extend(with_upgrade_commands(audit.findings));
+    Ok(())
 }
 
 /// In a shallow clone `--history` reads only part of the history: say so, naming where it
@@ -407,9 +425,20 @@ pub fn load_policy(
     let Some(path) = given_or_default(root, config, "allclear.toml") else {
         return Ok((Policy::default(), None));
     };
-    let text = fs_err::read_to_string(&path)?;
+    let text = read_policy_text(&path)?;
     let policy = parse_policy(&text, &path)?;
     Ok((policy, Some(path)))
+}
+
+/// A policy file's text, or an error saying what `--config` must name.
+pub fn read_policy_text(path: &Path) -> anyhow::Result<String> {
+    fs_err::read_to_string(path).map_err(|e| {
+        anyhow::Error::new(e).context(output::Hint {
+            message: format!("cannot read the policy {}", path.display()),
+            hint: "--config must name a readable allclear.toml (`allclear init` writes one)"
+                .to_owned(),
+        })
+    })
 }
 
 /// Parses an `allclear.toml`, refusing sections, keys and rule ids that nothing reads (with

@@ -7,9 +7,9 @@ use crate::{allclear, fixture_db, fixtures, stderr, stdout, text};
 fn import_reports_per_source_and_skips_a_malformed_record() {
     let db = tempfile::tempdir().unwrap();
     let output = allclear()
-        .arg("--db")
+        .args(["db", "--db"])
         .arg(db.path())
-        .args(["db", "import"])
+        .args(["import"])
         .arg(fixtures().join("osv"))
         .output()
         .unwrap();
@@ -27,9 +27,9 @@ fn import_reports_per_source_and_skips_a_malformed_record() {
 fn status_shows_counts_per_ecosystem() {
     let db = fixture_db();
     let output = allclear()
-        .arg("--db")
+        .args(["db", "--db"])
         .arg(db.path())
-        .args(["db", "status", "--format", "json"])
+        .args(["status", "--format", "json"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
@@ -38,9 +38,9 @@ fn status_shows_counts_per_ecosystem() {
     assert!(text.contains("RubyGems"), "{json:#}");
 
     let human = allclear()
-        .arg("--db")
+        .args(["db", "--db"])
         .arg(db.path())
-        .args(["db", "status"])
+        .args(["status"])
         .output()
         .unwrap();
     assert_eq!(human.status.code(), Some(0));
@@ -52,9 +52,9 @@ fn a_failed_import_leaves_the_old_database_intact() {
     let db = fixture_db();
     let missing = db.path().join("does-not-exist");
     let output = allclear()
-        .arg("--db")
+        .args(["db", "--db"])
         .arg(db.path())
-        .args(["db", "import"])
+        .args(["import"])
         .arg(&missing)
         .output()
         .unwrap();
@@ -66,9 +66,9 @@ fn a_failed_import_leaves_the_old_database_intact() {
     );
     // The database still answers scans with the advisories imported before.
     let scan = allclear()
+        .arg("scan")
         .arg("--db")
         .arg(db.path())
-        .arg("scan")
         .arg(fixtures().join("repo"))
         .args(["--format", "json"])
         .output()
@@ -137,25 +137,18 @@ fn update_downloads_the_ecosystem_zip_from_the_base_url() {
     let (base, server) = serve(osv_zip(), 1);
     let db = tempfile::tempdir().unwrap();
     let output = allclear()
-        .arg("--db")
+        .args(["db", "--db"])
         .arg(db.path())
-        .args([
-            "db",
-            "update",
-            "--ecosystem",
-            "RubyGems",
-            "--base-url",
-            &base,
-        ])
+        .args(["update", "--ecosystem", "RubyGems", "--base-url", &base])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     assert_eq!(server.join().unwrap(), ["/RubyGems/all.zip"]);
 
     let scan = allclear()
+        .arg("scan")
         .arg("--db")
         .arg(db.path())
-        .arg("scan")
         .arg(fixtures().join("repo/app"))
         .args(["--format", "json"])
         .output()
@@ -173,9 +166,9 @@ fn update_reports_a_server_error_clearly() {
     let (base, server) = serve(Vec::new(), 1);
     let db = tempfile::tempdir().unwrap();
     let output = allclear()
-        .arg("--db")
+        .args(["db", "--db"])
         .arg(db.path())
-        .args(["db", "update", "--ecosystem", "npm", "--base-url", &base])
+        .args(["update", "--ecosystem", "npm", "--base-url", &base])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
@@ -188,9 +181,9 @@ fn update_without_ecosystems_downloads_those_of_the_repository() {
     let (base, server) = serve(osv_zip(), 1);
     let db = tempfile::tempdir().unwrap();
     let output = allclear()
-        .arg("--db")
+        .args(["db", "--db"])
         .arg(db.path())
-        .args(["db", "update", "--base-url", &base, "--path"])
+        .args(["update", "--base-url", &base, "--path"])
         .arg(fixtures().join("repo/app"))
         .output()
         .unwrap();
@@ -215,9 +208,9 @@ fn import_refuses_a_hostile_zip_and_keeps_the_old_database() {
     }
     std::fs::write(&zip_path, buffer.into_inner()).unwrap();
     let output = allclear()
-        .arg("--db")
+        .args(["db", "--db"])
         .arg(db.path())
-        .args(["db", "import"])
+        .args(["import"])
         .arg(&zip_path)
         .output()
         .unwrap();
@@ -228,9 +221,9 @@ fn import_refuses_a_hostile_zip_and_keeps_the_old_database() {
     );
     assert!(!dir.path().parent().unwrap().join("escape.json").exists());
     let scan = allclear()
+        .arg("scan")
         .arg("--db")
         .arg(db.path())
-        .arg("scan")
         .arg(fixtures().join("repo"))
         .args(["--format", "json"])
         .output()
@@ -253,9 +246,9 @@ fn import_of_nothing_importable_is_an_error() {
     for source in [empty_gems.path(), not_advisories.path()] {
         let db = tempfile::tempdir().unwrap();
         let output = allclear()
-            .arg("--db")
+            .args(["db", "--db"])
             .arg(db.path())
-            .args(["db", "import"])
+            .args(["import"])
             .arg(source)
             .output()
             .unwrap();

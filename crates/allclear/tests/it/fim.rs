@@ -24,15 +24,10 @@ impl Host {
     fn fim(&self, args: &[&str]) -> std::process::Output {
         allclear()
             .current_dir(self.dir.path())
-            .args([
-                "host",
-                "fim",
-                "--config",
-                "policy.toml",
-                "--baseline",
-                "fim.baseline",
-            ])
-            .args(args)
+            .args(["host", "fim"])
+            .args(&args[..1])
+            .args(["--config", "policy.toml", "--baseline", "fim.baseline"])
+            .args(&args[1..])
             .output()
             .unwrap()
     }
@@ -64,7 +59,7 @@ fn hints_repeat_the_config_and_baseline_given() {
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert!(
         stderr(&output).contains(
-            "hint: record one first with `allclear host fim --config policy.toml --baseline fim.baseline init`"
+            "hint: record one first with `allclear host fim init --config policy.toml --baseline fim.baseline`"
         ),
         "{}",
         text(&output)
@@ -73,7 +68,7 @@ fn hints_repeat_the_config_and_baseline_given() {
     let output = host.fim(&["init"]);
     assert!(
         stderr(&output).contains(
-            "`allclear host fim --config policy.toml --baseline fim.baseline init --force`"
+            "`allclear host fim init --config policy.toml --baseline fim.baseline --force`"
         ),
         "{}",
         text(&output)
@@ -82,7 +77,7 @@ fn hints_repeat_the_config_and_baseline_given() {
     let output = host.fim(&["check"]);
     assert!(
         stdout(&output)
-            .contains("`allclear host fim --config policy.toml --baseline fim.baseline update /"),
+            .contains("`allclear host fim update --config policy.toml --baseline fim.baseline /"),
         "{}",
         text(&output)
     );

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `allclear` binary: real files, a real advisory database built by
 //! `db import`, and a real HTTP server on loopback for `db update`.
 
+mod cli;
 mod db;
 mod digest;
 mod fim;
@@ -8,6 +9,7 @@ mod logs;
 mod realworld;
 mod scan;
 mod scanwalk;
+mod schemas;
 mod secrets;
 
 use std::path::{Path, PathBuf};
@@ -52,9 +54,9 @@ pub fn allclear() -> Command {
 pub fn fixture_db() -> tempfile::TempDir {
     let db = tempfile::tempdir().unwrap();
     let output = allclear()
-        .arg("--db")
+        .args(["db", "--db"])
         .arg(db.path())
-        .args(["db", "import"])
+        .args(["import"])
         .arg(fixtures().join("osv"))
         .output()
         .unwrap();

@@ -21,9 +21,9 @@ fn database(shared: &Path) -> &'static Path {
             .map(|entry| entry.unwrap().path())
             .collect();
         let output = allclear()
-            .arg("--db")
+            .args(["db", "--db"])
             .arg(db.path())
-            .args(["db", "import"])
+            .args(["import"])
             .args(&sources)
             .output()
             .unwrap();
@@ -39,9 +39,9 @@ fn scan_lines(project: &str) -> Option<String> {
     let shared = crate::shared("realworld")?.parent()?.to_path_buf();
     let db = database(&shared);
     let output = allclear()
-        .arg("--db")
+        .args(["scan", "--db"])
         .arg(db)
-        .args(["scan", "--format", "json"])
+        .args(["--format", "json"])
         .arg(shared.join("realworld").join(project))
         .output()
         .unwrap();

@@ -4,9 +4,9 @@ use crate::{allclear, copy_tree, fixture_db, fixtures, stderr, stdout, text};
 
 fn scan_json(db: &std::path::Path, repo: &std::path::Path) -> (i32, Value, String) {
     let output = allclear()
+        .arg("scan")
         .arg("--db")
         .arg(db)
-        .arg("scan")
         .arg(repo)
         .args(["--format", "json"])
         .output()
@@ -100,9 +100,9 @@ fn finds_vulnerable_packages_with_all_ids_and_the_fix() {
 fn human_report_groups_by_file_and_ends_with_a_summary() {
     let db = fixture_db();
     let output = allclear()
+        .arg("scan")
         .arg("--db")
         .arg(db.path())
-        .arg("scan")
         .arg(fixtures().join("repo"))
         .output()
         .unwrap();
@@ -124,9 +124,9 @@ fn sarif_and_markdown_render() {
     let db = fixture_db();
     for (format, needle) in [("sarif", "\"version\": \"2.1.0\""), ("markdown", "|")] {
         let output = allclear()
+            .arg("scan")
             .arg("--db")
             .arg(db.path())
-            .arg("scan")
             .arg(fixtures().join("repo"))
             .args(["--format", format])
             .output()
@@ -224,9 +224,9 @@ fn a_bad_policy_names_file_and_line() {
     )
     .unwrap();
     let output = allclear()
+        .arg("scan")
         .arg("--db")
         .arg(db.path())
-        .arg("scan")
         .arg(repo.path())
         .output()
         .unwrap();
@@ -264,9 +264,9 @@ fn broken_pipe_is_not_an_error() {
     let db = fixture_db();
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("allclear"))
         .env("NO_COLOR", "1")
+        .arg("scan")
         .arg("--db")
         .arg(db.path())
-        .arg("scan")
         .arg(fixtures().join("repo"))
         .args(["--format", "json"])
         .stdout(std::process::Stdio::piped())
@@ -338,7 +338,7 @@ fn rules_check_verifies_every_secret_rule() {
 fn db_from(sources: &[&str]) -> tempfile::TempDir {
     let db = tempfile::tempdir().unwrap();
     let mut cmd = allclear();
-    cmd.arg("--db").arg(db.path()).args(["db", "import"]);
+    cmd.args(["db", "--db"]).arg(db.path()).args(["import"]);
     for source in sources {
         cmd.arg(fixtures().join(source));
     }
@@ -378,9 +378,9 @@ fn ecosystem_without_advisories_fails_by_default() {
         ("web/yarn.lock", YARN_LOCK),
     ]);
     let output = allclear()
+        .arg("scan")
         .arg("--db")
         .arg(db.path())
-        .arg("scan")
         .arg(repo.path())
         .args(["--only", "deps", "--fail-on", "high", "--format", "json"])
         .output()
@@ -446,9 +446,9 @@ fn all_clear_states_what_was_covered() {
     let repo = repo_with(&[("Gemfile.lock", &gemfile_lock("ruby", &["rack (9.0.0)"]))]);
     let run = |format: &str| {
         let output = allclear()
+            .arg("scan")
             .arg("--db")
             .arg(db.path())
-            .arg("scan")
             .arg(repo.path())
             .args(["--format", format])
             .output()
@@ -502,9 +502,9 @@ fn truncated_yarn_lock_is_an_error_at_its_line() {
         "# yarn lockfile v1\n\n\nlodash@^4.17.0:\n  version \"4.17.",
     )]);
     let output = allclear()
+        .arg("scan")
         .arg("--db")
         .arg(db.path())
-        .arg("scan")
         .arg(repo.path())
         .output()
         .unwrap();
@@ -579,9 +579,9 @@ fn own_fix_per_advisory_and_one_rails_version() {
     );
 
     let output = allclear()
+        .arg("scan")
         .arg("--db")
         .arg(db.path())
-        .arg("scan")
         .arg(repo.path())
         .output()
         .unwrap();
