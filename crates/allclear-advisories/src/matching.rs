@@ -171,7 +171,8 @@ pub fn check_packages(
     }
 
     // Distinct packages, and which one each query is about.
-    let mut index: HashMap<(Ecosystem, String), Option<usize>> = HashMap::new();
+    let mut index: hashbrown::HashMap<(Ecosystem, String), Option<usize>> =
+        hashbrown::HashMap::new();
     let mut packages: Vec<(Ecosystem, &str, Vec<RawRecord>)> = Vec::new();
     let mut package_of = Vec::with_capacity(queries.len());
     for q in queries {

@@ -531,11 +531,18 @@ fn ts(seconds: f64) -> Timestamp {
     Timestamp::from_second(seconds.floor() as i64).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
-impl Digester {
-    /// Compiles the detections.
-    pub fn new(options: DigestOptions) -> Result<Digester, DigestError> {
-        let compiled = options
-            .jails
+/// Detections compiled once, for callers that digest many inputs with the same jails (a
+/// fuzz target compiling every built-in filter per input ran a few dozen inputs a second).
+#[derive(Clone)]
+pub struct CompiledJails {
+    jails: Vec<BuiltinJail>,
+    filters: Vec<Arc<allclear_logs::filter::CompiledFilter>>,
+}
+
+impl CompiledJails {
+    /// Compiles each jail's filter.
+    pub fn compile(jails: Vec<BuiltinJail>) -> Result<CompiledJails, DigestError> {
+        let filters = jails
             .iter()
             .map(|j| {
                 j.compile()
@@ -546,6 +553,24 @@ impl Digester {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        Ok(CompiledJails { jails, filters })
+    }
+}
+
+impl Digester {
+    /// Compiles the detections in `options.jails`.
+    pub fn new(options: DigestOptions) -> Result<Digester, DigestError> {
+        let jails = CompiledJails::compile(options.jails.clone())?;
+        Digester::with_jails(options, jails)
+    }
+
+    /// A digester running detections already compiled (they replace `options.jails`).
+    pub fn with_jails(
+        mut options: DigestOptions,
+        jails: CompiledJails,
+    ) -> Result<Digester, DigestError> {
+        options.jails = jails.jails;
+        let compiled = jails.filters;
         // Fail early (and once) if the date templates are broken.
         DateDetector::with_defaults().map_err(DigestError::Dates)?;
         Ok(Digester {

@@ -36,6 +36,6 @@ pub mod disk;
 pub mod render;
 
 pub use digest::{
-    Attention, AttentionKind, Digest, DigestError, DigestOptions, Digester, FsUsage, LogKind,
-    clean, order_rotated, rotation_base,
+    Attention, AttentionKind, CompiledJails, Digest, DigestError, DigestOptions, Digester, FsUsage,
+    LogKind, clean, order_rotated, rotation_base,
 };

@@ -282,21 +282,24 @@ impl<'a> EventReceiver for Reader<'a> {
         if self.depth > 0 {
             return;
         }
-        let keys = std::mem::take(&mut self.key);
-        let keys: Vec<&str> = keys.iter().map(|k| &**k).collect();
-        if self.section == Section::Top && keys.first() == Some(&"package") {
+        // The key's buffer is kept for the next pair: no allocation per key.
+        let first = self.key.first().map(|k| &**k);
+        let package_key = self.section == Section::Top && first == Some("package");
+        let field = match (self.key.len(), first) {
+            (1, Some("name")) => Field::Name,
+            (1, Some("version")) => Field::Version,
+            (1, Some("source")) => Field::Source,
+            (1, Some("dependencies")) => Field::Dependencies,
+            _ => Field::Ignored,
+        };
+        if package_key {
             self.fail(
                 span.start(),
                 "`package` as a key: Cargo writes `[[package]]` tables".to_owned(),
             );
         }
-        self.field = Some(match keys.as_slice() {
-            ["name"] => Field::Name,
-            ["version"] => Field::Version,
-            ["source"] => Field::Source,
-            ["dependencies"] => Field::Dependencies,
-            _ => Field::Ignored,
-        });
+        self.key.clear();
+        self.field = Some(field);
     }
 
     fn scalar(&mut self, span: Span, kind: Option<Encoding>, error: &mut dyn ErrorSink) {
