@@ -40,6 +40,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use metrics::Metrics;
 
+/// How API tokens and one-time links are stored (exposed so tools that seed a store, and
+/// tests, store tokens the server accepts).
+pub use auth::token_hash;
+
 /// Where "now" comes from: the system clock in production, a [`ManualClock`] in tests of
 /// timeouts and lock-outs.
 pub trait Clock: Send + Sync + 'static {

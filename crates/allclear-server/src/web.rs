@@ -102,6 +102,16 @@ pub fn routes() -> Vec<Route> {
             handler: get(admin_page),
         },
         Route {
+            method: Method::GET,
+            path: "/admin/audit",
+            handler: get(audit_page),
+        },
+        Route {
+            method: Method::GET,
+            path: "/admin/audit.jsonl",
+            handler: get(audit_export),
+        },
+        Route {
             method: Method::POST,
             path: "/admin/invites",
             handler: post(create_invite),
@@ -1506,4 +1516,98 @@ async fn deactivate_user(
     )
     .await?;
     Ok(Redirect::to("/admin").into_response())
+}
+
+// ---- the audit log ----
+
+struct AuditLine {
+    id: i64,
+    at: String,
+    actor: String,
+    action: String,
+    target: String,
+    detail: String,
+    ip: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    nav: Option<Nav>,
+    entries: Vec<AuditLine>,
+    older: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    before: Option<i64>,
+}
+
+const AUDIT_PAGE: i64 = 100;
+
+async fn audit_page(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Query(query): Query<AuditQuery>,
+) -> WebResult {
+    if let Some(refused) = require_admin(&session) {
+        return Ok(refused);
+    }
+    let entries = state.store.audit_entries(query.before, AUDIT_PAGE).await?;
+    let older = (entries.len() as i64 == AUDIT_PAGE)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
+    let page = AuditPage {
+        nav: nav(&session),
+        entries: entries
+            .into_iter()
+            .map(|e| AuditLine {
+                id: e.id,
+                at: format_time(e.at),
+                actor: e.actor,
+                action: e.action,
+                target: e.target,
+                detail: e.detail,
+                ip: e.ip,
+            })
+            .collect(),
+        older,
+    };
+    Ok(Html(render(&page)?).into_response())
+}
+
+/// The whole log, oldest first, one JSON object a line (with the chain's hashes, so the
+/// export can be verified on its own).
+async fn audit_export(State(state): State<AppState>, SignedIn(session): SignedIn) -> WebResult {
+    if let Some(refused) = require_admin(&session) {
+        return Ok(refused);
+    }
+    let mut lines = Vec::new();
+    let mut before = None;
+    loop {
+        let batch = state.store.audit_entries(before, 1000).await?;
+        let Some(last) = batch.last() else { break };
+        before = Some(last.id);
+        lines.extend(batch.into_iter().map(|e| {
+            serde_json::json!({
+                "id": e.id, "at": e.at, "actor": e.actor, "action": e.action, "target": e.target,
+                "detail": e.detail, "ip": e.ip, "prev_hash": e.prev_hash, "hash": e.hash,
+            })
+            .to_string()
+        }));
+    }
+    lines.reverse();
+    let mut body = lines.join("\n");
+    body.push('\n');
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/jsonl; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"allclear-audit.jsonl\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }

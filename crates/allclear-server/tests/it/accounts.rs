@@ -442,3 +442,30 @@ fn the_audit_log_records_security_events_in_an_intact_chain() {
         "{verdict:?}"
     );
 }
+
+#[test]
+fn admins_read_and_export_the_audit_log_others_do_not() {
+    let server = TestServer::start();
+    let (mut owner, _) = server.owner("ada");
+    let page = owner.get("/admin/audit");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("totp.enrol"), "{}", page.body);
+    let export = owner.get("/admin/audit.jsonl");
+    assert_eq!(export.status, 200);
+    let lines: Vec<serde_json::Value> = export
+        .body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["id"], 1);
+    assert_eq!(lines[0]["action"], "setup.owner");
+    assert!(
+        lines.windows(2).all(|w| w[1]["prev_hash"] == w[0]["hash"]),
+        "the export carries the chain"
+    );
+
+    let (mut bob, _) = server.invite(&mut owner, "bob");
+    assert_eq!(bob.get("/admin/audit").status, 404);
+    assert_eq!(bob.get("/admin/audit.jsonl").status, 404);
+    assert_eq!(bob.get("/admin").status, 404);
+}
