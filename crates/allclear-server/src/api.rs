@@ -132,6 +132,42 @@ fn validate(index: usize, value: &Value) -> Result<IncomingFinding, String> {
     })
 }
 
+/// A report as the server keeps it.
+#[derive(Debug)]
+pub struct ParsedReport {
+    /// Validated, one per fingerprint.
+    pub findings: Vec<IncomingFinding>,
+    /// The scan had errors: parts of the tree went unchecked.
+    pub partial: bool,
+}
+
+/// Reads and validates the body of `POST …/reports` (the output of `allclear scan --format
+/// json`): an error names the first field that is wrong.
+pub fn parse_report(body: &[u8]) -> Result<ParsedReport, String> {
+    let report: Report =
+        serde_json::from_slice(body).map_err(|e| format!("not an allclear JSON report: {e}"))?;
+    if report.schema != 1 {
+        return Err(format!(
+            "schema {} is not supported (this server reads schema 1)",
+            report.schema
+        ));
+    }
+    if report.findings.len() > MAX_FINDINGS {
+        return Err(format!("more than {MAX_FINDINGS} findings in one report"));
+    }
+    let mut findings = Vec::with_capacity(report.findings.len());
+    for (index, value) in report.findings.iter().enumerate() {
+        findings.push(validate(index, value)?);
+    }
+    // The same fingerprint twice in one report is one finding.
+    let mut seen = std::collections::HashSet::new();
+    findings.retain(|f| seen.insert(f.fingerprint.clone()));
+    Ok(ParsedReport {
+        findings,
+        partial: !report.errors.is_empty(),
+    })
+}
+
 /// Takes a scan report; answers what changed. A report with errors (parts of the tree went
 /// unchecked) marks nothing fixed.
 async fn ingest(
@@ -146,32 +182,10 @@ async fn ingest(
             "source: expected 1 to 200 of letters, digits and ._-/:@".to_owned(),
         ));
     }
-    let report: Report = match serde_json::from_slice(&body) {
-        Ok(report) => report,
-        Err(e) => return Ok(bad_request(format!("not an allclear JSON report: {e}"))),
+    let ParsedReport { findings, partial } = match parse_report(&body) {
+        Ok(parsed) => parsed,
+        Err(problem) => return Ok(bad_request(problem)),
     };
-    if report.schema != 1 {
-        return Ok(bad_request(format!(
-            "schema {} is not supported (this server reads schema 1)",
-            report.schema
-        )));
-    }
-    if report.findings.len() > MAX_FINDINGS {
-        return Ok(bad_request(format!(
-            "more than {MAX_FINDINGS} findings in one report"
-        )));
-    }
-    let mut findings = Vec::with_capacity(report.findings.len());
-    for (index, value) in report.findings.iter().enumerate() {
-        match validate(index, value) {
-            Ok(finding) => findings.push(finding),
-            Err(problem) => return Ok(bad_request(problem)),
-        }
-    }
-    // The same fingerprint twice in one report is one finding.
-    let mut seen = std::collections::HashSet::new();
-    findings.retain(|f| seen.insert(f.fingerprint.clone()));
-    let partial = !report.errors.is_empty();
     let now = state.now();
     let summary = state
         .store
@@ -270,4 +284,64 @@ async fn one_finding(
         .map(|e| json!({ "at": e.at, "kind": e.kind }))
         .collect();
     Ok(Json(value).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn finding(fingerprint: &str, severity: &str, line: i64) -> Value {
+        json!({
+            "fingerprint": fingerprint, "rule": "deps.vulnerable", "severity": severity,
+            "title": "t", "location": { "path": "Gemfile.lock", "line": line }
+        })
+    }
+
+    proptest! {
+        /// Whatever the bytes, the parser answers (never panics), and what it accepts
+        /// satisfies the limits the store relies on.
+        #[test]
+        fn any_bytes_give_an_answer(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            if let Ok(parsed) = parse_report(&body) {
+                for f in parsed.findings {
+                    prop_assert_eq!(f.fingerprint.len(), 32);
+                    prop_assert!(severity_rank(&f.severity).is_some());
+                }
+            }
+        }
+
+        /// A well-formed finding is accepted and keeps its fields.
+        #[test]
+        fn valid_findings_are_accepted(
+            fingerprint in "[0-9a-f]{32}",
+            severity in prop::sample::select(vec!["critical", "high", "medium", "low", "info"]),
+            line in 1i64..1_000_000,
+        ) {
+            let body = json!({ "schema": 1, "findings": [finding(&fingerprint, severity, line)] }).to_string();
+            let parsed = parse_report(body.as_bytes()).unwrap();
+            prop_assert_eq!(&parsed.findings[0].fingerprint, &fingerprint);
+            prop_assert_eq!(parsed.findings[0].line, Some(line));
+            prop_assert!(!parsed.partial);
+        }
+
+        /// A fingerprint that is not 32 lowercase hex digits is refused, naming the field.
+        #[test]
+        fn bad_fingerprints_are_refused(fingerprint in "[0-9a-zA-Z]{0,40}") {
+            prop_assume!(!(fingerprint.len() == 32 && fingerprint.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))));
+            let body = json!({ "schema": 1, "findings": [finding(&fingerprint, "high", 1)] }).to_string();
+            let error = parse_report(body.as_bytes()).unwrap_err();
+            prop_assert!(error.contains("findings[0].fingerprint"), "{}", error);
+        }
+    }
+
+    #[test]
+    fn duplicates_collapse_and_errors_make_a_report_partial() {
+        let f = finding("0123456789abcdef0123456789abcdef", "high", 3);
+        let body = json!({ "schema": 1, "findings": [f.clone(), f], "errors": [{"path": "x", "message": "y"}] });
+        let parsed = parse_report(body.to_string().as_bytes()).unwrap();
+        assert_eq!(parsed.findings.len(), 1);
+        assert!(parsed.partial);
+    }
 }

@@ -38,6 +38,7 @@ use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::routing::MethodRouter;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+pub use api::{ParsedReport, parse_report};
 pub use metrics::Metrics;
 
 /// How API tokens and one-time links are stored (exposed so tools that seed a store, and

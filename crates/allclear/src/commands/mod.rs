@@ -7,8 +7,10 @@ pub mod fim;
 pub mod hook;
 pub mod init;
 pub mod logs;
+pub mod report_to;
 pub mod rules;
 pub mod scan;
+pub mod serve;
 
 use crate::cli::OutputFormat;
 

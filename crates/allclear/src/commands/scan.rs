@@ -24,6 +24,7 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> anyhow::Result<u8> {
         policy.scan.fail_on = fail_on;
     }
     let baseline = load_baseline(root, args.baseline.as_deref())?;
+    let upload = crate::commands::report_to::prepare(args)?;
     let sources = Sources {
         progress: scan_progress(cli.quiet),
         ..Sources::from(args)
@@ -58,6 +59,14 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> anyhow::Result<u8> {
     output::emit_with(args.output.as_deref(), |out| {
         allclear_report::render(&report, format, &options, out)
     })?;
+    if let Some(upload) = upload {
+        let mut json = Vec::new();
+        allclear_report::render(&report, allclear_report::Format::Json, &options, &mut json)?;
+        let summary = upload.send(&json)?;
+        if !cli.quiet {
+            eprintln!("{summary}");
+        }
+    }
     Ok(report.exit_code() as u8)
 }
 

@@ -9,6 +9,7 @@ mod realworld;
 mod scan;
 mod scanwalk;
 mod secrets;
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
