@@ -1,6 +1,6 @@
 //! The JSON API, authorised by bearer tokens only (see [`crate::access`]).
 
-use allclear_store::{IncomingFinding, severity_rank};
+use allclear_store::{Coverage, IncomingFinding, severity_rank};
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{Method, StatusCode};
@@ -54,6 +54,43 @@ struct Report {
     findings: Vec<Value>,
     #[serde(default)]
     errors: Vec<Value>,
+    coverage: Option<ReportCoverage>,
+}
+
+/// The report's `coverage` (docs/json-schema.md): what the scan checked.
+#[derive(Deserialize)]
+struct ReportCoverage {
+    #[serde(default)]
+    lockfiles: u64,
+    #[serde(default)]
+    ecosystems: Vec<Value>,
+    secret_rules: Option<u64>,
+    #[serde(default)]
+    staged: bool,
+}
+
+impl Report {
+    /// Which rule areas the report speaks for. Without coverage, with errors, or for a
+    /// staged-only scan, silence proves nothing. Dependency rules are covered when lockfiles
+    /// were read (`scan --only secrets` reads none); the secrets scanner's areas when its
+    /// rules ran. A repository whose last lockfile was removed keeps its dependency findings
+    /// open until someone looks: stale, never a false "fixed".
+    fn coverage(&self) -> Coverage {
+        let Some(coverage) = &self.coverage else {
+            return Coverage::Partial;
+        };
+        if !self.errors.is_empty() || coverage.staged {
+            return Coverage::Partial;
+        }
+        let mut areas = vec!["policy".to_owned()];
+        if coverage.lockfiles > 0 || !coverage.ecosystems.is_empty() {
+            areas.push("deps".to_owned());
+        }
+        if coverage.secret_rules.is_some_and(|rules| rules > 0) {
+            areas.extend(["secrets", "restricted", "personal"].map(str::to_owned));
+        }
+        Coverage::Areas(areas)
+    }
 }
 
 #[derive(Deserialize)]
@@ -137,8 +174,8 @@ fn validate(index: usize, value: &Value) -> Result<IncomingFinding, String> {
 pub struct ParsedReport {
     /// Validated, one per fingerprint.
     pub findings: Vec<IncomingFinding>,
-    /// The scan had errors: parts of the tree went unchecked.
-    pub partial: bool,
+    /// What the report's silence means (see [`Coverage`]).
+    pub coverage: Coverage,
 }
 
 /// Reads and validates the body of `POST …/reports` (the output of `allclear scan --format
@@ -164,7 +201,7 @@ pub fn parse_report(body: &[u8]) -> Result<ParsedReport, String> {
     findings.retain(|f| seen.insert(f.fingerprint.clone()));
     Ok(ParsedReport {
         findings,
-        partial: !report.errors.is_empty(),
+        coverage: report.coverage(),
     })
 }
 
@@ -182,14 +219,14 @@ async fn ingest(
             "source: expected 1 to 200 of letters, digits and ._-/:@".to_owned(),
         ));
     }
-    let ParsedReport { findings, partial } = match parse_report(&body) {
+    let ParsedReport { findings, coverage } = match parse_report(&body) {
         Ok(parsed) => parsed,
         Err(problem) => return Ok(bad_request(problem)),
     };
     let now = state.now();
     let summary = state
         .store
-        .ingest(access.project.id, &source, &findings, partial, now)
+        .ingest(access.project.id, &source, &findings, &coverage, now)
         .await?;
     if let crate::access::Principal::Token(token) = &access.principal {
         state.store.touch_token(token.id, now).await?;
@@ -224,7 +261,7 @@ async fn ingest(
             "reopened": summary.reopened,
             "unchanged": summary.unchanged,
             "fixed": summary.fixed,
-            "partial": partial,
+            "partial": coverage == Coverage::Partial,
         })),
     )
         .into_response())
@@ -323,7 +360,7 @@ mod tests {
             let parsed = parse_report(body.as_bytes()).unwrap();
             prop_assert_eq!(&parsed.findings[0].fingerprint, &fingerprint);
             prop_assert_eq!(parsed.findings[0].line, Some(line));
-            prop_assert!(!parsed.partial);
+            prop_assert_eq!(parsed.coverage, Coverage::Partial, "no coverage given");
         }
 
         /// A fingerprint that is not 32 lowercase hex digits is refused, naming the field.
@@ -342,6 +379,37 @@ mod tests {
         let body = json!({ "schema": 1, "findings": [f.clone(), f], "errors": [{"path": "x", "message": "y"}] });
         let parsed = parse_report(body.to_string().as_bytes()).unwrap();
         assert_eq!(parsed.findings.len(), 1);
-        assert!(parsed.partial);
+        assert_eq!(parsed.coverage, Coverage::Partial);
+    }
+
+    #[test]
+    fn coverage_decides_which_areas_can_be_fixed() {
+        let areas = |coverage: Value| {
+            let body = json!({ "schema": 1, "findings": [], "coverage": coverage });
+            parse_report(body.to_string().as_bytes()).unwrap().coverage
+        };
+        let all = ["policy", "deps", "secrets", "restricted", "personal"].map(str::to_owned);
+        assert_eq!(
+            areas(json!({"files": 3, "lockfiles": 1, "secret_rules": 90})),
+            Coverage::Areas(all.to_vec())
+        );
+        assert_eq!(
+            areas(json!({"files": 3, "lockfiles": 0, "secret_rules": 90})),
+            Coverage::Areas(vec![
+                "policy".into(),
+                "secrets".into(),
+                "restricted".into(),
+                "personal".into()
+            ]),
+            "--only secrets says nothing about dependencies"
+        );
+        assert_eq!(
+            areas(json!({"files": 3, "lockfiles": 2})),
+            Coverage::Areas(vec!["policy".into(), "deps".into()])
+        );
+        assert_eq!(
+            areas(json!({"files": 1, "lockfiles": 1, "secret_rules": 90, "staged": true})),
+            Coverage::Partial
+        );
     }
 }

@@ -96,12 +96,8 @@ pub async fn csrf_guard(State(state): State<AppState>, request: Request, next: N
             "This form has expired or was sent from another site. Go back, reload the page and try again.",
         )
     };
-    // Browsers say where a request comes from; another site's form is refused outright.
-    if let Some(site) = request.headers().get("sec-fetch-site")
-        && !matches!(site.as_bytes(), b"same-origin" | b"none")
-    {
-        return forbidden();
-    }
+    // The body is read (it is small) before any refusal: answering without reading it
+    // makes the server drop the connection, which clients see as an error, not a 403.
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
         return message(
@@ -110,6 +106,12 @@ pub async fn csrf_guard(State(state): State<AppState>, request: Request, next: N
             "The form is too large.",
         );
     };
+    // Browsers say where a request comes from; another site's form is refused outright.
+    if let Some(site) = parts.headers.get("sec-fetch-site")
+        && !matches!(site.as_bytes(), b"same-origin" | b"none")
+    {
+        return forbidden();
+    }
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
     let Some(sent) = fields.iter().find(|(key, _)| key == "csrf").map(|(_, v)| v) else {
         return forbidden();

@@ -929,7 +929,7 @@ async fn overview(State(state): State<AppState>, SignedIn(session): SignedIn) ->
     } else if !partial.is_empty() {
         (
             format!(
-                "Unknown: the last report of {} was partial (parts of the scan failed).",
+                "Unknown: the last report of {} was partial (parts went unchecked).",
                 partial.join(", ")
             ),
             "unknown",

@@ -17,6 +17,18 @@ pub struct IncomingFinding {
     pub data: String,
 }
 
+/// What a report covered, which decides what its silence means: an open finding absent
+/// from the report is fixed only if the report checked the finding's area (the rule id's
+/// part before the first dot: `deps`, `secrets`, `restricted`, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Coverage {
+    /// Parts went unchecked (errors, a staged-only scan, no coverage given): nothing is
+    /// marked fixed.
+    Partial,
+    /// These areas were checked in full.
+    Areas(Vec<String>),
+}
+
 /// What an ingestion changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct IngestSummary {
@@ -101,16 +113,17 @@ fn finding_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<FindingRow> {
 impl Store {
     /// Records a report of `source` (a repository or host) for the project. Findings are
     /// matched by fingerprint within (project, source): new ones are opened, fixed ones that
-    /// come back are reopened, and open ones absent from the report are marked fixed, unless
-    /// the report is `partial` (the scan had errors, so absence proves nothing).
+    /// come back are reopened, and open ones absent from the report are marked fixed when
+    /// the report covered their area (see [`Coverage`]).
     pub async fn ingest(
         &self,
         project: i64,
         source: &str,
         findings: &[IncomingFinding],
-        partial: bool,
+        covered: &Coverage,
         now: i64,
     ) -> Result<IngestSummary> {
+        let partial = matches!(covered, Coverage::Partial);
         let _gate = self.write_gate.lock().await;
         let mut tx = self.pool().begin().await?;
         let report_id = sqlx::query(
@@ -198,20 +211,28 @@ impl Store {
                 insert_event(&mut tx, id, now, kind, report_id).await?;
             }
         }
-        if !partial {
-            let fixed: Vec<i64> = sqlx::query_scalar(
-                "UPDATE findings SET fixed_at = ? WHERE project_id = ? AND source = ? \
-                 AND fixed_at IS NULL AND last_report <> ? RETURNING id",
+        if let Coverage::Areas(areas) = covered {
+            let candidates: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT id, rule FROM findings WHERE project_id = ? AND source = ? \
+                 AND fixed_at IS NULL AND last_report <> ?",
             )
-            .bind(now)
             .bind(project)
             .bind(source)
             .bind(report_id)
             .fetch_all(&mut *tx)
             .await?;
-            summary.fixed = fixed.len() as u64;
-            for id in fixed {
+            for (id, rule) in candidates {
+                let area = rule.split('.').next().unwrap_or_default();
+                if !areas.iter().any(|covered| covered == area) {
+                    continue;
+                }
+                sqlx::query("UPDATE findings SET fixed_at = ? WHERE id = ?")
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
                 insert_event(&mut tx, id, now, "fixed", report_id).await?;
+                summary.fixed += 1;
             }
         }
         tx.commit().await?;

@@ -28,7 +28,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use audit::{AuditEntry, AuditVerdict, NewAuditEntry};
 pub use findings::{
-    FindingEvent, FindingRow, IncomingFinding, IngestSummary, ProjectOverview, severity_rank,
+    Coverage, FindingEvent, FindingRow, IncomingFinding, IngestSummary, ProjectOverview,
+    severity_rank,
 };
 pub use migrate::SCHEMA_VERSION;
 

@@ -103,13 +103,32 @@ fn a_report_with_errors_fixes_nothing() {
     let (mut owner, _) = server.owner("ada");
     let token = project_with_token(&mut owner, "web", "member");
     post_report(&server, &token, &fixture("report.json"));
-    let partial = r#"{"schema": 1, "findings": [], "errors": [{"path": "Gemfile.lock", "message": "unreadable"}], "summary": {"findings": 0, "failed": false}}"#;
+    let partial = r#"{"schema": 1, "findings": [], "errors": [{"path": "Gemfile.lock", "message": "unreadable"}], "summary": {"findings": 0, "failed": false}, "coverage": {"files": 1, "lockfiles": 1, "secret_rules": 90}}"#;
     let (status, answer) = post_report(&server, &token, partial);
     assert_eq!(status, 201);
     assert_eq!(
         (answer["fixed"].as_u64(), answer["partial"].as_bool()),
         (Some(0), Some(true))
     );
+    // A secrets-only scan does not fix the dependency finding; it does fix the secret.
+    let secrets_only = r#"{"schema": 1, "findings": [], "summary": {"findings": 0, "failed": false}, "coverage": {"files": 1, "lockfiles": 0, "secret_rules": 90}}"#;
+    let (_, answer) = post_report(&server, &token, secrets_only);
+    assert_eq!(answer["fixed"].as_u64(), Some(1), "{answer}");
+    let (_, list) = api(
+        &server.base,
+        "GET",
+        "/api/v1/projects/web/findings",
+        Some(&token),
+        None,
+    );
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let open: Vec<&str> = list["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(open, ["deps.vulnerable"]);
 }
 
 #[test]

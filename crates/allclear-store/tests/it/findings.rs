@@ -1,4 +1,8 @@
-use allclear_store::{IncomingFinding, Store};
+use allclear_store::{Coverage, IncomingFinding, Store};
+
+fn deps() -> Coverage {
+    Coverage::Areas(vec!["deps".to_owned()])
+}
 
 use crate::{T0, fresh, runtime};
 
@@ -27,7 +31,7 @@ fn findings_are_opened_fixed_and_reopened_by_fingerprint() {
         let (a, b) = (finding(1, "high"), finding(2, "low"));
 
         let first = store
-            .ingest(p, "repo", &[a.clone(), b.clone()], false, T0)
+            .ingest(p, "repo", &[a.clone(), b.clone()], &deps(), T0)
             .await
             .unwrap();
         assert_eq!(
@@ -36,7 +40,7 @@ fn findings_are_opened_fixed_and_reopened_by_fingerprint() {
         );
 
         let second = store
-            .ingest(p, "repo", std::slice::from_ref(&a), false, T0 + 10)
+            .ingest(p, "repo", std::slice::from_ref(&a), &deps(), T0 + 10)
             .await
             .unwrap();
         assert_eq!(
@@ -45,7 +49,7 @@ fn findings_are_opened_fixed_and_reopened_by_fingerprint() {
         );
 
         let third = store
-            .ingest(p, "repo", &[a.clone(), b.clone()], false, T0 + 20)
+            .ingest(p, "repo", &[a.clone(), b.clone()], &deps(), T0 + 20)
             .await
             .unwrap();
         assert_eq!(
@@ -78,13 +82,16 @@ fn a_partial_report_fixes_nothing_and_sources_are_separate() {
         let (_dir, store) = fresh().await;
         let p = project(&store).await;
         store
-            .ingest(p, "repo", &[finding(1, "high")], false, T0)
+            .ingest(p, "repo", &[finding(1, "high")], &deps(), T0)
             .await
             .unwrap();
-        let partial = store.ingest(p, "repo", &[], true, T0 + 1).await.unwrap();
+        let partial = store
+            .ingest(p, "repo", &[], &Coverage::Partial, T0 + 1)
+            .await
+            .unwrap();
         assert_eq!(partial.fixed, 0);
         let other = store
-            .ingest(p, "other-repo", &[], false, T0 + 2)
+            .ingest(p, "other-repo", &[], &deps(), T0 + 2)
             .await
             .unwrap();
         assert_eq!(
@@ -95,7 +102,16 @@ fn a_partial_report_fixes_nothing_and_sources_are_separate() {
             store.findings_page(p, false, None, 10).await.unwrap().len(),
             1
         );
-        let complete = store.ingest(p, "repo", &[], false, T0 + 3).await.unwrap();
+        let secrets_only = Coverage::Areas(vec!["secrets".to_owned()]);
+        let other_area = store
+            .ingest(p, "repo", &[], &secrets_only, T0 + 3)
+            .await
+            .unwrap();
+        assert_eq!(
+            other_area.fixed, 0,
+            "a report that did not check dependencies fixes none"
+        );
+        let complete = store.ingest(p, "repo", &[], &deps(), T0 + 3).await.unwrap();
         assert_eq!(complete.fixed, 1);
         assert_eq!(
             store.findings_page(p, true, None, 10).await.unwrap().len(),
@@ -111,7 +127,7 @@ fn keyset_pages_cover_every_finding_once_worst_first() {
         let p = project(&store).await;
         let severities = ["info", "low", "medium", "high", "critical"];
         let all: Vec<IncomingFinding> = (0..123).map(|n| finding(n, severities[n % 5])).collect();
-        store.ingest(p, "repo", &all, false, T0).await.unwrap();
+        store.ingest(p, "repo", &all, &deps(), T0).await.unwrap();
         let mut seen = Vec::new();
         let mut after = None;
         loop {

@@ -119,7 +119,7 @@ impl Upload {
             number("reopened"),
             number("fixed"),
             if answer.get("partial").and_then(|v| v.as_bool()) == Some(true) {
-                "; partial (the scan had errors), so nothing was marked fixed"
+                "; partial (parts went unchecked), so nothing was marked fixed"
             } else {
                 ""
             }
