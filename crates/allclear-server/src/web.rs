@@ -807,16 +807,8 @@ async fn enrol(
     .await?;
     let cookie =
         session::start_session(&state, Some(&session), session.user.id, SessionStage::Full).await?;
-    let fresh = state.store.user(session.user.id).await?;
-    let page = RecoveryPage {
-        nav: fresh.map(|user| Nav {
-            username: user.username,
-            // The new session's token is not known here; the nav's forms work from the next page.
-            csrf: String::new(),
-            is_admin: user.is_admin,
-        }),
-        codes,
-    };
+    // No navigation on this page: its sign-out forms would carry the old session's token.
+    let page = RecoveryPage { nav: None, codes };
     Ok(html_with_cookie(
         StatusCode::OK,
         render(&page)?,
