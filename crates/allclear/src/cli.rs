@@ -134,6 +134,9 @@ pub enum Command {
     /// Shell completions and man pages, for packages
     #[command(subcommand, hide = true)]
     Generate(GenerateCommand),
+    /// The team's server: accounts with a second factor, projects and roles, findings that
+    /// scans report with --report-to, an audit log
+    Serve(crate::commands::serve::ServeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -219,6 +222,15 @@ pub struct ScanArgs {
     /// [default: PATH/allclear-baseline.json when it exists; see `allclear baseline`]
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+
+    /// Also send the JSON report to an allclear server (the URL its project page shows), with
+    /// the token in ALLCLEAR_TOKEN or --token-file; a report not accepted exits 2
+    #[arg(long, value_name = "URL")]
+    pub report_to: Option<String>,
+
+    /// File holding the API token for --report-to (instead of ALLCLEAR_TOKEN)
+    #[arg(long, value_name = "FILE", requires = "report_to")]
+    pub token_file: Option<PathBuf>,
 }
 
 /// What `allclear scan` checks.

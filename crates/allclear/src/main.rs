@@ -47,6 +47,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
         Command::Host(HostCommand::Fim(command)) => commands::fim::run(global, command),
         Command::Host(HostCommand::Logs(command)) => commands::logs::run(global, command),
         Command::Generate(command) => commands::generate::run(command),
+        Command::Serve(args) => commands::serve::run(args).map(ExitStatus::from_code),
     }
 }
 

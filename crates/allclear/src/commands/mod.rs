@@ -9,8 +9,10 @@ pub mod generate;
 pub mod hook;
 pub mod init;
 pub mod logs;
+pub mod report_to;
 pub mod rules;
 pub mod scan;
+pub mod serve;
 
 use std::process::ExitCode;
 

@@ -25,6 +25,7 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         policy.scan.fail_on = fail_on;
     }
     let baseline = load_baseline(root, args.baseline.as_deref())?;
+    let upload = crate::commands::report_to::prepare(args)?;
     let sources = Sources {
         progress: scan_progress(global),
         ..Sources::from(args)
@@ -60,6 +61,12 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<ExitStatus> {
     output::emit_with(args.output.output.as_deref(), |out| {
         allclear_report::render(&report, format, &options, out)
     })?;
+    if let Some(upload) = upload {
+        let mut json = Vec::new();
+        allclear_report::render(&report, allclear_report::Format::Json, &options, &mut json)?;
+        let summary = upload.send(&json)?;
+        global.note(summary);
+    }
     Ok(ExitStatus::of(&report))
 }
 

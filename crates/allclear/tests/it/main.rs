@@ -11,6 +11,7 @@ mod scan;
 mod scanwalk;
 mod schemas;
 mod secrets;
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
