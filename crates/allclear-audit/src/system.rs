@@ -347,10 +347,15 @@ impl System {
                     if depth < self.limits.max_dir_depth {
                         stack.push((child, depth + 1));
                     }
-                } else if meta.is_file()
-                    || (meta.file_type().is_symlink() && self.kind(&child)? == Kind::File)
-                {
+                } else if meta.is_file() {
                     files.push(child);
+                } else if meta.file_type().is_symlink() {
+                    // A link to a file counts; a broken or looping one is kept too, so that
+                    // a rule whose name matches it reports the error instead of skipping it.
+                    match self.kind(&child) {
+                        Ok(Kind::File) | Err(_) => files.push(child),
+                        Ok(_) => {}
+                    }
                 }
             }
         }

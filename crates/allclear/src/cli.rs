@@ -86,6 +86,8 @@ pub enum HostCommand {
     Fim(crate::commands::fim::FimArgs),
     /// Log analysis with fail2ban's own filters: what would be banned, and why
     Logs(crate::commands::logs::LogsArgs),
+    /// Configuration assessment with Wazuh SCA policies (the OpenSCAP/Lynis job)
+    Audit(crate::commands::audit::AuditArgs),
 }
 
 #[derive(Debug, Args)]

@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Command::Host(HostCommand::Logs(args)) => {
             commands::logs::run(args, cli.color).map(|code| u8::try_from(code).unwrap_or(2))
         }
+        Command::Host(HostCommand::Audit(args)) => commands::audit::run(&cli, args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod audit;
 pub mod baseline;
 pub mod db;
 pub mod digest;
