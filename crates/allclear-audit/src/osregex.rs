@@ -37,7 +37,7 @@ pub enum RegexError {
     Invalid { pattern: String, message: String },
     /// OS_Regex would read the construct literally, PCRE as syntax: allclear does not guess.
     #[error(
-        "`{pattern}` uses {construct}, which OS_Regex (the policy's engine) reads literally but PCRE reads as syntax; set `regex_type: pcre2` if PCRE is meant"
+        "`{pattern}` uses {construct}, which OS_Regex (the policy's engine) reads literally but PCRE reads as syntax; set regex_type: pcre2 if PCRE is meant"
     )]
     Ambiguous {
         pattern: String,

@@ -247,10 +247,10 @@ fn summarize(
 }
 
 /// A reason with its specifics (the quoted rule or pattern) left out, so that checks not run
-/// for the same kind of reason are listed together. Short quoted words (`[...]`, `?`,
-/// `regex_type: pcre2`) say what the reason is and stay.
+/// for the same kind of reason are listed together. Short quoted words (`[...]`, `?`) say
+/// what the reason is and stay.
 fn generalize(reason: &str) -> String {
-    const KEPT: usize = 18;
+    const KEPT: usize = 5;
     let mut out = String::new();
     for (index, piece) in reason.split('`').enumerate() {
         let quoted = index % 2 == 1;
