@@ -58,6 +58,8 @@ pub struct CheckResult {
     pub policy: String,
     pub check: Check,
     pub outcome: Outcome,
+    /// What the check saw (the setting and the file and line it came from), when it says.
+    pub evidence: Option<String>,
 }
 
 /// A whole policy's results.
@@ -121,6 +123,7 @@ pub fn evaluate_policy(policy: &ScaPolicy, system: &System) -> PolicyResult {
                 policy: policy.id.clone(),
                 check: check.clone(),
                 outcome,
+                evidence: None,
             }
         })
         .collect();

@@ -28,12 +28,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod baseline;
 mod eval;
 pub mod osregex;
 mod policy;
 mod rule;
 mod system;
 
+pub use baseline::{BASELINE_ID, RuleDoc, rule_docs, run_baseline};
 pub use eval::{CheckResult, Outcome, PolicyResult, combine, evaluate_check, evaluate_policy};
 pub use osregex::{Dialect, RegexError};
 pub use policy::{

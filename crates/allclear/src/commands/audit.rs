@@ -18,7 +18,8 @@ const HOST_POLICY: &str = "/etc/allclear/allclear.toml";
 /// apply and did not run, with the reasons
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// Wazuh SCA policy files (YAML) to run; also `[audit] policies` in allclear.toml
+    /// Wazuh SCA policy files (YAML) to run instead of the built-in baseline; also
+    /// `[audit] policies` in allclear.toml
     #[arg(long = "policy", value_name = "FILE")]
     pub policies: Vec<PathBuf>,
 
@@ -47,12 +48,6 @@ pub fn run(cli: &Cli, args: &AuditArgs) -> anyhow::Result<u8> {
     let (policy, settings) = load_settings(args)?;
     let mut files = args.policies.clone();
     files.extend(settings.policies.iter().cloned());
-    if files.is_empty() {
-        return Err(hinted(
-            "no SCA policy to run",
-            "give one with --policy FILE (a Wazuh SCA policy, e.g. cis_debian12.yml), or list them in [audit] policies in allclear.toml",
-        ));
-    }
     if let Some(root) = &args.root
         && !root.is_dir()
     {
@@ -71,6 +66,28 @@ pub fn run(cli: &Cli, args: &AuditArgs) -> anyhow::Result<u8> {
     let mut errors = Vec::new();
     let mut notes = Vec::new();
     let mut counts = Counts::default();
+    if files.is_empty() {
+        // No SCA policy given: the built-in baseline for Debian/Ubuntu web servers.
+        let label = match &args.root {
+            Some(root) => root.display().to_string(),
+            None => "/".to_owned(),
+        };
+        let result = PolicyResult {
+            policy_id: allclear_audit::BASELINE_ID.to_owned(),
+            policy_name: "allclear baseline for Debian/Ubuntu web servers".to_owned(),
+            skipped: None,
+            notes: Vec::new(),
+            checks: allclear_audit::run_baseline(&system),
+        };
+        summarize(
+            &label,
+            &result,
+            &mut findings,
+            &mut errors,
+            &mut notes,
+            &mut counts,
+        );
+    }
     for file in &files {
         let label = file.display().to_string();
         let loaded = read_policy(file).and_then(|text| {
@@ -306,6 +323,12 @@ fn finding(label: &str, checked: &CheckResult) -> Finding {
             advice: Some(remediation.clone()),
             ..Fix::default()
         });
+    }
+    if let Some(evidence) = &checked.evidence {
+        finding.title = format!("{}: {evidence}", finding.title);
+        finding
+            .details
+            .insert("evidence".into(), evidence.clone().into());
     }
     finding.url = check.references.first().cloned();
     let details = &mut finding.details;

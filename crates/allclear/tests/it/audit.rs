@@ -251,11 +251,14 @@ fn every_format_renders() {
 
 #[test]
 fn bad_input_is_an_error_with_a_hint() {
-    let output = allclear().args(["host", "audit"]).output().unwrap();
+    let output = allclear()
+        .args(["host", "audit", "--root", "/nonexistent-allclear-root"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("no SCA policy") && stderr.contains("hint:"),
+        stderr.contains("not a directory") && stderr.contains("hint:"),
         "{stderr}"
     );
 
@@ -316,5 +319,136 @@ fn the_published_debian_policy_runs_on_a_tree() {
     assert!(
         warnings.contains("commands describe the running host"),
         "{warnings}"
+    );
+}
+
+/// The default and hardened Debian trees: debootstrap's, cached by `scripts/debian-trees.sh`
+/// when it was run on this machine, else assembled from this host's own files (the same
+/// script's `from-host` and `harden`). The test never downloads.
+fn debian_trees() -> (
+    std::path::PathBuf,
+    std::path::PathBuf,
+    Option<tempfile::TempDir>,
+) {
+    let cached = std::env::var_os("DEBIAN_TREES")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/allclear/debian-trees"))
+        });
+    if let Some(cache) = cached
+        && cache.join("default/etc/debian_version").exists()
+        && cache.join("hardened/etc/debian_version").exists()
+    {
+        eprintln!("using the debootstrap trees in {}", cache.display());
+        return (cache.join("default"), cache.join("hardened"), None);
+    }
+    eprintln!(
+        "no cached debootstrap trees (scripts/debian-trees.sh): assembling one from this host's files"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/debian-trees.sh");
+    let default = dir.path().join("default");
+    let hardened = dir.path().join("hardened");
+    let run = |args: &[&std::ffi::OsStr]| {
+        let status = std::process::Command::new("bash")
+            .arg(&script)
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(status.success(), "{args:?}");
+    };
+    run(&["from-host".as_ref(), default.as_os_str()]);
+    run(&["from-host".as_ref(), hardened.as_os_str()]);
+    run(&["harden".as_ref(), hardened.as_os_str()]);
+    (default, hardened, Some(dir))
+}
+
+/// Failed baseline check ids and the warnings of one audit of `root`.
+fn baseline_audit(root: &Path) -> (Vec<String>, Vec<String>) {
+    let output = allclear()
+        .args(["host", "audit", "--format", "json", "--root"])
+        .arg(root)
+        .output()
+        .unwrap();
+    let report = json(&output);
+    assert!(
+        report["errors"].as_array().is_none_or(|e| e.is_empty()),
+        "{root:?}: {:#}",
+        report["errors"]
+    );
+    let failed = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            f["rule"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("audit.baseline.")
+                .to_owned()
+        })
+        .collect();
+    let warnings = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap().to_owned())
+        .collect();
+    (failed, warnings)
+}
+
+#[test]
+fn the_baseline_tells_a_hardened_debian_tree_from_a_default_one() {
+    let (default, hardened, _keep) = debian_trees();
+    let (default_failed, _) = baseline_audit(&default);
+    let (hardened_failed, hardened_warnings) = baseline_audit(&hardened);
+    // Hardening never makes a check fail.
+    for id in &hardened_failed {
+        assert!(
+            default_failed.contains(id),
+            "{id} fails only when hardened: {hardened_failed:?}"
+        );
+    }
+    let mut fixed = vec![
+        "sysctl-redirects",
+        "mount-tmp",
+        "mount-dev-shm",
+        "firewall-default-deny",
+        "log-analysis",
+        "file-integrity",
+    ];
+    if default.join("etc/ssh/sshd_config").exists() {
+        // Debian's sshd_config leaves these at OpenSSH's defaults, and is 0644.
+        fixed.extend([
+            "ssh-root-login",
+            "ssh-password-auth",
+            "ssh-max-auth-tries",
+            "perm-sshd-config",
+        ]);
+    }
+    for id in fixed {
+        assert!(
+            default_failed.iter().any(|f| f == id),
+            "{id} passes on the default tree: {default_failed:?}"
+        );
+        assert!(
+            !hardened_failed.iter().any(|f| f == id),
+            "{id} still fails when hardened"
+        );
+        // Passed, not merely "not applicable": its id is in no not-applicable line.
+        assert!(
+            !hardened_warnings.iter().any(|w| w
+                .split(": ")
+                .last()
+                .is_some_and(|ids| ids.split(", ").any(|i| i == id))),
+            "{id}: {hardened_warnings:#?}"
+        );
+    }
+    // The running kernel is the host's: never judged under --root.
+    assert!(
+        hardened_warnings
+            .iter()
+            .any(|w| w.contains("reboot-pending")),
+        "{hardened_warnings:#?}"
     );
 }
