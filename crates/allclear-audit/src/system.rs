@@ -186,7 +186,7 @@ impl System {
                     let target =
                         fs_err::read_link(&candidate).map_err(|source| AccessError::Io {
                             path: path.to_owned(),
-                            source: source.into(),
+                            source,
                         })?;
                     if target.is_absolute() {
                         inside.clear();

@@ -787,14 +787,13 @@ fn php_ini(facts: &Facts<'_>) -> Result<Verdict, String> {
             }
         }
         for (key, wanted) in WANTED {
-            // PHP's built-in defaults: expose_php and display_errors are on, the cookie flags off.
+            // PHP's built-in defaults: expose_php and display_errors are on; allow_url_include
+            // and the cookie flags off.
             let (value, from) = values.get(*key).cloned().unwrap_or_else(|| {
-                let default = if *key == "allow_url_include" {
-                    "off"
-                } else if key.starts_with("session.") {
-                    "off"
-                } else {
+                let default = if matches!(*key, "expose_php" | "display_errors") {
                     "on"
+                } else {
+                    "off"
                 };
                 (default.to_owned(), format!("{ini}: PHP's default"))
             });
@@ -1132,5 +1131,152 @@ mod tests {
             versions,
             ["6.1.0-9-amd64", "6.1.0-28-amd64", "6.12.0-1-amd64"]
         );
+    }
+
+    fn write(root: &std::path::Path, path: &str, text: &str) {
+        let path = root.join(path.trim_start_matches('/'));
+        fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+        fs_err::write(path, text).unwrap();
+    }
+
+    fn outcomes(root: &std::path::Path) -> BTreeMap<String, (Outcome, Option<String>)> {
+        run_baseline(&System::rooted(root))
+            .into_iter()
+            .map(|r| (r.check.id, (r.outcome, r.evidence)))
+            .collect()
+    }
+
+    #[test]
+    fn accounts_sudo_pam_web_and_runtimes() {
+        let bad = tempfile::tempdir().unwrap();
+        let b = bad.path();
+        write(
+            b,
+            "/etc/passwd",
+            "root:x:0:0::/root:/bin/bash\ntoor:x:0:0::/root:/bin/sh\n",
+        );
+        write(
+            b,
+            "/etc/shadow",
+            "root:$y$j9T$x:19000::::::\nguest::19000::::::\n",
+        );
+        write(
+            b,
+            "/etc/pam.d/common-password",
+            "password [success=1 default=ignore] pam_unix.so obscure md5\n",
+        );
+        write(b, "/etc/sudoers", "root ALL=(ALL) ALL\n");
+        write(
+            b,
+            "/etc/sudoers.d/deploy",
+            "# NOPASSWD is bad\ndeploy ALL=(ALL) NOPASSWD: ALL\n",
+        );
+        write(
+            b,
+            "/etc/nginx/sites-enabled/default",
+            "server {\n  ssl_protocols TLSv1 TLSv1.2;\n}\n",
+        );
+        write(
+            b,
+            "/etc/php/8.2/fpm/php.ini",
+            "expose_php = On\nallow_url_include = Off\n",
+        );
+        write(
+            b,
+            "/etc/php/8.2/fpm/conf.d/99-x.ini",
+            "display_errors = Off\nsession.cookie_httponly = 1\nsession.cookie_secure = 1\n",
+        );
+        write(
+            b,
+            "/var/www/shop/config/environments/production.rb",
+            "  # config.force_ssl = true\n",
+        );
+        let results = outcomes(b);
+        for id in [
+            "accounts-uid0",
+            "accounts-empty-password",
+            "pam-password-hashing",
+            "sudo-authenticate",
+            "web-tls-protocols",
+            "php-ini",
+            "rails-force-ssl",
+        ] {
+            assert_eq!(results[id].0, Outcome::Failed, "{id}: {:?}", results[id]);
+        }
+        assert!(
+            results["accounts-uid0"]
+                .1
+                .as_deref()
+                .unwrap()
+                .contains("toor")
+        );
+        assert!(
+            results["sudo-authenticate"]
+                .1
+                .as_deref()
+                .unwrap()
+                .contains("/etc/sudoers.d/deploy:2")
+        );
+        assert!(
+            results["php-ini"]
+                .1
+                .as_deref()
+                .unwrap()
+                .contains("expose_php = on")
+        );
+        // Not configured at all: not applicable, never passed.
+        for id in ["ssh-root-login", "reboot-pending"] {
+            assert!(matches!(results[id].0, Outcome::NotApplicable(_)), "{id}");
+        }
+
+        let good = tempfile::tempdir().unwrap();
+        let g = good.path();
+        write(
+            g,
+            "/etc/passwd",
+            "root:x:0:0::/root:/bin/bash\nwww:x:33:33::/var/www:/usr/sbin/nologin\n",
+        );
+        write(
+            g,
+            "/etc/shadow",
+            "root:$y$j9T$x:19000::::::\nwww:*:19000::::::\n",
+        );
+        write(
+            g,
+            "/etc/pam.d/common-password",
+            "password [success=1 default=ignore] pam_unix.so obscure yescrypt\n",
+        );
+        write(
+            g,
+            "/etc/sudoers",
+            "root ALL=(ALL) ALL\n%sudo ALL=(ALL:ALL) ALL\n",
+        );
+        write(
+            g,
+            "/etc/apache2/mods-enabled/ssl.conf",
+            "SSLProtocol all -SSLv3 -TLSv1 -TLSv1.1\n",
+        );
+        write(
+            g,
+            "/etc/php/8.2/fpm/php.ini",
+            "expose_php = Off\ndisplay_errors = Off\nallow_url_include = Off\nsession.cookie_httponly = On\nsession.cookie_secure = On\n",
+        );
+        write(
+            g,
+            "/srv/app/current/config/environments/production.rb",
+            "  config.force_ssl = true\n",
+        );
+        let results = outcomes(g);
+        for id in [
+            "accounts-uid0",
+            "accounts-empty-password",
+            "pam-password-hashing",
+            "sudo-authenticate",
+            "web-tls-protocols",
+            "php-ini",
+            "rails-force-ssl",
+        ] {
+            assert_eq!(results[id].0, Outcome::Passed, "{id}: {:?}", results[id]);
+        }
     }
 }
