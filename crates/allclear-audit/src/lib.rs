@@ -35,7 +35,7 @@ mod policy;
 mod rule;
 mod system;
 
-pub use baseline::{BASELINE_ID, RuleDoc, rule_docs, run_baseline};
+pub use baseline::{BASELINE_ID, PlannedFix, RuleDoc, plan_fixes, rule_docs, run_baseline};
 pub use eval::{CheckResult, Outcome, PolicyResult, combine, evaluate_check, evaluate_policy};
 pub use osregex::{Dialect, RegexError};
 pub use policy::{

@@ -6,6 +6,9 @@
 //! (what, why, an example, the fix) and its CIS, NIST 800-53 and HIPAA references.
 
 mod facts;
+mod fix;
+
+pub use fix::{PlannedFix, SSHD_DROP_IN, SYSCTL_DROP_IN, plan_fixes};
 
 use std::collections::BTreeMap;
 

@@ -41,6 +41,15 @@ pub struct AuditArgs {
     /// The policy file [default: /etc/allclear/allclear.toml when it exists]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Plan the safe automatic fixes of the built-in baseline's failed checks (file modes,
+    /// sysctl and sshd drop-in files); needs --dry-run: applying them is not implemented yet
+    #[arg(long, requires = "dry_run")]
+    pub fix: bool,
+
+    /// With --fix: print what would change, change nothing
+    #[arg(long, requires = "fix")]
+    pub dry_run: bool,
 }
 
 /// Runs the audit; returns the exit code (0 all clear, 1 failed checks, 2 errors).
@@ -61,6 +70,10 @@ pub fn run(cli: &Cli, args: &AuditArgs) -> anyhow::Result<u8> {
         None => System::host(),
     }
     .allow_commands(args.allow_commands || settings.allow_commands);
+
+    if args.fix {
+        return plan_fixes(&files, &system);
+    }
 
     let mut findings = Vec::new();
     let mut errors = Vec::new();
@@ -136,6 +149,37 @@ pub fn run(cli: &Cli, args: &AuditArgs) -> anyhow::Result<u8> {
     }
     render(cli, args, &report)?;
     Ok(report.exit_code() as u8)
+}
+
+/// `--fix --dry-run`: the plan, one line per change, on stdout. The exit code is the
+/// audit's (1 while checks fail), so a script can tell a clean host from a planned one.
+fn plan_fixes(files: &[PathBuf], system: &System) -> anyhow::Result<u8> {
+    if !files.is_empty() {
+        return Err(hinted(
+            "--fix applies to the built-in baseline only",
+            "run `allclear host audit --fix --dry-run` without --policy (and without [audit] policies)",
+        ));
+    }
+    let results = allclear_audit::run_baseline(system);
+    let plans = allclear_audit::plan_fixes(system, &results);
+    let failed = results
+        .iter()
+        .filter(|r| r.outcome == Outcome::Failed)
+        .count();
+    let errors = results
+        .iter()
+        .any(|r| matches!(r.outcome, Outcome::Error(_)));
+    output::emit_with(None, |out| {
+        for plan in &plans {
+            writeln!(out, "would {} ({})", plan.change, plan.check)?;
+        }
+        writeln!(
+            out,
+            "{} of {failed} failed checks have a safe automatic fix; nothing was changed (--dry-run)",
+            plans.len(),
+        )
+    })?;
+    Ok(if errors { 2 } else { u8::from(failed > 0) })
 }
 
 /// The allclear.toml policy and its `[audit]` section.

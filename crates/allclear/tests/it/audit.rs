@@ -452,3 +452,36 @@ fn the_baseline_tells_a_hardened_debian_tree_from_a_default_one() {
         "{hardened_warnings:#?}"
     );
 }
+
+#[test]
+fn fix_dry_run_plans_safe_fixes_and_changes_nothing() {
+    let root = tree("yes");
+    let sshd = root.path().join("etc/ssh/sshd_config");
+    fs_err::write(
+        &sshd,
+        "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin yes\n",
+    )
+    .unwrap();
+    let before = fs_err::read_to_string(&sshd).unwrap();
+    let output = allclear()
+        .args(["host", "audit", "--fix", "--dry-run", "--root"])
+        .arg(root.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("00-allclear-hardening.conf: PermitRootLogin no (ssh-root-login)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("nothing was changed"), "{stdout}");
+    assert_eq!(fs_err::read_to_string(&sshd).unwrap(), before);
+    assert!(!root.path().join("etc/ssh/sshd_config.d").exists());
+
+    // Applying is not implemented: --fix alone is refused by the argument parser.
+    let output = allclear()
+        .args(["host", "audit", "--fix"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}
