@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark of `allclear host audit` with a published Wazuh SCA policy (issue 16).
 #
+#   0. the built-in baseline (31 typed checks) on this host, and on a tree (target < 1 s);
 #   1. CIS Debian 12 (../shared/conformance/sca/cis_debian12.yml) on this host, file rules
 #      only (commands not allowed): the part allclear evaluates by itself.
 #   2. The same with --allow-commands: most of the time is then the policy's ~130 commands
@@ -9,8 +10,6 @@
 #
 # Side by side with OpenSCAP: only when `oscap` and the SCAP Security Guide content for
 # Debian are installed (apt-get install openscap-scanner ssg-debian); else said and skipped.
-# The built-in baseline (target < 1 s) is not written yet: no row for it.
-#
 # Usage: scripts/bench/audit.sh   (RUNS=N timed runs, default 10; ALLCLEAR_BIN=path skips
 #                                  the build; ALLCLEAR_SHARED=dir for the shared test data)
 # Needs: hyperfine (apt-get install hyperfine).
@@ -40,6 +39,8 @@ echo "counts (--root): $(cat "$work/counts")"
 echo
 
 hyperfine --warmup 2 --runs "$RUNS" -N --ignore-failure --export-markdown "$work/table.md" \
+    -n "baseline, host" "$BIN host audit --format json" \
+    -n "baseline, --root (copy of /etc)" "$BIN host audit --root $work/root --format json" \
     -n "cis_debian12, host, files only" "$BIN host audit --policy $POLICY --format json" \
     -n "cis_debian12, host, --allow-commands" "$BIN host audit --policy $POLICY --allow-commands --format json" \
     -n "cis_debian12, --root (copy of /etc)" "$BIN host audit --policy $POLICY --root $work/root --format json"
