@@ -111,20 +111,22 @@ pub fn evaluate_policy(policy: &ScaPolicy, system: &System) -> PolicyResult {
                 }
             }
         });
+    let outcomes = match &skipped {
+        Some(reason) => vec![
+            Outcome::NotRun(format!("policy {} skipped: {reason}", policy.id));
+            policy.checks.len()
+        ],
+        None => evaluate_checks(&policy.checks, system),
+    };
     let checks = policy
         .checks
         .iter()
-        .map(|check| {
-            let outcome = match &skipped {
-                Some(reason) => Outcome::NotRun(format!("policy {} skipped: {reason}", policy.id)),
-                None => evaluate_check(check, system),
-            };
-            CheckResult {
-                policy: policy.id.clone(),
-                check: check.clone(),
-                outcome,
-                evidence: None,
-            }
+        .zip(outcomes)
+        .map(|(check, outcome)| CheckResult {
+            policy: policy.id.clone(),
+            check: check.clone(),
+            outcome,
+            evidence: None,
         })
         .collect();
     PolicyResult {
@@ -134,6 +136,44 @@ pub fn evaluate_policy(policy: &ScaPolicy, system: &System) -> PolicyResult {
         notes,
         checks,
     }
+}
+
+/// Threads evaluating checks at once. Most of a command-heavy policy's time is spent
+/// waiting for its commands (CIS Debian 12 runs about 130), not on the CPU, so more threads
+/// than cores pay: measured 2.9 s with one thread on two cores.
+const WORKERS: usize = 8;
+
+/// Every check's outcome, in order, evaluated by up to [`WORKERS`] threads.
+fn evaluate_checks(checks: &[Check], system: &System) -> Vec<Outcome> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let workers = WORKERS.min(checks.len()).max(1);
+    let mut done: Vec<(usize, Outcome)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(check) = checks.get(index) else {
+                            break;
+                        };
+                        mine.push((index, evaluate_check(check, system)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    done.sort_by_key(|(index, _)| *index);
+    done.into_iter().map(|(_, outcome)| outcome).collect()
 }
 
 /// One check's outcome.
