@@ -11,7 +11,7 @@
 //! The commands themselves live in `commands/`, one module each; they receive these structs
 //! and return an [`ExitStatus`](crate::commands::ExitStatus).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use allclear_core::{Ecosystem, Severity};
@@ -136,7 +136,7 @@ pub enum Command {
     Generate(GenerateCommand),
     /// The team's server: accounts with a second factor, projects and roles, findings that
     /// scans report with --report-to, an audit log
-    Serve(crate::commands::serve::ServeArgs),
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,6 +156,8 @@ pub enum HostCommand {
     /// Log analysis with fail2ban's own filters: what would be banned, and why
     #[command(subcommand)]
     Logs(LogsCommand),
+    /// Configuration assessment with Wazuh SCA policies (the OpenSCAP/Lynis job)
+    Audit(AuditArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -813,4 +815,85 @@ mod tests {
             Cli::try_parse_from(["allclear", "host", "logs", "digest", "--db", "/tmp/db"]).is_err()
         );
     }
+}
+
+/// Configuration assessment: does this host (or a tree under --root) keep its hardening
+/// promises? Failed checks are findings; the report counts what passed, failed, did not
+/// apply and did not run, with the reasons
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Wazuh SCA policy files (YAML) to run instead of the built-in baseline; also
+    /// `[audit] policies` in allclear.toml
+    #[arg(long = "policy", value_name = "FILE")]
+    pub policies: Vec<PathBuf>,
+
+    /// Audit the tree mounted at DIR (an image, a container's filesystem, a debootstrap
+    /// tree) instead of the running host; checks that need the running host (processes,
+    /// commands, /proc) are reported as not applicable
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Let command rules (`c:`) run, without a shell, with a timeout and an output limit
+    /// (also `[audit] allow-commands = true`); a policy cannot allow them itself
+    #[arg(long)]
+    pub allow_commands: bool,
+
+    /// Output format
+    #[arg(long, short, value_parser = formats(REPORT_FORMATS), default_value = "human")]
+    pub format: OutputFormat,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// The policy file [default: /etc/allclear/allclear.toml when it exists]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Plan the safe automatic fixes of the built-in baseline's failed checks (file modes,
+    /// sysctl and sshd drop-in files); needs --dry-run: applying them is not implemented yet
+    #[arg(long, requires = "dry_run")]
+    pub fix: bool,
+
+    /// With --fix: print what would change, change nothing
+    #[arg(long, requires = "fix")]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(subcommand)]
+    pub command: Option<ServeCommand>,
+
+    /// Where the server keeps its database [default: the user data dir, e.g.
+    /// ~/.local/share/allclear]
+    #[arg(long, global = true, env = "ALLCLEAR_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Address and port to listen on
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: SocketAddr,
+
+    /// The address users reach the server at, for the links it prints
+    /// [default: http:// and the listening address]
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Behind a reverse proxy that terminates TLS: Secure cookies, HSTS, and the client
+    /// address taken from the last X-Forwarded-For entry
+    #[arg(long)]
+    pub behind_proxy: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServeCommand {
+    /// The server's audit log
+    #[command(subcommand)]
+    Audit(ServeAuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServeAuditCommand {
+    /// Check the audit log's hash chain: exit 0 when intact, 1 when an entry was edited or
+    /// deleted
+    Verify,
 }

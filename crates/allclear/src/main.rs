@@ -46,6 +46,9 @@ fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
         Command::Rules(RulesCommand::List) => commands::rules::list().map(ExitStatus::from_code),
         Command::Host(HostCommand::Fim(command)) => commands::fim::run(global, command),
         Command::Host(HostCommand::Logs(command)) => commands::logs::run(global, command),
+        Command::Host(HostCommand::Audit(args)) => {
+            commands::audit::run(global, args).map(ExitStatus::from_code)
+        }
         Command::Generate(command) => commands::generate::run(command),
         Command::Serve(args) => commands::serve::run(args).map(ExitStatus::from_code),
     }

@@ -1,6 +1,7 @@
 //! One module per command. Each takes its arguments from [`crate::cli`] and returns an
 //! [`ExitStatus`]; `main` turns errors into status 2 with a `hint:` line.
 
+pub mod audit;
 pub mod baseline;
 pub mod db;
 pub mod digest;

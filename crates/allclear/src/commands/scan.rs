@@ -505,7 +505,7 @@ fn check_secrets_sections(text: &str, path: &Path) -> anyhow::Result<()> {
 }
 
 /// The sections of `allclear.toml` that capabilities read (beyond allclear-core's own).
-const POLICY_SECTIONS: &[&str] = &["fim", "personal-data", "restricted", "secrets"];
+const POLICY_SECTIONS: &[&str] = &["audit", "fim", "personal-data", "restricted", "secrets"];
 
 /// Every rule id a capability reports, so that a policy naming one that does not exist is
 /// an error rather than a setting that silently does nothing.

@@ -1,53 +1,13 @@
 //! `allclear serve`: the team's server, and `allclear serve audit verify`.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use allclear_store::{AuditVerdict, Store, StoreError};
 use anyhow::Context;
-use clap::{Args, Subcommand};
 
+use crate::cli::{ServeArgs, ServeAuditCommand, ServeCommand};
 use crate::output::hinted;
-
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    #[command(subcommand)]
-    pub command: Option<ServeCommand>,
-
-    /// Where the server keeps its database [default: the user data dir, e.g.
-    /// ~/.local/share/allclear]
-    #[arg(long, global = true, env = "ALLCLEAR_DATA_DIR", value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-
-    /// Address and port to listen on
-    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
-    pub listen: SocketAddr,
-
-    /// The address users reach the server at, for the links it prints
-    /// [default: http:// and the listening address]
-    #[arg(long, value_name = "URL")]
-    pub public_url: Option<String>,
-
-    /// Behind a reverse proxy that terminates TLS: Secure cookies, HSTS, and the client
-    /// address taken from the last X-Forwarded-For entry
-    #[arg(long)]
-    pub behind_proxy: bool,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ServeCommand {
-    /// The server's audit log
-    #[command(subcommand)]
-    Audit(AuditCommand),
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AuditCommand {
-    /// Check the audit log's hash chain: exit 0 when intact, 1 when an entry was edited or
-    /// deleted
-    Verify,
-}
 
 fn data_dir(args: &ServeArgs) -> anyhow::Result<PathBuf> {
     match &args.data_dir {
@@ -70,7 +30,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<u8> {
         .build()
         .context("could not start the async runtime")?;
     match &args.command {
-        Some(ServeCommand::Audit(AuditCommand::Verify)) => runtime.block_on(verify(&data_dir)),
+        Some(ServeCommand::Audit(ServeAuditCommand::Verify)) => runtime.block_on(verify(&data_dir)),
         None => runtime.block_on(serve(args, &data_dir)),
     }
 }

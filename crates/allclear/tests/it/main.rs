@@ -1,6 +1,7 @@
 //! End-to-end tests of the `allclear` binary: real files, a real advisory database built by
 //! `db import`, and a real HTTP server on loopback for `db update`.
 
+mod audit;
 mod cli;
 mod db;
 mod digest;

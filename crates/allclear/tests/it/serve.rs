@@ -126,9 +126,9 @@ fn scan_report_to_sends_the_findings_and_a_failed_upload_exits_2() {
     let url = format!("{}/api/v1/projects/web/reports", served.base);
     let scan = || {
         let mut cmd = allclear();
-        cmd.arg("--db")
+        cmd.arg("scan")
+            .arg("--db")
             .arg(db.path())
-            .arg("scan")
             .arg(fixtures().join("repo"))
             .args(["--format", "json", "--report-to", &url]);
         cmd
