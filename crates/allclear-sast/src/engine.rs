@@ -278,7 +278,11 @@ impl<'t> Context<'_, 't, '_> {
                     self.report_flow(matcher, node, node, hits);
                 }
                 (Kind::Key(key), Syntax::Ruby, "pair")
-                | (Kind::Key(key), Syntax::Php, "array_element_initializer") => {
+                | (
+                    Kind::Key(key),
+                    Syntax::Php,
+                    "array_element_initializer" | "assignment_expression",
+                ) => {
                     self.key(matcher, key, node, hits);
                 }
                 (Kind::Assign(name), Syntax::Ruby, "assignment") => {
@@ -520,6 +524,19 @@ impl<'t> Context<'_, 't, '_> {
                 node.child_by_field_name("key"),
                 node.child_by_field_name("value"),
             ),
+            // `$form['#token'] = FALSE;` sets the same key as `['#token' => FALSE]`.
+            Syntax::Php if node.kind() == "assignment_expression" => {
+                let Some(left) = node
+                    .child_by_field_name("left")
+                    .filter(|l| l.kind() == "subscript_expression")
+                else {
+                    return;
+                };
+                (
+                    left.named_child((left.named_child_count() as u32).saturating_sub(1)),
+                    node.child_by_field_name("right"),
+                )
+            }
             Syntax::Php => {
                 if node.named_child_count() != 2 {
                     return;

@@ -273,12 +273,45 @@ fn to_finding(rule: &rules::Rule, path: &str, hit: engine::Hit) -> Finding {
             ..Fix::default()
         })
         .with_detail("confidence", hit.confidence.as_str())
-        .with_detail("code", hit.code)
+        .with_detail(
+            "code",
+            if rule.redact {
+                redact(&hit.code)
+            } else {
+                hit.code
+            },
+        )
         .with_detail("column", hit.column as u64);
     if let Some(source) = hit.source {
         finding = finding.with_detail("input", source);
     }
     finding
+}
+
+/// Secrets are never printed in full: every run of 12 or more key-like characters keeps its
+/// first four.
+fn redact(code: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.chars().count() >= 12 {
+            out.extend(run.chars().take(4));
+            out.push_str("…(redacted)");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in code.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-') {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 /// The language the rules read a file as, by its path.

@@ -192,6 +192,9 @@ pub struct RuleDef {
     /// Only files whose path matches this regular expression.
     pub paths: Option<String>,
     pub drupal: Option<DrupalVersions>,
+    /// The matched code holds a secret: reports show it redacted.
+    #[serde(default)]
+    pub redact: bool,
     #[serde(rename = "match")]
     pub matchers: Vec<MatcherDef>,
     pub docs: RuleDocs,
@@ -270,6 +273,7 @@ pub struct Rule {
     pub sanitizers: Vec<String>,
     pub paths: Option<Regex>,
     pub drupal: Option<DrupalVersions>,
+    pub redact: bool,
     pub matchers: Vec<Matcher>,
     pub docs: RuleDocs,
     pub valid: Vec<String>,
@@ -451,6 +455,7 @@ fn compile(file: &str, def: RuleDef) -> Result<Rule, RuleError> {
         sources: def.sources,
         sanitizers: def.sanitizers,
         drupal: def.drupal,
+        redact: def.redact,
         matchers,
         docs: def.docs,
         valid: def.valid,

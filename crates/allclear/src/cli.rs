@@ -135,6 +135,12 @@ pub struct ScanArgs {
     /// [default: PATH/allclear-baseline.json when it exists; see `allclear baseline`]
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+
+    /// Report insecure code from this confidence up: high (request input flows straight into
+    /// the call), medium (through a variable), weak (the dangerous call, no input traced)
+    /// [default: the policy's `[code] min-confidence`, else medium]
+    #[arg(long, value_name = "LEVEL", value_parser = parse_confidence)]
+    pub min_confidence: Option<allclear_sast::Confidence>,
 }
 
 /// What `allclear scan` checks.
@@ -144,6 +150,8 @@ pub enum Check {
     Deps,
     /// Secrets, restricted files and personal data
     Secrets,
+    /// Insecure code in Rails and Drupal applications (SQL injection, XSS, …)
+    Code,
 }
 
 #[derive(Debug, Args)]
@@ -250,6 +258,10 @@ pub struct InitArgs {
 fn parse_severity(text: &str) -> Result<Severity, String> {
     text.parse()
         .map_err(|e: allclear_core::UnknownSeverity| e.to_string())
+}
+
+fn parse_confidence(text: &str) -> Result<allclear_sast::Confidence, String> {
+    text.parse()
 }
 
 fn parse_ecosystem(text: &str) -> Result<Ecosystem, String> {

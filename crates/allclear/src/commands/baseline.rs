@@ -22,6 +22,8 @@ pub fn run(cli: &Cli, args: &BaselineArgs) -> anyhow::Result<u8> {
             history: args.history,
             deps: true,
             secrets: true,
+            code: true,
+            min_confidence: None,
             progress: progress.clone(),
         },
     );
