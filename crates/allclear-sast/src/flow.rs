@@ -301,7 +301,10 @@ impl<'t, 's> Analysis<'t, 's> {
                 }
                 self.variable(node).unwrap_or_else(Flow::dynamic)
             }
-            "instance_variable" => self.variable(node).unwrap_or_else(Flow::dynamic),
+            "instance_variable" => self
+                .variable(node)
+                .or_else(|| self.source(node))
+                .unwrap_or_else(Flow::dynamic),
             "element_reference" => {
                 if let Some(flow) = self.source(node) {
                     return flow;
@@ -558,19 +561,29 @@ impl<'t, 's> Analysis<'t, 's> {
     /// `$request->query->get('x')`).
     fn source(&self, node: Node<'t>) -> Option<Flow> {
         let (root, member) = self.chain(node)?;
-        let hit = self.sources.iter().any(|pattern| {
+        let hit = self.sources.iter().find(|pattern| {
             let (p_root, p_member) = match pattern.split_once('.') {
                 Some((r, m)) => (r, Some(m)),
                 None => (pattern.as_str(), None),
             };
-            (p_root == "*" || p_root == root)
+            let root_fits = match p_root.strip_suffix('*') {
+                Some(prefix) => root.starts_with(prefix),
+                None => p_root == root,
+            };
+            root_fits
                 && match p_member {
                     None => true,
                     Some(m) => member == Some(m),
                 }
-        });
-        hit.then(|| Flow {
-            level: Level::Direct,
+        })?;
+        // `@*`: instance variables, in a view the controller's models: stored data that a
+        // user may have written, not this request's input.
+        let level = match hit.starts_with('@') {
+            true => Level::Variable,
+            false => Level::Direct,
+        };
+        Some(Flow {
+            level,
             source: self.text(node).map(|t| short(t, 80)),
         })
     }
@@ -583,7 +596,9 @@ impl<'t, 's> Analysis<'t, 's> {
         let mut member = None;
         for _ in 0..64 {
             let (next, name) = match (self.syntax, current.kind()) {
-                (Syntax::Ruby, "identifier") => return Some((self.text(current)?, member)),
+                (Syntax::Ruby, "identifier" | "instance_variable") => {
+                    return Some((self.text(current)?, member));
+                }
                 (Syntax::Ruby, "call") => {
                     let name = current
                         .child_by_field_name("method")
