@@ -87,6 +87,9 @@ pub struct Analysis<'t, 's> {
     assignments: HashMap<(usize, &'t str), Vec<Assignment<'t>>>,
     /// Parameters that carry request input (Drupal controller route parameters), by scope.
     input_parameters: HashMap<(usize, &'t str), ()>,
+    /// Ruby method and block parameters, by scope: a parameter named `params` is not the
+    /// request's.
+    parameters: HashMap<(usize, &'t str), ()>,
     cache: RefCell<HashMap<usize, Option<Flow>>>,
     depth: Cell<u32>,
 }
@@ -107,6 +110,7 @@ impl<'t, 's> Analysis<'t, 's> {
             sanitizers,
             assignments: HashMap::new(),
             input_parameters: HashMap::new(),
+            parameters: HashMap::new(),
             cache: RefCell::new(HashMap::new()),
             depth: Cell::new(0),
         };
@@ -128,6 +132,31 @@ impl<'t, 's> Analysis<'t, 's> {
 
     fn record(&mut self, node: Node<'t>, route_parameters: bool) {
         let kind = node.kind();
+        if self.syntax == Syntax::Ruby {
+            let name = match kind {
+                "optional_parameter"
+                | "keyword_parameter"
+                | "splat_parameter"
+                | "hash_splat_parameter"
+                | "block_parameter" => node.child_by_field_name("name"),
+                "identifier"
+                    if node.parent().is_some_and(|p| {
+                        matches!(
+                            p.kind(),
+                            "method_parameters" | "block_parameters" | "lambda_parameters"
+                        )
+                    }) =>
+                {
+                    Some(node)
+                }
+                _ => None,
+            };
+            if let Some(name) = name.and_then(|n| self.text(n)) {
+                self.parameters
+                    .insert((scope_of(self.syntax, node), name), ());
+                return;
+            }
+        }
         let (assign, accumulates) = match (self.syntax, kind) {
             (Syntax::Ruby, "assignment") => (true, false),
             (Syntax::Ruby, "operator_assignment") => (true, true),
@@ -561,6 +590,13 @@ impl<'t, 's> Analysis<'t, 's> {
     /// `$request->query->get('x')`).
     fn source(&self, node: Node<'t>) -> Option<Flow> {
         let (root, member) = self.chain(node)?;
+        let scope = scope_of(self.syntax, node);
+        if self.syntax == Syntax::Ruby
+            && (self.parameters.contains_key(&(scope, root))
+                || self.assignments.contains_key(&(scope, root)))
+        {
+            return None; // a local variable or parameter of that name hides the source
+        }
         let hit = self.sources.iter().find(|pattern| {
             let (p_root, p_member) = match pattern.split_once('.') {
                 Some((r, m)) => (r, Some(m)),

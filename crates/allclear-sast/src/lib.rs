@@ -329,11 +329,7 @@ pub fn language_of(path: &str) -> Option<Language> {
         _ if name == "composer.json" || name == "composer.lock" || name.ends_with(".info.yml") => {
             Some(Language::Facts)
         }
-        _ if name.ends_with(".routing.yml")
-            || (path.ends_with("config/secrets.yml") || path.ends_with("config/database.yml")) =>
-        {
-            Some(Language::Yaml)
-        }
+        _ if name.ends_with(".routing.yml") => Some(Language::Yaml),
         _ => None,
     }
 }
