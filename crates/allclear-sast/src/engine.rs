@@ -478,10 +478,10 @@ impl<'t> Context<'_, 't, '_> {
             })
             .map(|n| (self.analysis.flow(n), n))
             .max_by_key(|(flow, _)| flow.level);
-        if let Some((flow, value)) = best {
-            if let Some(confidence) = self.flow_confidence(matcher.needs, &flow, value) {
-                self.push(node, confidence, Some(flow), hits);
-            }
+        if let Some((flow, value)) = best
+            && let Some(confidence) = self.flow_confidence(matcher.needs, &flow, value)
+        {
+            self.push(node, confidence, Some(flow), hits);
         }
     }
 

@@ -550,10 +550,10 @@ impl<'t, 's> Analysis<'t, 's> {
         let list = self.assignments.get(&(scope, name))?;
         let at = node.start_byte();
         let index = list.iter().rposition(|a| a.end <= at)?;
-        Some(self.assigned(list, index, scope, name).through_variable())
+        Some(self.assigned(list, index).through_variable())
     }
 
-    fn assigned(&self, list: &[Assignment<'t>], index: usize, scope: usize, name: &str) -> Flow {
+    fn assigned(&self, list: &[Assignment<'t>], index: usize) -> Flow {
         let assignment = &list[index];
         let key = assignment.value.id();
         if let Some(cached) = self.cache.borrow().get(&key) {
@@ -563,7 +563,7 @@ impl<'t, 's> Analysis<'t, 's> {
         self.cache.borrow_mut().insert(key, None);
         let mut flow = self.flow(assignment.value);
         if assignment.accumulates && index > 0 {
-            flow = flow.max(self.assigned(list, index - 1, scope, name));
+            flow = flow.max(self.assigned(list, index - 1));
         }
         self.cache.borrow_mut().insert(key, Some(flow.clone()));
         flow

@@ -24,7 +24,7 @@ pub enum RuleError {
     Yaml {
         file: String,
         #[source]
-        source: serde_saphyr::Error,
+        source: Box<serde_saphyr::Error>,
     },
     /// A rule is inconsistent (a broken regular expression, a matcher of no kind, …).
     #[error("{file}: rule `{rule}`: {message}")]
@@ -316,7 +316,7 @@ pub fn builtin() -> Result<Vec<Rule>, RuleError> {
 pub fn parse(file: &str, text: &str) -> Result<Vec<Rule>, RuleError> {
     let defs: Vec<RuleDef> = serde_saphyr::from_str(text).map_err(|source| RuleError::Yaml {
         file: file.to_owned(),
-        source,
+        source: Box::new(source),
     })?;
     defs.into_iter().map(|def| compile(file, def)).collect()
 }

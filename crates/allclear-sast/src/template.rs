@@ -56,7 +56,7 @@ pub fn project_erb(template: &[u8]) -> Result<ErbProjection, TemplateError> {
         let mut raw = false;
         let mut close = None;
         for index in 0..tag.child_count() {
-            let Some(child) = tag.child(index as u32) else {
+            let Some(child) = tag.child(index) else {
                 continue;
             };
             match child.kind() {

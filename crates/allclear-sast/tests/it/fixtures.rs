@@ -23,8 +23,11 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// (rule, line) pairs the annotations expect and forbid.
-fn annotations(text: &str) -> (BTreeSet<(String, usize)>, BTreeSet<(String, usize)>) {
+/// (rule id, 1-based line) pairs.
+type Marks = BTreeSet<(String, usize)>;
+
+/// The (rule, line) pairs the annotations expect and forbid.
+fn annotations(text: &str) -> (Marks, Marks) {
     let mut expected = BTreeSet::new();
     let mut forbidden = BTreeSet::new();
     let lines: Vec<&str> = text.lines().collect();
