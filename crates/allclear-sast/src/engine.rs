@@ -497,6 +497,7 @@ impl<'t> Context<'_, 't, '_> {
         match (flow.level, needs) {
             (Level::Direct, _) => Some(Confidence::High),
             (Level::Variable, _) => Some(Confidence::Medium),
+            (Level::Parameter, Needs::Dynamic) => Some(Confidence::Medium),
             (Level::Dynamic, Needs::Dynamic) if !self.analysis.is_literal(value) => {
                 Some(Confidence::Weak)
             }

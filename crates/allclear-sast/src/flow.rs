@@ -13,6 +13,9 @@ pub enum Level {
     Clean,
     /// Computed from something not traced to request input.
     Dynamic,
+    /// A parameter of the method: whatever its callers pass (medium for sinks that are
+    /// dangerous with any computed value, nothing for those that need request input).
+    Parameter,
     /// Request input through a local variable.
     Variable,
     /// Request input in the expression itself.
@@ -87,9 +90,9 @@ pub struct Analysis<'t, 's> {
     assignments: HashMap<(usize, &'t str), Vec<Assignment<'t>>>,
     /// Parameters that carry request input (Drupal controller route parameters), by scope.
     input_parameters: HashMap<(usize, &'t str), ()>,
-    /// Ruby method and block parameters, by scope: a parameter named `params` is not the
-    /// request's.
-    parameters: HashMap<(usize, &'t str), ()>,
+    /// Method, function and block parameters, by scope (`true` for a method's or function's,
+    /// `false` for a block's): a parameter named `params` is not the request's.
+    parameters: HashMap<(usize, &'t str), bool>,
     cache: RefCell<HashMap<usize, Option<Flow>>>,
     depth: Cell<u32>,
 }
@@ -152,8 +155,11 @@ impl<'t, 's> Analysis<'t, 's> {
                 _ => None,
             };
             if let Some(name) = name.and_then(|n| self.text(n)) {
+                let of_method = node
+                    .parent()
+                    .is_some_and(|list| list.kind() == "method_parameters");
                 self.parameters
-                    .insert((scope_of(self.syntax, node), name), ());
+                    .insert((scope_of(self.syntax, node), name), of_method);
                 return;
             }
         }
@@ -162,8 +168,14 @@ impl<'t, 's> Analysis<'t, 's> {
             (Syntax::Ruby, "operator_assignment") => (true, true),
             (Syntax::Php, "assignment_expression") => (true, false),
             (Syntax::Php, "augmented_assignment_expression") => (true, true),
-            (Syntax::Php, "simple_parameter") if route_parameters => {
-                self.record_route_parameter(node);
+            (Syntax::Php, "simple_parameter") => {
+                if let Some(name) = node.child_by_field_name("name").and_then(|n| self.text(n)) {
+                    self.parameters
+                        .insert((scope_of(self.syntax, node), name), true);
+                }
+                if route_parameters {
+                    self.record_route_parameter(node);
+                }
                 return;
             }
             _ => return,
@@ -328,7 +340,9 @@ impl<'t, 's> Analysis<'t, 's> {
                 if let Some(flow) = self.source(node) {
                     return flow;
                 }
-                self.variable(node).unwrap_or_else(Flow::dynamic)
+                self.variable(node)
+                    .or_else(|| self.parameter(node))
+                    .unwrap_or_else(Flow::dynamic)
             }
             "instance_variable" => self
                 .variable(node)
@@ -468,7 +482,7 @@ impl<'t, 's> Analysis<'t, 's> {
                         level: Level::Variable,
                         source: self.text(node).map(|t| format!("route parameter {t}")),
                     },
-                    None => Flow::dynamic(),
+                    None => self.parameter(node).unwrap_or_else(Flow::dynamic),
                 }
             }
             "subscript_expression"
@@ -540,6 +554,20 @@ impl<'t, 's> Analysis<'t, 's> {
                 }
             }
             _ => Flow::dynamic(),
+        }
+    }
+
+    /// A method's or function's own parameter (block parameters are the block's caller's
+    /// business: they stay unknown).
+    fn parameter(&self, node: Node<'t>) -> Option<Flow> {
+        let name = self.text(node)?;
+        let scope = scope_of(self.syntax, node);
+        match self.parameters.get(&(scope, name)) {
+            Some(true) => Some(Flow {
+                level: Level::Parameter,
+                source: Some(format!("parameter {name}")),
+            }),
+            _ => None,
         }
     }
 
