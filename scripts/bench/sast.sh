@@ -22,9 +22,10 @@ bench_binary
 bench_workdir
 bench_machine
 
-# The files the code check reads (its languages, third-party folders left out).
+# The files the code check reads (its languages; third-party and test folders left out).
 code_files() {
-    find "$1" \( -name vendor -o -name contrib -o -name node_modules -o -name .git \) -prune -o -type f \
+    find "$1" \( -name vendor -o -name contrib -o -name node_modules -o -name .git -o -name test \
+        -o -name tests -o -name Tests -o -name spec -o -name fixtures \) -prune -o -type f \
         \( -name '*.rb' -o -name '*.rake' -o -name '*.erb' -o -name '*.php' -o -name '*.module' \
         -o -name '*.inc' -o -name '*.install' -o -name '*.theme' -o -name '*.profile' \
         -o -name '*.engine' -o -name '*.twig' -o -name '*.routing.yml' \) -print | wc -l

@@ -199,6 +199,13 @@ fn scan_tree(
         };
         context.run(root, erb_outputs, &mut hits);
     }
+    // Two matchers of one rule on the same call (`copy()` and `$fs->copy()`) are one finding.
+    hits.sort_by(|a, b| {
+        (a.rule, a.line, a.column, &a.code).cmp(&(b.rule, b.line, b.column, &b.code))
+    });
+    hits.dedup_by(|a, b| {
+        a.rule == b.rule && a.line == b.line && a.column == b.column && a.code == b.code
+    });
     Ok(hits)
 }
 
@@ -497,7 +504,15 @@ impl<'t> Context<'_, 't, '_> {
         match (flow.level, needs) {
             (Level::Direct, _) => Some(Confidence::High),
             (Level::Variable, _) => Some(Confidence::Medium),
-            (Level::Parameter, Needs::Dynamic) => Some(Confidence::Medium),
+            // Rails controllers hand `params` to model class methods; Drupal's functions
+            // mostly get their arguments from other code (measured on Drupal core: PHP
+            // parameters at medium were nearly all noise).
+            (Level::Parameter, Needs::Dynamic) if self.syntax == Syntax::Ruby => {
+                Some(Confidence::Medium)
+            }
+            (Level::Parameter, Needs::Dynamic) if !self.analysis.is_literal(value) => {
+                Some(Confidence::Weak)
+            }
             (Level::Dynamic, Needs::Dynamic) if !self.analysis.is_literal(value) => {
                 Some(Confidence::Weak)
             }

@@ -75,6 +75,9 @@ pub enum Skip {
     Generated,
     /// Dependencies' code (vendor/, contrib/, Drupal core): covered by the dependency audit.
     ThirdParty,
+    /// Tests and their fixtures (`test/`, `tests/`, `spec/`): they do not run in production,
+    /// and their fixtures are often insecure on purpose.
+    TestCode,
     /// A template language with no grammar here (HAML, Slim).
     Unsupported(&'static str),
 }
@@ -87,6 +90,7 @@ impl std::fmt::Display for Skip {
             Skip::TooLarge => write!(f, "larger than {} KiB", MAX_FILE_BYTES / 1024),
             Skip::Generated => f.write_str("minified or generated"),
             Skip::ThirdParty => f.write_str("third-party code"),
+            Skip::TestCode => f.write_str("tests"),
             Skip::Unsupported(what) => write!(f, "{what} templates are not supported"),
         }
     }
@@ -188,6 +192,9 @@ impl Engine {
         let language = language_of(path)?;
         if language != Language::Facts && third_party(path) {
             return Some(skip(Skip::ThirdParty));
+        }
+        if language != Language::Facts && test_code(path) {
+            return Some(skip(Skip::TestCode));
         }
         if bytes.len() > MAX_FILE_BYTES && language != Language::Facts {
             return Some(skip(Skip::TooLarge));
@@ -359,6 +366,15 @@ fn third_party(path: &str) -> bool {
                 )
             }))
     })
+}
+
+/// Test code, by directory.
+fn test_code(path: &str) -> bool {
+    let mut parts: Vec<&str> = path.split('/').collect();
+    parts.pop(); // the file name
+    parts
+        .iter()
+        .any(|part| matches!(*part, "test" | "tests" | "spec" | "Tests" | "fixtures"))
 }
 
 /// Minified or generated: a generated-file marker near the top, or lines too long to be
