@@ -53,7 +53,7 @@ PY
     echo "peak RSS (both cores): $(peak_rss_mb "$BIN" scan --only code --min-confidence weak --format json -o "$work/$name.rss" "$dir") MB"
     if command -v semgrep >/dev/null && [ -n "${SEMGREP_RULES:-}" ]; then
         hyperfine --warmup 1 --runs 3 -i \
-            "semgrep scan --metrics=off --quiet --jobs 1 --config $SEMGREP_RULES/ruby --config $SEMGREP_RULES/php --json -o $work/$name.semgrep.json $dir"
+            "SEMGREP_ENABLE_VERSION_CHECK=0 taskset -c 0 semgrep scan --metrics=off --disable-version-check --quiet --jobs 1 --config $SEMGREP_RULES/ruby --config $SEMGREP_RULES/php --json -o $work/$name.semgrep.json $dir"
     fi
 }
 

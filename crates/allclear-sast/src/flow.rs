@@ -155,9 +155,12 @@ impl<'t, 's> Analysis<'t, 's> {
                 _ => None,
             };
             if let Some(name) = name.and_then(|n| self.text(n)) {
-                let of_method = node
-                    .parent()
-                    .is_some_and(|list| list.kind() == "method_parameters");
+                // A lambda's parameters are its callers' values, as a method's are (`scope
+                // :by_ip, ->(ip) { where("ip = '#{ip}'") }`); a block's come from what it
+                // iterates.
+                let of_method = node.parent().is_some_and(|list| {
+                    matches!(list.kind(), "method_parameters" | "lambda_parameters")
+                });
                 self.parameters
                     .insert((scope_of(self.syntax, node), name), of_method);
                 return;
@@ -307,6 +310,9 @@ impl<'t, 's> Analysis<'t, 's> {
             "array" => node
                 .named_child(0)
                 .map_or(Flow::clean(), |first| self.flow(first)),
+            "splat_argument" | "hash_splat_argument" => node
+                .named_child(0)
+                .map_or(Flow::dynamic(), |inner| self.flow(inner)),
             "parenthesized_statements" | "begin" | "statements" | "interpolation" => node
                 .named_child((node.named_child_count() as u32).saturating_sub(1))
                 .map_or(Flow::clean(), |last| self.flow(last)),
@@ -399,9 +405,29 @@ impl<'t, 's> Analysis<'t, 's> {
             Some(receiver) => self.flow(receiver).at_least_dynamic(),
             None => Flow::dynamic(),
         };
+        // Calls that hand back (a transformation of) their arguments: building strings,
+        // decoding.
         if matches!(
             name,
-            "format" | "sprintf" | "join" | "concat" | "gsub" | "sub" | "+" | "squish" | "strip"
+            "format"
+                | "sprintf"
+                | "join"
+                | "concat"
+                | "gsub"
+                | "sub"
+                | "+"
+                | "squish"
+                | "strip"
+                | "String"
+                | "decode64"
+                | "strict_decode64"
+                | "urlsafe_decode64"
+                | "unescape"
+                | "unescape_uri"
+                | "decode_www_form_component"
+                | "inflate"
+                | "decompress"
+                | "unpack1"
         ) && let Some(args) = node.child_by_field_name("arguments")
         {
             flow = flow.max(self.max_children(args, &[]));
