@@ -50,7 +50,7 @@ pub enum OutputFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan a repository (or a home directory): vulnerable and unsupported dependencies, secrets,
-    /// restricted files and personal data
+    /// restricted files and personal data, insecure code in Rails and Drupal applications
     Scan(ScanArgs),
     /// Manage the local advisory database
     #[command(subcommand)]
