@@ -52,7 +52,7 @@ PY
     echo "findings: $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["findings"]))' "$work/$name.out")"
     echo "peak RSS (both cores): $(peak_rss_mb "$BIN" scan --only code --min-confidence weak --format json -o "$work/$name.rss" "$dir") MB"
     if command -v semgrep >/dev/null && [ -n "${SEMGREP_RULES:-}" ]; then
-        hyperfine --warmup 1 --runs 3 -i \
+        hyperfine --runs "${SEMGREP_RUNS:-1}" -i \
             "SEMGREP_ENABLE_VERSION_CHECK=0 taskset -c 0 semgrep scan --metrics=off --disable-version-check --quiet --jobs 1 --config $SEMGREP_RULES/ruby --config $SEMGREP_RULES/php --json -o $work/$name.semgrep.json $dir"
     fi
 }

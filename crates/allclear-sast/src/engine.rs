@@ -179,25 +179,54 @@ fn scan_tree(
         Syntax::Php => (&defaults.php.sources, &defaults.php.sanitizers),
     };
     let shared = Analysis::new(syntax, root, bytes, sources, sanitizers, route_parameters);
-    let mut hits = Vec::new();
-    for &index in applicable {
-        let rule = &rules[index];
-        let own;
-        let analysis = if rule.sources.is_empty() && rule.sanitizers.is_empty() {
-            &shared
-        } else {
-            let (sources, sanitizers) = lists(rule, defaults, syntax);
-            own = (sources, sanitizers);
-            &Analysis::new(syntax, root, bytes, &own.0, &own.1, route_parameters)
-        };
-        let context = Context {
-            rule,
+    // Rules that add their own sources or sanitisers get their own analysis.
+    let own_lists: Vec<(usize, (Vec<String>, Vec<String>))> = applicable
+        .iter()
+        .filter(|&&index| !(rules[index].sources.is_empty() && rules[index].sanitizers.is_empty()))
+        .map(|&index| (index, lists(&rules[index], defaults, syntax)))
+        .collect();
+    let own: Vec<(usize, Analysis<'_, '_>)> = own_lists
+        .iter()
+        .map(|(index, (sources, sanitizers))| {
+            let analysis =
+                Analysis::new(syntax, root, bytes, sources, sanitizers, route_parameters);
+            (*index, analysis)
+        })
+        .collect();
+    let contexts: Vec<Context<'_, '_, '_>> = applicable
+        .iter()
+        .map(|&index| Context {
+            rule: &rules[index],
             index,
             syntax,
             src: bytes,
-            analysis,
-        };
-        context.run(root, erb_outputs, &mut hits);
+            analysis: own
+                .iter()
+                .find(|(i, _)| *i == index)
+                .map_or(&shared, |(_, analysis)| analysis),
+        })
+        .collect();
+    let mut hits = Vec::new();
+    if let Some(outputs) = erb_outputs {
+        for context in &contexts {
+            context.raw_outputs(root, outputs, &mut hits);
+        }
+    }
+    // One walk of the tree for every rule.
+    let mut cursor = root.walk();
+    'walk: loop {
+        let node = cursor.node();
+        for context in &contexts {
+            context.visit(node, &mut hits);
+        }
+        if cursor.goto_first_child() {
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                break 'walk;
+            }
+        }
     }
     // Two matchers of one rule on the same call (`copy()` and `$fs->copy()`) are one finding.
     hits.sort_by(|a, b| {
@@ -233,34 +262,23 @@ impl<'t> Context<'_, 't, '_> {
         node.utf8_text(self.src).unwrap_or_default()
     }
 
-    fn run(
+    /// ERB `<%== … %>` tags, for the raw-output matchers.
+    fn raw_outputs(
         &self,
         root: Node<'t>,
-        erb_outputs: Option<&[(std::ops::Range<usize>, bool)]>,
+        outputs: &[(std::ops::Range<usize>, bool)],
         hits: &mut Vec<Hit>,
     ) {
         for matcher in &self.rule.matchers {
-            if let (Kind::RawOutput, Some(outputs)) = (&matcher.kind, erb_outputs) {
-                for (range, raw) in outputs {
-                    if !raw {
-                        continue;
-                    }
-                    if let Some(node) = expression_at(root, range.clone(), self.src) {
-                        self.report_flow(matcher, node, node, hits);
-                    }
-                }
-            }
-        }
-        let mut cursor = root.walk();
-        'walk: loop {
-            let node = cursor.node();
-            self.visit(node, hits);
-            if cursor.goto_first_child() {
+            if !matches!(matcher.kind, Kind::RawOutput) {
                 continue;
             }
-            while !cursor.goto_next_sibling() {
-                if !cursor.goto_parent() {
-                    break 'walk;
+            for (range, raw) in outputs {
+                if !raw {
+                    continue;
+                }
+                if let Some(node) = expression_at(root, range.clone(), self.src) {
+                    self.report_flow(matcher, node, node, hits);
                 }
             }
         }
@@ -301,6 +319,26 @@ impl<'t> Context<'_, 't, '_> {
                 _ => {}
             }
         }
+    }
+
+    fn call_name(&self, node: Node<'t>) -> Option<&'t str> {
+        let name = match (self.syntax, node.kind()) {
+            (Syntax::Ruby, _) => node.child_by_field_name("method")?,
+            (Syntax::Php, "function_call_expression") => {
+                return Some(last_segment(
+                    self.text(node.child_by_field_name("function")?),
+                ));
+            }
+            (Syntax::Php, "object_creation_expression") => {
+                let mut cursor = node.walk();
+                let class = node
+                    .named_children(&mut cursor)
+                    .find(|c| matches!(c.kind(), "name" | "qualified_name"))?;
+                return Some(last_segment(self.text(class)));
+            }
+            (Syntax::Php, _) => node.child_by_field_name("name")?,
+        };
+        Some(self.text(name))
     }
 
     fn call_of(&self, node: Node<'t>) -> Option<Call<'t>> {
@@ -408,12 +446,17 @@ impl<'t> Context<'_, 't, '_> {
         else {
             return;
         };
+        // The name alone rules out almost every call; the arguments are only read for those
+        // it does not.
+        if !self
+            .call_name(node)
+            .is_some_and(|name| names.iter().any(|n| n == name))
+        {
+            return;
+        }
         let Some(call) = self.call_of(node) else {
             return;
         };
-        if !names.iter().any(|n| n == call.name) {
-            return;
-        }
         if let Some(receivers) = receivers
             && !receivers.iter().any(|r| r == call.receiver_text)
         {
