@@ -149,8 +149,11 @@ fn parse(syntax: Syntax, bytes: &[u8]) -> Result<Tree, Skip> {
     Ok(tree)
 }
 
+/// A rule's sources and sanitisers.
+type Lists = (Vec<String>, Vec<String>);
+
 /// Rules that add their own sources or sanitisers get their own flow analysis.
-fn lists(rule: &Rule, defaults: &Defaults, syntax: Syntax) -> (Vec<String>, Vec<String>) {
+fn lists(rule: &Rule, defaults: &Defaults, syntax: Syntax) -> Lists {
     let base = match syntax {
         Syntax::Ruby => &defaults.ruby,
         Syntax::Php => &defaults.php,
@@ -180,7 +183,7 @@ fn scan_tree(
     };
     let shared = Analysis::new(syntax, root, bytes, sources, sanitizers, route_parameters);
     // Rules that add their own sources or sanitisers get their own analysis.
-    let own_lists: Vec<(usize, (Vec<String>, Vec<String>))> = applicable
+    let own_lists: Vec<(usize, Lists)> = applicable
         .iter()
         .filter(|&&index| !(rules[index].sources.is_empty() && rules[index].sanitizers.is_empty()))
         .map(|&index| (index, lists(&rules[index], defaults, syntax)))
