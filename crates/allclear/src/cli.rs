@@ -113,7 +113,7 @@ pub struct DbDirArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan a repository (or a home directory): vulnerable and unsupported dependencies, secrets,
-    /// restricted files and personal data
+    /// restricted files and personal data, insecure code in Rails and Drupal applications
     Scan(ScanArgs),
     /// Manage the local advisory database
     Db(DbArgs),
@@ -233,6 +233,11 @@ pub struct ScanArgs {
     /// File holding the API token for --report-to (instead of ALLCLEAR_TOKEN)
     #[arg(long, value_name = "FILE", requires = "report_to")]
     pub token_file: Option<PathBuf>,
+    /// Report insecure code from this confidence up: high (request input flows straight into
+    /// the call), medium (through a variable), weak (the dangerous call, no input traced)
+    /// [default: the policy's `[code] min-confidence`, else medium]
+    #[arg(long, value_name = "LEVEL", value_parser = parse_confidence)]
+    pub min_confidence: Option<allclear_sast::Confidence>,
 }
 
 /// What `allclear scan` checks.
@@ -242,6 +247,8 @@ pub enum Check {
     Deps,
     /// Secrets, restricted files and personal data
     Secrets,
+    /// Insecure code in Rails and Drupal applications (SQL injection, XSS, …)
+    Code,
 }
 
 #[derive(Debug, Args)]
@@ -714,6 +721,10 @@ pub struct DigestArgs {
 fn parse_severity(text: &str) -> Result<Severity, String> {
     text.parse()
         .map_err(|e: allclear_core::UnknownSeverity| e.to_string())
+}
+
+fn parse_confidence(text: &str) -> Result<allclear_sast::Confidence, String> {
+    text.parse()
 }
 
 fn parse_ecosystem(text: &str) -> Result<Ecosystem, String> {

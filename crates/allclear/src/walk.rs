@@ -67,6 +67,8 @@ pub struct WalkOptions<'a> {
     pub progress: &'a indicatif::ProgressBar,
     /// Secrets, restricted files and personal data: every file is offered to it.
     pub secrets: Option<&'a SharedScanner<'a>>,
+    /// Insecure code (allclear-sast): offered the files it reads.
+    pub code: Option<&'a allclear_sast::Engine>,
 }
 
 /// The secrets scanner, built on first use by whichever thread gets there first: a scan
@@ -113,6 +115,8 @@ pub struct Walked {
     pub dependency_files: BTreeSet<String>,
     /// What the secrets scanner found, in no particular order.
     pub secret_findings: Vec<Finding>,
+    /// What the code rules found in each file they read, in no particular order.
+    pub code_scans: Vec<allclear_sast::FileScan>,
     /// Files that could not be read or parsed.
     pub errors: Vec<RunError>,
     /// Files checked only in part (archives past a limit), sorted by path.
@@ -348,6 +352,13 @@ impl Visitor<'_> {
         let scanner = options.secrets;
         self.files.fetch_add(1, Ordering::Relaxed);
         self.options.progress.inc(1);
+        if let Some(engine) = options.code.filter(|engine| engine.wants(&rel)) {
+            match scan_code(engine, &rel, path) {
+                Ok(Some(scan)) => lock(found).code_scans.push(scan),
+                Ok(None) => {}
+                Err(error) => lock(found).errors.push(error),
+            }
+        }
         let kind = if options.deps {
             dependency_kind(path)
         } else {
@@ -425,6 +436,31 @@ impl Visitor<'_> {
             Err(error) => found.errors.push(error),
         }
     }
+}
+
+/// Runs the code rules on one file. Source files are read up to one byte past the engine's
+/// size limit (the engine then reports them as skipped for their size, unread); composer.lock
+/// and other project files are read whole, up to the lockfile limit.
+fn scan_code(
+    engine: &allclear_sast::Engine,
+    rel: &str,
+    path: &Path,
+) -> Result<Option<allclear_sast::FileScan>, RunError> {
+    let limit = match allclear_sast::language_of(rel) {
+        Some(allclear_sast::Language::Facts) => MAX_LOCKFILE_BYTES,
+        _ => allclear_sast::MAX_FILE_BYTES as u64 + 1,
+    };
+    let error = |message: String| RunError {
+        path: rel.to_owned(),
+        line: None,
+        message,
+    };
+    let file = std::fs::File::open(path).map_err(|e| error(format!("could not open: {e}")))?;
+    let mut bytes = Vec::new();
+    file.take(limit)
+        .read_to_end(&mut bytes)
+        .map_err(|e| error(format!("could not read: {e}")))?;
+    Ok(engine.scan_file(rel, &bytes))
 }
 
 /// True for a directory with fewer than 32 entries, none of them a directory.

@@ -23,6 +23,8 @@ pub fn run(global: &GlobalArgs, args: &BaselineArgs) -> anyhow::Result<ExitStatu
             history: args.history,
             deps: true,
             secrets: true,
+            code: true,
+            min_confidence: None,
             progress: progress.clone(),
         },
     );

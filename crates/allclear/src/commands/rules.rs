@@ -4,11 +4,19 @@ use std::io::Write;
 
 /// Runs every rule against its own examples. CI runs this so a broken rule fails the build.
 pub fn check() -> anyhow::Result<u8> {
-    let failures = allclear_secrets::check_rules();
-    let rules = allclear_secrets::rules().len();
+    let mut failures: Vec<(String, String)> = allclear_secrets::check_rules()
+        .into_iter()
+        .map(|f| (f.rule, f.message))
+        .collect();
+    failures.extend(
+        allclear_sast::check_rules()
+            .into_iter()
+            .map(|f| (f.rule, f.message)),
+    );
+    let rules = allclear_secrets::rules().len() + allclear_sast::rule_docs().len();
     let mut out = std::io::stdout().lock();
-    for failure in &failures {
-        writeln!(out, "{}: {}", failure.rule, failure.message)?;
+    for (rule, message) in &failures {
+        writeln!(out, "{rule}: {message}")?;
     }
     if failures.is_empty() {
         writeln!(out, "all {rules} rules hold on their examples")?;
@@ -31,6 +39,9 @@ pub fn list() -> anyhow::Result<u8> {
     }
     for rule in allclear_secrets::rules() {
         writeln!(out, "{:<40} {:<8} {}", rule.id, rule.severity, rule.name)?;
+    }
+    for (id, title, severity, _) in allclear_sast::rule_docs() {
+        writeln!(out, "{id:<40} {severity:<8} {title}")?;
     }
     Ok(0)
 }

@@ -1,5 +1,7 @@
 //! `allclear scan`: one walk of the tree, every capability's findings, the policy, the report.
 
+pub mod code;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -79,6 +81,9 @@ pub struct Sources<'a> {
     pub history: bool,
     pub deps: bool,
     pub secrets: bool,
+    /// Insecure code (allclear-sast), from this confidence up (default: the policy's).
+    pub code: bool,
+    pub min_confidence: Option<allclear_sast::Confidence>,
     /// Counts files as the walk reads them and says which step runs (hidden unless stderr
     /// is a terminal).
     pub progress: indicatif::ProgressBar,
@@ -111,6 +116,8 @@ impl<'a> From<&'a ScanArgs> for Sources<'a> {
             history: args.history,
             deps: only(Check::Deps),
             secrets: only(Check::Secrets),
+            code: only(Check::Code),
+            min_confidence: args.min_confidence,
             progress: indicatif::ProgressBar::hidden(),
         }
     }
@@ -183,12 +190,19 @@ fn collect_with(
     if sources.staged {
         return collect_staged(sources, scanner);
     }
+
+    let code_engine = match sources.code {
+        true => Some(code::engine(policy, sources.root)?),
+        false => None,
+    };
+    let min_confidence = code::min_confidence(policy, sources.min_confidence)?;
     let mut walked = walk::walk(&WalkOptions {
         root: sources.root,
         no_ignore: sources.no_ignore,
         exclude: &policy.scan.exclude,
         deps: sources.deps,
         secrets: if sources.secrets { scanner } else { None },
+        code: code_engine.as_ref(),
         progress: &sources.progress,
     })?;
     let mut collected = Collected {
@@ -199,6 +213,16 @@ fn collect_with(
         scanned: walked.files,
         coverage: Coverage::default(),
     };
+    if let Some(engine) = &code_engine {
+        let scans = std::mem::take(&mut walked.code_scans);
+        code::finish(
+            engine,
+            scans,
+            min_confidence,
+            &mut collected.findings,
+            &mut collected.warnings,
+        );
+    }
     if let Some(scanner) = scanner {
         // The walk skipped secrets if the rules did not build: say why.
         scanner.require()?;
@@ -505,7 +529,14 @@ fn check_secrets_sections(text: &str, path: &Path) -> anyhow::Result<()> {
 }
 
 /// The sections of `allclear.toml` that capabilities read (beyond allclear-core's own).
-const POLICY_SECTIONS: &[&str] = &["audit", "fim", "personal-data", "restricted", "secrets"];
+const POLICY_SECTIONS: &[&str] = &[
+    "audit",
+    "code",
+    "fim",
+    "personal-data",
+    "restricted",
+    "secrets",
+];
 
 /// Every rule id a capability reports, so that a policy naming one that does not exist is
 /// an error rather than a setting that silently does nothing.
@@ -520,8 +551,17 @@ fn known_rules() -> Vec<&'static str> {
     );
     rules.push(allclear_secrets::PERSONAL_DATA_RULE);
     rules.extend(allclear_fim::RULES.iter().map(|rule| rule.id));
+    rules.extend(CODE_RULES.iter().map(String::as_str));
     rules
 }
+
+/// The built-in code rules' ids (read from their embedded YAML once).
+static CODE_RULES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+    allclear_sast::rule_docs()
+        .into_iter()
+        .map(|(id, ..)| id)
+        .collect()
+});
 
 /// Fills each fixable finding's `fix.command` with the command that upgrades just its package
 /// (`bundle update rack`), so JSON consumers need not know every ecosystem's tool.
