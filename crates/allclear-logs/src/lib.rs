@@ -64,6 +64,7 @@ pub mod builtin;
 pub mod config;
 pub mod daemon;
 pub mod date;
+mod docs;
 mod expand;
 pub mod filter;
 pub mod follow;
@@ -74,3 +75,5 @@ mod livecap;
 pub mod pyre;
 pub mod scan;
 pub mod state;
+
+pub use docs::rule_docs;

@@ -464,7 +464,7 @@ const POLICY_SECTIONS: &[&str] = &["fim", "personal-data", "restricted", "secret
 /// Every rule id a capability reports, so that a policy naming one that does not exist is
 /// an error rather than a setting that silently does nothing.
 fn known_rules() -> Vec<&'static str> {
-    let mut rules: Vec<&'static str> = allclear_deps::RULES.iter().map(|(id, _, _)| *id).collect();
+    let mut rules: Vec<&'static str> = allclear_deps::RULES.iter().map(|rule| rule.id).collect();
     rules.extend(allclear_secrets::rules().iter().map(|rule| rule.id));
     rules.extend(allclear_secrets::file_rules().iter().map(|rule| rule.id));
     rules.extend(
