@@ -33,4 +33,6 @@ pub use policy::{
 pub use report::{
     Coverage, EcosystemCoverage, IgnoredFinding, Report, RunError, SCHEMA_VERSION, Summary,
 };
-pub use rule_doc::{REPOSITORY_URL, RULE_DOCS_URL, RuleDoc, check_rule_docs, rule_docs};
+pub use rule_doc::{
+    REPOSITORY_URL, RULE_DOCS_URL, RuleDoc, TEXT_WIDTH, check_rule_docs, rule_docs,
+};

@@ -71,15 +71,22 @@ impl RuleDoc {
         }
     }
 
-    /// The documentation as plain text, wrapped by the terminal: `what`, `why`, `example`,
-    /// `fix` under headings (the body of `allclear rules explain`).
+    /// The documentation as plain text: `what`, `why`, `example`, `fix` under headings, the
+    /// prose wrapped at [`TEXT_WIDTH`] columns and the example as written (the body of
+    /// `allclear rules explain`).
     pub fn to_text(&self) -> String {
         let mut out = format!("{}: {}\n", self.id, self.title);
         let _ = writeln!(out, "severity: {}", self.severity_text());
         for (heading, body) in self.sections() {
             let _ = write!(out, "\n{heading}\n");
             for line in body.lines() {
-                let _ = writeln!(out, "  {line}");
+                if heading == "Example" {
+                    let _ = writeln!(out, "  {line}");
+                } else {
+                    for wrapped in wrap(line, TEXT_WIDTH - 2) {
+                        let _ = writeln!(out, "  {wrapped}");
+                    }
+                }
             }
         }
         out
@@ -113,6 +120,28 @@ impl RuleDoc {
         .into_iter()
         .filter(|(_, body)| !body.trim().is_empty())
     }
+}
+
+/// Where [`RuleDoc::to_text`] wraps prose: readable on any terminal, like a man page.
+pub const TEXT_WIDTH: usize = 88;
+
+/// `text` in lines of at most `width` columns, broken at spaces (a longer word stands alone).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// A code fence longer than any run of backticks in `body`.
@@ -216,6 +245,25 @@ mod tests {
             "{markdown}"
         );
         assert!(markdown.contains("### How to fix it\n\nRemove the demo."));
+    }
+
+    #[test]
+    fn prose_is_wrapped_and_examples_are_not() {
+        let long = "word ".repeat(40);
+        let doc = RuleDoc {
+            what: long.as_str().trim_end().to_owned().leak(),
+            example: long.as_str().trim_end().to_owned().leak(),
+            ..DOC
+        };
+        let text = doc.to_text();
+        let (what, example) = text.split_once("Example").unwrap();
+        assert!(what.lines().all(|line| line.chars().count() <= TEXT_WIDTH));
+        assert!(what.lines().filter(|l| l.starts_with("  word")).count() >= 2);
+        assert!(
+            example
+                .lines()
+                .any(|line| line.chars().count() > TEXT_WIDTH)
+        );
     }
 
     #[test]

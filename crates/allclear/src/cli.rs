@@ -63,7 +63,7 @@ pub enum Command {
     /// Git hooks: scan what is staged before every commit
     #[command(subcommand)]
     Hook(HookCommand),
-    /// The secret-detection rules
+    /// Every rule allclear reports: list them, explain one, check the secret rules
     #[command(subcommand)]
     Rules(RulesCommand),
     /// Checks that run on a server: file integrity and log analysis
@@ -76,8 +76,13 @@ pub enum RulesCommand {
     /// Check every secret rule against its own positive and negative examples (exit 1 if
     /// any rule misses a positive or fires on a negative)
     Check,
-    /// List the secret rules
-    List,
+    /// List every rule: id, severity, title
+    List(crate::commands::rules::ListArgs),
+    /// What a rule finds, why it matters, an example and how to fix it
+    Explain(crate::commands::rules::ExplainArgs),
+    /// Write the rule reference (docs/rules/) from the rules' documentation in the code
+    #[command(hide = true)]
+    Docs(crate::commands::rules::DocsArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -25,7 +25,9 @@ fn main() -> ExitCode {
         Command::Hook(HookCommand::Install(args)) => commands::hook::install(&cli, args),
         Command::Hook(HookCommand::Uninstall(args)) => commands::hook::uninstall(&cli, args),
         Command::Rules(RulesCommand::Check) => commands::rules::check(),
-        Command::Rules(RulesCommand::List) => commands::rules::list(),
+        Command::Rules(RulesCommand::List(args)) => commands::rules::list(args),
+        Command::Rules(RulesCommand::Explain(args)) => commands::rules::explain(args),
+        Command::Rules(RulesCommand::Docs(args)) => commands::rules::docs(&cli, args),
         Command::Host(HostCommand::Fim(args)) => {
             commands::fim::run(args).map(|code| u8::try_from(code).unwrap_or(2))
         }

@@ -6,6 +6,7 @@ mod digest;
 mod fim;
 mod logs;
 mod realworld;
+mod rules;
 mod scan;
 mod scanwalk;
 mod secrets;
