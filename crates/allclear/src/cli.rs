@@ -69,6 +69,9 @@ pub enum Command {
     /// Checks that run on a server: file integrity and log analysis
     #[command(subcommand)]
     Host(HostCommand),
+    /// Man pages and shell completions, for packages
+    #[command(subcommand, hide = true)]
+    Generate(crate::commands::generate::GenerateCommand),
 }
 
 #[derive(Debug, Subcommand)]

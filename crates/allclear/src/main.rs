@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Command::Rules(RulesCommand::List(args)) => commands::rules::list(args),
         Command::Rules(RulesCommand::Explain(args)) => commands::rules::explain(args),
         Command::Rules(RulesCommand::Docs(args)) => commands::rules::docs(&cli, args),
+        Command::Generate(command) => commands::generate::run(command),
         Command::Host(HostCommand::Fim(args)) => {
             commands::fim::run(args).map(|code| u8::try_from(code).unwrap_or(2))
         }

@@ -549,6 +549,7 @@ fn render(args: &FimArgs, report: &Report) -> anyhow::Result<()> {
         color: args.format == FimFormat::Human
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             && std::io::stdout().is_terminal(),
+        rules: crate::commands::rules::registry(),
         ..Default::default()
     };
     let mut out = Vec::new();

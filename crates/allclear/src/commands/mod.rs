@@ -4,6 +4,7 @@ pub mod baseline;
 pub mod db;
 pub mod digest;
 pub mod fim;
+pub mod generate;
 pub mod hook;
 pub mod init;
 pub mod logs;

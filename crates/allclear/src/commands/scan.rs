@@ -54,6 +54,7 @@ pub fn run(cli: &Cli, args: &ScanArgs) -> anyhow::Result<u8> {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         width: None,
         scanned: Some(collected.scanned),
+        rules: crate::commands::rules::registry(),
     };
     output::emit_with(args.output.as_deref(), |out| {
         allclear_report::render(&report, format, &options, out)
