@@ -4,6 +4,8 @@
 #
 #   scripts/package-deb.sh            # builds the release binary if needed; prints the .deb path
 #   KEEP_ROOT=1 scripts/package-deb.sh  # keep the scratch root for a look
+#   PROFILE=dev scripts/package-deb.sh  # package a debug build: checks the packaging in
+#                                       # minutes, not what ships
 #
 # Installs what it needs when missing: cargo-deb (cargo install), dpkg and systemd's tools
 # (apt-get, as root).
@@ -11,7 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 target="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-release="$target/release"
+profile="${PROFILE:-release}"
+# Cargo's `dev` profile builds into target/debug; every other profile into its own name.
+if [ "$profile" = dev ]; then release="$target/debug"; else release="$target/$profile"; fi
 
 if ! cargo deb --version >/dev/null 2>&1; then
     echo "==> installing cargo-deb" >&2
@@ -30,8 +34,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
 fi
 
-echo "==> release build" >&2
-cargo build --release --locked --quiet -p allclear
+echo "==> $profile build" >&2
+cargo build --profile "$profile" --locked --quiet -p allclear
 bin="$release/allclear"
 
 echo "==> man pages and completions (allclear generate)" >&2
@@ -46,7 +50,7 @@ mkdir -p "$assets/man" "$assets/completions"
 echo "==> cargo deb" >&2
 mkdir -p "$target/debian"
 deb="$target/debian/allclear.deb"
-cargo deb -p allclear --no-build --locked --quiet --output "$deb" >/dev/null
+cargo deb -p allclear --profile "$profile" --no-build --locked --quiet --output "$deb" >/dev/null
 
 scratch="$(mktemp -d)"
 if [ -z "${KEEP_ROOT:-}" ]; then
