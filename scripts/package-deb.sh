@@ -99,7 +99,7 @@ if [ "$(id -u)" = 0 ] && ! grep -qx /usr/bin/allclear <<<"$installed"; then
     echo "dpkg does not list /usr/bin/allclear as installed by the package" >&2
     fail=1
 fi
-grep -q '^complete .*allclear' "$root/usr/share/bash-completion/completions/allclear" || {
+grep -Eq '^[[:space:]]*complete .*allclear$' "$root/usr/share/bash-completion/completions/allclear" || {
     echo "the bash completion does not complete allclear" >&2
     fail=1
 }
