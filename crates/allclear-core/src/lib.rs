@@ -22,6 +22,7 @@ mod ecosystem;
 mod finding;
 mod policy;
 mod report;
+mod rule_doc;
 
 pub use baseline::{BASELINE_SCHEMA, Baseline, BaselineEntry, BaselineError};
 pub use ecosystem::{Ecosystem, UnknownEcosystem};
@@ -31,4 +32,7 @@ pub use policy::{
 };
 pub use report::{
     Coverage, EcosystemCoverage, IgnoredFinding, Report, RunError, SCHEMA_VERSION, Skipped, Summary,
+};
+pub use rule_doc::{
+    REPOSITORY_URL, RULE_DOCS_URL, RuleDoc, TEXT_WIDTH, check_rule_docs, rule_docs,
 };

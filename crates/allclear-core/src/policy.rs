@@ -437,7 +437,7 @@ impl NameCheck<'_> {
             "rule id",
             &rules,
             format!(
-                "rule ids are {}; `allclear rules list` shows the secret rules",
+                "rule ids are {}; `allclear rules list` shows every rule id",
                 families.join(", ")
             ),
         ))

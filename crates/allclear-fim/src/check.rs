@@ -67,71 +67,73 @@ impl Category {
     }
 }
 
-/// The documentation of one rule this crate reports, for the generated rule reference.
-#[derive(Debug, Clone, Copy)]
-pub struct RuleDoc {
-    pub id: &'static str,
-    /// The default severity (groups in `allclear.toml` set their own).
-    pub severity: &'static str,
-    pub what: &'static str,
-    pub why: &'static str,
-    pub example: &'static str,
-    pub fix: &'static str,
-}
-
 /// Every rule `check`, `update` and `verify_packages` report.
-pub const RULES: &[RuleDoc] = &[
-    RuleDoc {
+pub const RULES: &[allclear_core::RuleDoc] = &[
+    allclear_core::RuleDoc {
         id: "fim.changed",
-        severity: "the group's (high for binaries and /etc, critical for SSH, cron, systemd)",
+        severity: Severity::High,
+        severity_note: "the fim group's: high for binaries and /etc, critical for SSH, cron and systemd",
+        title: "Watched file changed",
         what: "A watched entry's attributes differ from the baseline; the finding lists each one, old → new.",
         why: "Replaced binaries, edited configuration and loosened permissions are how intruders persist.",
         example: "/usr/sbin/sshd: size, mtime, ctime, inode, blake3 changed",
         fix: "Find out who changed it. If expected, accept it with `allclear host fim update PATH`; if not, restore it (for package files: `apt-get install --reinstall PACKAGE`).",
     },
-    RuleDoc {
+    allclear_core::RuleDoc {
         id: "fim.added",
-        severity: "the group's",
+        severity: Severity::High,
+        severity_note: "the fim group's",
+        title: "File added under a watched path",
         what: "An entry exists that the baseline does not have.",
         why: "New setuid binaries, cron jobs, systemd units and web shells are added files.",
         example: "/etc/cron.d/backdoor: new file",
         fix: "Remove it if unexpected, else accept it with `allclear host fim update PATH`.",
     },
-    RuleDoc {
+    allclear_core::RuleDoc {
         id: "fim.removed",
-        severity: "the group's",
+        severity: Severity::High,
+        severity_note: "the fim group's",
+        title: "Watched file removed",
         what: "An entry in the baseline no longer exists.",
         why: "Deleted logs and removed security tools hide an intrusion.",
         example: "/var/log/auth.log: file removed",
         fix: "Restore it if unexpected, else accept with `allclear host fim update PATH`.",
     },
-    RuleDoc {
+    allclear_core::RuleDoc {
         id: "fim.package-update",
-        severity: "low",
+        severity: Severity::Low,
+        severity_note: "",
+        title: "File changed by a package update",
         what: "A changed or added file whose new content matches dpkg's MD5 record (and, for same-content reinstalls, dpkg's log shows the install).",
         why: "Package upgrades change thousands of files; separating them keeps real tampering visible.",
         example: "/usr/bin/hello: updated by package hello:amd64",
         fix: "Nothing to investigate; run `allclear host fim update` after upgrades to accept the new state.",
     },
-    RuleDoc {
+    allclear_core::RuleDoc {
         id: "fim.rotated",
-        severity: "info",
+        severity: Severity::Info,
+        severity_note: "",
+        title: "Log file rotated",
         what: "A growing file (a log) was replaced by a smaller one: rotated.",
         why: "Expected churn, reported so rotation is not mistaken for wiping.",
         example: "/var/log/syslog: log rotated",
         fix: "None needed.",
     },
-    RuleDoc {
+    allclear_core::RuleDoc {
         id: "fim.package-modified",
-        severity: "high",
+        severity: Severity::High,
+        severity_note: "",
+        title: "Package file differs from dpkg's record",
         what: "`verify-packages`: an installed package file's content differs from dpkg's MD5 record, or it is no longer a regular file.",
         why: "Catches a replaced binary even on a host that never recorded a baseline.",
         example: "/usr/sbin/sshd: differs from package openssh-server",
         fix: "`apt-get install --reinstall PACKAGE`, then find out who changed it.",
     },
-    RuleDoc {
+    allclear_core::RuleDoc {
         id: "fim.package-missing",
-        severity: "medium",
+        severity: Severity::Medium,
+        severity_note: "",
+        title: "Package file missing",
         what: "`verify-packages`: a file dpkg installed is gone.",
         why: "Removed security tools or libraries; or a local cleanup that dpkg does not know about.",
         example: "/usr/bin/last: missing (installed by util-linux)",

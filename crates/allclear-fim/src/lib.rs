@@ -66,10 +66,15 @@ pub use attrs::{Attr, AttrSet, HashAlgo};
 pub use baseline::{Baseline, BaselineError, BaselineHeader, VerifiedBaseline};
 pub use check::{
     AttrChange, Category, Change, ChangeKind, CheckError, CheckOptions, CheckOutcome, CheckStats,
-    InitOutcome, RULES, RuleDoc, check, check_scoped, check_verified, init, record, update,
+    InitOutcome, RULES, check, check_scoped, check_verified, init, record, update,
 };
 pub use dpkg::{DpkgError, VerifyOptions, VerifyOutcome, verify_packages};
 pub use entry::{Entry, FileKind, display_path};
 pub use rules::{ConfigError, FimConfig, Rule, RuleKind};
 pub use walk::{Issue, IssueKind, Progress};
 pub use watch::{FimWatcher, Trigger, WatchBatch, WatchError, WatchOptions};
+
+/// The documentation of every rule this crate reports (`check`, `update`, `verify_packages`).
+pub fn rule_docs() -> impl Iterator<Item = allclear_core::RuleDoc> {
+    RULES.iter().copied()
+}

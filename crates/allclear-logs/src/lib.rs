@@ -62,6 +62,7 @@ pub mod builtin;
 pub mod config;
 pub mod daemon;
 pub mod date;
+mod docs;
 pub mod filter;
 pub mod follow;
 pub mod ini;
@@ -69,6 +70,8 @@ pub mod jail;
 pub mod journal;
 pub mod scan;
 pub mod state;
+
+pub use docs::rule_docs;
 
 #[cfg(test)]
 mod engine_contract;

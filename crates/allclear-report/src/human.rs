@@ -90,6 +90,7 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
         width: options.width,
     };
     let mut sections = 0usize;
+    let mut explained: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
 
     let mut by_file: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     for finding in &report.findings {
@@ -125,6 +126,17 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
                 writeln!(out)?;
             }
             write_finding(&painter, finding, out)?;
+            // Once per rule, under its first finding: the rule's explanation is the same
+            // for every finding, and repeating the line would bury the findings.
+            if options.rule_doc(&finding.rule).is_some() && explained.insert(&finding.rule) {
+                let see = format!("see: allclear rules explain {}", one_line(&finding.rule));
+                writeln!(
+                    out,
+                    "{}{}",
+                    " ".repeat(BODY_INDENT),
+                    painter.paint(Style::new().dimmed(), &see)
+                )?;
+            }
         }
     }
 

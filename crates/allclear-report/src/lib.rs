@@ -36,7 +36,7 @@ use std::fmt;
 use std::io::Write;
 use std::str::FromStr;
 
-use allclear_core::Report;
+use allclear_core::{Report, RuleDoc};
 
 mod human;
 mod markdown;
@@ -119,6 +119,11 @@ pub struct RenderOptions {
     /// How many files the run checked, for the summary line (`all clear: no findings in 14
     /// files`). `None` leaves the count out.
     pub scanned: Option<usize>,
+    /// The documentation of the rules findings may carry (the binary's registry of every
+    /// capability's `rule_docs()`). A documented rule gets its title, help and reference
+    /// page in SARIF, and a `see: allclear rules explain ID` line in the human format.
+    /// Empty: rules are named by their id only.
+    pub rules: Vec<RuleDoc>,
 }
 
 impl Default for RenderOptions {
@@ -128,7 +133,15 @@ impl Default for RenderOptions {
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
             width: None,
             scanned: None,
+            rules: Vec::new(),
         }
+    }
+}
+
+impl RenderOptions {
+    /// The documentation of `rule`, when the caller gave it.
+    pub(crate) fn rule_doc(&self, rule: &str) -> Option<&RuleDoc> {
+        self.rules.iter().find(|doc| doc.id == rule)
     }
 }
 

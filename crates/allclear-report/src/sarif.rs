@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use allclear_core::{Finding, Report, Severity};
+use allclear_core::{Finding, Report, RuleDoc, Severity};
 use serde::Serialize;
 
 use crate::RenderOptions;
@@ -248,20 +248,6 @@ fn rule_id(finding: &Finding) -> String {
     }
 }
 
-/// Words for the rules allclear ships, for GitHub's rule title; unknown rules use their id.
-fn rule_title(rule: &str) -> Option<&'static str> {
-    Some(match rule {
-        "deps.vulnerable" => "Dependency with a known vulnerability",
-        "deps.prerelease" => "Pre-release dependency",
-        "deps.unpinned-git" => "Git dependency without a pinned commit",
-        "deps.missing-lockfile" => "Manifest without a lockfile",
-        "deps.unsupported" => "Dependency past its end of support",
-        "deps.no-advisory-data" => "Lockfile not checked: no advisories for its ecosystem",
-        "policy.ignore-expired" => "Expired ignore in allclear.toml",
-        _ => return None,
-    })
-}
-
 /// SARIF message text treats `[text](target)` as a link; literal brackets are escaped.
 fn message_text(text: &str) -> String {
     let text = one_line(text);
@@ -354,15 +340,23 @@ struct RuleAcc<'a> {
     score: Option<f64>,
 }
 
-fn build_rule(id: &str, acc: &RuleAcc<'_>) -> Rule {
+fn build_rule(id: &str, acc: &RuleAcc<'_>, doc: Option<&RuleDoc>) -> Rule {
     let finding = acc.first;
     let advisory = !finding.advisories.is_empty();
     let short = if advisory {
         text::summary_of(finding).to_owned()
     } else {
-        rule_title(&finding.rule).map_or_else(|| finding.rule.clone(), str::to_owned)
+        doc.map_or_else(|| finding.rule.clone(), |doc| doc.title.to_owned())
     };
-    let full = finding.description.clone().unwrap_or_else(|| short.clone());
+    // A SARIF rule stands for every finding of its id, so its words are the rule's, not
+    // the first finding's (whose description may name one file or one secret).
+    let full = match (doc, advisory) {
+        (Some(doc), false) => doc.what.to_owned(),
+        _ => finding.description.clone().unwrap_or_else(|| short.clone()),
+    };
+    if let (Some(doc), false) = (doc, advisory) {
+        return documented_rule(id, acc, doc, short, full);
+    }
 
     let mut help_text = full.clone();
     let mut help_md = markdown::block(&full, MAX_DESCRIPTION * 4);
@@ -398,7 +392,66 @@ fn build_rule(id: &str, acc: &RuleAcc<'_>) -> Rule {
         let _ = write!(help_text, "\n\nMore: {url}");
         let _ = write!(help_md, "\n\n**More:** <{url}>");
     }
+    // An advisory rule keeps the advisory's words and page; the allclear rule behind it is
+    // linked for what the rule itself means and how allclear decides.
+    let help_uri = help_uri.or_else(|| doc.map(RuleDoc::url));
+    if let Some(doc) = doc {
+        let _ = write!(
+            help_text,
+            "\n\nRule {}: {} (allclear rules explain {}; {})",
+            doc.id,
+            doc.title,
+            doc.id,
+            doc.url()
+        );
+        let _ = write!(
+            help_md,
+            "\n\n**Rule:** [`{}`]({}): {}",
+            doc.id,
+            doc.url(),
+            doc.title
+        );
+    }
 
+    assemble_rule(id, acc, short, full, help_text, help_md, help_uri)
+}
+
+/// The SARIF rule of a documented allclear rule: its documentation is the help (what it
+/// finds, why it matters, an example, how to fix it) and its reference page the `helpUri`.
+fn documented_rule(
+    id: &str,
+    acc: &RuleAcc<'_>,
+    doc: &RuleDoc,
+    short: String,
+    full: String,
+) -> Rule {
+    let help_text = format!(
+        "{}\n\nSee `allclear rules explain {}` or {}",
+        doc.to_text().trim_end(),
+        doc.id,
+        doc.url()
+    );
+    assemble_rule(
+        id,
+        acc,
+        short,
+        full,
+        help_text,
+        doc.to_markdown(),
+        Some(doc.url()),
+    )
+}
+
+fn assemble_rule(
+    id: &str,
+    acc: &RuleAcc<'_>,
+    short: String,
+    full: String,
+    help_text: String,
+    help_md: String,
+    help_uri: Option<String>,
+) -> Rule {
+    let finding = acc.first;
     let mut tags = vec!["security".to_owned()];
     if let Some((category, _)) = finding.rule.split_once('.') {
         tags.push(category.to_owned());
@@ -464,7 +517,10 @@ pub fn render(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> 
         .enumerate()
         .map(|(i, id)| (id.as_str(), i))
         .collect();
-    let rules: Vec<Rule> = accs.iter().map(|(id, acc)| build_rule(id, acc)).collect();
+    let rules: Vec<Rule> = accs
+        .iter()
+        .map(|(id, acc)| build_rule(id, acc, options.rule_doc(&acc.first.rule)))
+        .collect();
 
     let results = all
         .iter()

@@ -31,6 +31,7 @@ mod archive;
 mod check;
 mod config;
 mod context;
+mod docs;
 mod engine;
 mod files;
 mod filter;
@@ -43,6 +44,7 @@ mod text;
 
 pub use check::{RuleCheckFailure, check_rules};
 pub use config::{ConfigError, PersonalConfig, RestrictedConfig, SecretsConfig};
+pub use docs::rule_docs;
 pub use engine::EngineError;
 pub use files::{FileRule, file_rules, paired_credentials};
 pub use git::{GitError, GitScan, scan_history, scan_staged};

@@ -125,7 +125,7 @@ pub enum Command {
     /// Git hooks: scan what is staged before every commit
     #[command(subcommand)]
     Hook(HookCommand),
-    /// The secret-detection rules
+    /// Every rule allclear reports: list them, explain one, check the secret rules
     #[command(subcommand)]
     Rules(RulesCommand),
     /// Checks that run on a server: file integrity and log analysis
@@ -144,8 +144,13 @@ pub enum RulesCommand {
     /// Check every secret rule against its own positive and negative examples (exit 1 if
     /// any rule misses a positive or fires on a negative)
     Check,
-    /// List the secret rules
-    List,
+    /// List every rule: id, severity, title
+    List(ListArgs),
+    /// What a rule finds, why it matters, an example and how to fix it
+    Explain(ExplainArgs),
+    /// Write the rule reference (docs/rules/) from the rules' documentation in the code
+    #[command(hide = true)]
+    Docs(DocsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -907,4 +912,31 @@ pub enum ServeAuditCommand {
     /// Check the audit log's hash chain: exit 0 when intact, 1 when an entry was edited or
     /// deleted
     Verify,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only the rules of this capability (the id's family: deps, secrets, restricted,
+    /// personal, fim, logs, policy)
+    #[arg(long, value_name = "CAPABILITY")]
+    pub capability: Option<String>,
+
+    /// Output format
+    #[arg(long, short, value_parser = formats(&[OutputFormat::Human, OutputFormat::Json]), default_value = "human")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The rule id, as findings carry it (`secrets.github-token`); a SARIF rule id
+    /// (`deps.vulnerable/GHSA-…`) names its rule too
+    #[arg(value_name = "ID")]
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DocsArgs {
+    /// The directory to write the reference to (docs/rules in this repository)
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }

@@ -43,7 +43,15 @@ fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
         Command::Hook(HookCommand::Install(args)) => commands::hook::install(global, args),
         Command::Hook(HookCommand::Uninstall(args)) => commands::hook::uninstall(global, args),
         Command::Rules(RulesCommand::Check) => commands::rules::check().map(ExitStatus::from_code),
-        Command::Rules(RulesCommand::List) => commands::rules::list().map(ExitStatus::from_code),
+        Command::Rules(RulesCommand::List(args)) => {
+            commands::rules::list(args).map(ExitStatus::from_code)
+        }
+        Command::Rules(RulesCommand::Explain(args)) => {
+            commands::rules::explain(args).map(ExitStatus::from_code)
+        }
+        Command::Rules(RulesCommand::Docs(args)) => {
+            commands::rules::docs(global, args).map(ExitStatus::from_code)
+        }
         Command::Host(HostCommand::Fim(command)) => commands::fim::run(global, command),
         Command::Host(HostCommand::Logs(command)) => commands::logs::run(global, command),
         Command::Host(HostCommand::Audit(args)) => {

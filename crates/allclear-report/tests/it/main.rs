@@ -31,6 +31,11 @@ pub fn options() -> RenderOptions {
         tool_version: "1.2.3".to_owned(),
         width: None,
         scanned: Some(14),
+        // The sample's `secrets.aws-access-key` is not a real rule: it shows how an
+        // undocumented rule renders.
+        rules: allclear_deps::rule_docs()
+            .chain(allclear_core::rule_docs())
+            .collect(),
     }
 }
 

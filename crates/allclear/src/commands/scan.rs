@@ -59,6 +59,7 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         width: None,
         scanned: Some(collected.scanned),
+        rules: crate::commands::rules::registry(),
     };
     output::emit_with(args.output.output.as_deref(), |out| {
         allclear_report::render(&report, format, &options, out)
@@ -541,7 +542,7 @@ const POLICY_SECTIONS: &[&str] = &[
 /// Every rule id a capability reports, so that a policy naming one that does not exist is
 /// an error rather than a setting that silently does nothing.
 fn known_rules() -> Vec<&'static str> {
-    let mut rules: Vec<&'static str> = allclear_deps::RULES.iter().map(|(id, _, _)| *id).collect();
+    let mut rules: Vec<&'static str> = allclear_deps::RULES.iter().map(|rule| rule.id).collect();
     rules.extend(allclear_secrets::rules().iter().map(|rule| rule.id));
     rules.extend(allclear_secrets::file_rules().iter().map(|rule| rule.id));
     rules.extend(

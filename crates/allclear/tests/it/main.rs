@@ -8,6 +8,7 @@ mod digest;
 mod fim;
 mod logs;
 mod realworld;
+mod rules;
 mod sast;
 mod scan;
 mod scanwalk;
