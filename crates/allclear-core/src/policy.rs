@@ -170,6 +170,10 @@ pub struct KnownNames<'a> {
     pub sections: &'a [&'a str],
     /// Every rule id the capabilities report (`deps.vulnerable`, `secrets.github-token`, …).
     pub rules: &'a [&'a str],
+    /// Prefixes of rule ids made at run time from files the program reads later (`audit.`
+    /// for the checks of Wazuh SCA policies, `audit.<policy>.<check>`): an id under one,
+    /// with two more dot-separated names, is accepted, as the checks are not known yet.
+    pub dynamic: &'a [&'a str],
 }
 
 /// The sections this crate reads.
@@ -422,7 +426,12 @@ impl NameCheck<'_> {
             true => rule.eq_ignore_ascii_case(id.get_ref()),
             false => rule == id.get_ref(),
         });
-        if known {
+        let dynamic = self.known.dynamic.iter().any(|prefix| {
+            id.get_ref()
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.split('.').filter(|part| !part.is_empty()).count() == 2)
+        });
+        if known || dynamic {
             return Ok(());
         }
         let mut families: Vec<&str> = rules
@@ -620,10 +629,22 @@ path = "vendor/**"
     const KNOWN: KnownNames<'static> = KnownNames {
         sections: &["fim", "secrets"],
         rules: &["deps.vulnerable", "deps.prerelease", "secrets.github-token"],
+        dynamic: &["audit."],
     };
 
     fn checked(text: &str) -> Result<Policy, PolicyError> {
         Policy::from_toml_checked(text, "allclear.toml", &KNOWN)
+    }
+
+    #[test]
+    fn rule_ids_made_at_run_time_are_accepted_under_their_prefix_only() {
+        // An SCA policy's check (`host audit --policy`): not known until the policy loads.
+        assert!(checked("[rules]\n\"audit.cis_debian12.35500\" = \"off\"\n").is_ok());
+        // The prefix alone, or a name too few or too many, is still an error.
+        for id in ["audit.cis_debian12", "audit.a.b.c", "audit..x"] {
+            let text = format!("[rules]\n\"{id}\" = \"off\"\n");
+            assert!(checked(&text).is_err(), "{id}");
+        }
     }
 
     #[test]

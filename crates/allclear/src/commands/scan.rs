@@ -480,6 +480,8 @@ pub fn parse_policy(text: &str, path: &Path) -> anyhow::Result<Policy> {
     let known = KnownNames {
         sections: POLICY_SECTIONS,
         rules: &rules,
+        // The checks of SCA policies (`host audit --policy`) are only known once loaded.
+        dynamic: &["audit."],
     };
     let policy =
         Policy::from_toml_checked(text, &path.display().to_string(), &known).map_err(|err| {
@@ -539,30 +541,14 @@ const POLICY_SECTIONS: &[&str] = &[
     "secrets",
 ];
 
-/// Every rule id a capability reports, so that a policy naming one that does not exist is
-/// an error rather than a setting that silently does nothing.
+/// Every documented rule id (the registry of `allclear rules`), so that a policy naming one
+/// that does not exist is an error rather than a setting that silently does nothing.
 fn known_rules() -> Vec<&'static str> {
-    let mut rules: Vec<&'static str> = allclear_deps::RULES.iter().map(|rule| rule.id).collect();
-    rules.extend(allclear_secrets::rules().iter().map(|rule| rule.id));
-    rules.extend(allclear_secrets::file_rules().iter().map(|rule| rule.id));
-    rules.extend(
-        allclear_secrets::restricted_kinds()
-            .iter()
-            .map(|kind| kind.id),
-    );
-    rules.push(allclear_secrets::PERSONAL_DATA_RULE);
-    rules.extend(allclear_fim::RULES.iter().map(|rule| rule.id));
-    rules.extend(CODE_RULES.iter().map(String::as_str));
-    rules
-}
-
-/// The built-in code rules' ids (read from their embedded YAML once).
-static CODE_RULES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
-    allclear_sast::rule_docs()
-        .into_iter()
-        .map(|(id, ..)| id)
+    crate::commands::rules::registry()
+        .iter()
+        .map(|rule| rule.id)
         .collect()
-});
+}
 
 /// Fills each fixable finding's `fix.command` with the command that upgrades just its package
 /// (`bundle update rack`), so JSON consumers need not know every ecosystem's tool.
