@@ -672,6 +672,15 @@ fn accept(
                 if bare || (has(pattern.comma) && !closed) {
                     return false;
                 }
+                // `("password", "x")`, `define('DB_PASSWORD', 'x')`, Gradle's
+                // `buildConfigField 'String', 'API_KEY', '"…"'`: the value is the last of the
+                // pair. In a list of words (`["secrets", "restricted", "personal"]`) another
+                // element follows it: it is only the next word.
+                if has(pattern.comma)
+                    && another_element_follows(window.get(secret_end + 1..).unwrap_or_default())
+                {
+                    return false;
+                }
                 if !has(pattern.comma) {
                     // `password 'x'` (Gradle, Groovy): a real password key, a space, and a
                     // single- or double-quoted value. `pass \`Form\`` in prose is not one.
@@ -751,6 +760,11 @@ fn accept(
             }
         }
     }
+}
+
+/// True when a comma follows a quoted value (after its closing quote and any spaces).
+fn another_element_follows(after: &[u8]) -> bool {
+    after.trim_ascii_start().first() == Some(&b',')
 }
 
 /// True when the quoted word starting at `start` is itself the value of an assignment

@@ -416,6 +416,8 @@ pub(super) const RULES: &[Rule] = &[
             "jwt:\n  secret: \"Ki6mmPGhCQkWITy1MUGP\"",
         ],
         counter_examples: &[
+            // A list of words, not a key and its value.
+            "areas.extend([\"secrets\", \"restricted\", \"personal\"]);",
             "API_KEY = \"your-api-key\"",
             "token = request.headers.get('X-Token')",
             "primary_key = 'id'",
