@@ -352,7 +352,7 @@ fn finding(label: &str, checked: &CheckResult) -> Finding {
 fn render(global: &GlobalArgs, args: &AuditArgs, report: &Report) -> anyhow::Result<()> {
     let options = allclear_report::RenderOptions {
         color: global.stdout_color(args.output.output.is_some()),
-        rules: crate::commands::rules::registry(),
+        rules: crate::commands::rules::docs_for(&report.findings),
         ..Default::default()
     };
     let format = crate::commands::render_format(args.format);

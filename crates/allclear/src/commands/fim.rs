@@ -537,7 +537,7 @@ fn report_outcome(
 fn render(run: &Run<'_>, report: &Report) -> anyhow::Result<()> {
     let options = allclear_report::RenderOptions {
         color: run.format == OutputFormat::Human && run.global.stdout_color(run.output.is_some()),
-        rules: crate::commands::rules::registry(),
+        rules: crate::commands::rules::docs_for(&report.findings),
         ..Default::default()
     };
     emit_with(run.output, |out| {

@@ -59,7 +59,7 @@ pub fn run(global: &GlobalArgs, args: &ScanArgs) -> anyhow::Result<ExitStatus> {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         width: None,
         scanned: Some(collected.scanned),
-        rules: crate::commands::rules::registry(),
+        rules: crate::commands::rules::docs_for(&report.findings),
     };
     output::emit_with(args.output.output.as_deref(), |out| {
         allclear_report::render(&report, format, &options, out)
@@ -476,7 +476,7 @@ pub fn read_policy_text(path: &Path) -> anyhow::Result<String> {
 /// Parses an `allclear.toml`, refusing sections, keys and rule ids that nothing reads (with
 /// a hint naming the closest valid one).
 pub fn parse_policy(text: &str, path: &Path) -> anyhow::Result<Policy> {
-    let rules = known_rules();
+    let rules = known_rules(text);
     let known = KnownNames {
         sections: POLICY_SECTIONS,
         rules: &rules,
@@ -542,12 +542,10 @@ const POLICY_SECTIONS: &[&str] = &[
 ];
 
 /// Every documented rule id (the registry of `allclear rules`), so that a policy naming one
-/// that does not exist is an error rather than a setting that silently does nothing.
-fn known_rules() -> Vec<&'static str> {
-    crate::commands::rules::registry()
-        .iter()
-        .map(|rule| rule.id)
-        .collect()
+/// that does not exist is an error rather than a setting that silently does nothing. The
+/// code rules' ids cost compiling the code rules: read only when the policy names one.
+fn known_rules(text: &str) -> Vec<&'static str> {
+    crate::commands::rules::known_ids(text.contains("code."))
 }
 
 /// Fills each fixable finding's `fix.command` with the command that upgrades just its package
