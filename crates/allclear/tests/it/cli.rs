@@ -5,12 +5,12 @@
 //! [`allclear_snapshot!`] runs the binary and snapshots its exit code, stdout and stderr,
 //! with temporary paths, fixture paths, times and the version replaced by placeholders.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 use assert_cmd::Command;
 
-use crate::{allclear, fixture_db, fixtures};
+use crate::{allclear, fail2ban_config, fixture_db, fixtures};
 
 /// Placeholders for what changes from run to run: (text or pattern, replacement). Literal
 /// paths first (longest first, so a temp dir inside another is replaced whole), then patterns.
@@ -448,26 +448,6 @@ fn human_output_of_fim() {
     );
     let colored = fim("check").args(["--color", "always"]).output().unwrap();
     assert!(colored.stdout.contains(&0x1b), "{}", crate::text(&colored));
-}
-
-/// A fail2ban configuration of ours: the demo filter and one jail over the fixture log.
-fn fail2ban_config(dir: &Path) -> PathBuf {
-    let config = dir.join("fail2ban");
-    std::fs::create_dir_all(config.join("filter.d")).unwrap();
-    std::fs::copy(
-        fixtures().join("cli/fail2ban/filter.d/demo-sshd.conf"),
-        config.join("filter.d/demo-sshd.conf"),
-    )
-    .unwrap();
-    std::fs::write(
-        config.join("jail.local"),
-        format!(
-            "[demo-sshd]\nenabled = true\nfilter = demo-sshd\nlogpath = {}\nmaxretry = 3\n",
-            fixtures().join("cli/auth.log").display()
-        ),
-    )
-    .unwrap();
-    config
 }
 
 /// `generate completions` and `generate man`, the interface the Debian package build calls.

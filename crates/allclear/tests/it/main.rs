@@ -117,3 +117,23 @@ fn walkdir(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A fail2ban configuration of ours: the demo filter and one jail over the fixture log.
+pub fn fail2ban_config(dir: &Path) -> PathBuf {
+    let config = dir.join("fail2ban");
+    std::fs::create_dir_all(config.join("filter.d")).unwrap();
+    std::fs::copy(
+        fixtures().join("cli/fail2ban/filter.d/demo-sshd.conf"),
+        config.join("filter.d/demo-sshd.conf"),
+    )
+    .unwrap();
+    std::fs::write(
+        config.join("jail.local"),
+        format!(
+            "[demo-sshd]\nenabled = true\nfilter = demo-sshd\nlogpath = {}\nmaxretry = 3\n",
+            fixtures().join("cli/auth.log").display()
+        ),
+    )
+    .unwrap();
+    config
+}

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::{allclear, fixture_db, fixtures, text};
+use crate::{allclear, fail2ban_config, fixture_db, fixtures, text};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -155,26 +155,6 @@ fn fim_json_matches_its_schemas() {
         &check,
     );
     assert_eq!(report["findings"][0]["rule"], "fim.changed");
-}
-
-/// A fail2ban configuration of ours: the demo filter and one jail over the fixture log.
-fn fail2ban_config(dir: &Path) -> PathBuf {
-    let config = dir.join("fail2ban");
-    std::fs::create_dir_all(config.join("filter.d")).unwrap();
-    std::fs::copy(
-        fixtures().join("cli/fail2ban/filter.d/demo-sshd.conf"),
-        config.join("filter.d/demo-sshd.conf"),
-    )
-    .unwrap();
-    std::fs::write(
-        config.join("jail.local"),
-        format!(
-            "[demo-sshd]\nenabled = true\nfilter = demo-sshd\nlogpath = {}\nmaxretry = 3\n",
-            fixtures().join("cli/auth.log").display()
-        ),
-    )
-    .unwrap();
-    config
 }
 
 #[test]
